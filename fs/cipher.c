@@ -1,0 +1,294 @@
+/*
+ * cipher.c: the one door to OpenSSL.
+ *
+ * Owns every call into libcrypto: AES-256-GCM (file blocks, key wrap),
+ * AES-256-XTS (length-preserving blocks), AES-256-SIV (names), HKDF and
+ * HMAC-SHA256 (key derivation, config MAC), and the random source. OpenSSL
+ * errors are translated here to -errno (-EBADMSG for a failed tag). It does not
+ * know about files, blocks or keys' meaning (block.c, names.c, keys.c do).
+ *
+ * Hot path: block seal/open run on every FUSE read/write, so each thread keeps
+ * its own pre-fetched EVP_CIPHER_CTX (no allocation, no implicit fetch per
+ * block). See docs/FORMAT.md "Primitives".
+ */
+#include <errno.h>
+#include <limits.h>
+#include <string.h>
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
+#include <openssl/kdf.h>
+#include <openssl/params.h>
+#include <openssl/rand.h>
+
+#include "cipher.h"
+
+enum cipher_kind { CK_GCM, CK_XTS, CK_ECB, CK_SIV, CK_SIV128, CK_COUNT };
+
+static const char *const cipher_names[CK_COUNT] = {
+	[CK_GCM] = "AES-256-GCM",
+	[CK_XTS] = "AES-256-XTS",
+	[CK_ECB] = "AES-256-ECB",
+	[CK_SIV] = "AES-256-SIV",
+	[CK_SIV128] = "AES-128-SIV", /* RFC 5297 vectors only */
+};
+
+/* Per-thread cache: the fetched algorithm and a context to reuse. */
+struct cipher_tls {
+	EVP_CIPHER *alg[CK_COUNT];
+	EVP_CIPHER_CTX *ctx[CK_COUNT];
+};
+
+static _Thread_local struct cipher_tls tls;
+
+static EVP_CIPHER_CTX *ctx_get(enum cipher_kind k, const EVP_CIPHER **alg)
+{
+	if (!tls.alg[k]) {
+		tls.alg[k] = EVP_CIPHER_fetch(NULL, cipher_names[k], NULL);
+		if (!tls.alg[k])
+			return NULL;
+	}
+	if (!tls.ctx[k]) {
+		tls.ctx[k] = EVP_CIPHER_CTX_new();
+		if (!tls.ctx[k])
+			return NULL;
+	}
+	*alg = tls.alg[k];
+	return tls.ctx[k];
+}
+
+void cipher_thread_cleanup(void)
+{
+	for (int k = 0; k < CK_COUNT; k++) {
+		EVP_CIPHER_CTX_free(tls.ctx[k]);
+		EVP_CIPHER_free(tls.alg[k]);
+		tls.ctx[k] = NULL;
+		tls.alg[k] = NULL;
+	}
+}
+
+int cipher_random(void *buf, size_t len)
+{
+	if (len > INT_MAX || RAND_bytes(buf, (int)len) != 1)
+		return -EIO;
+	return 0;
+}
+
+int cipher_gcm_seal(const uint8_t key[CIPHER_KEY_LEN], const uint8_t nonce[CIPHER_GCM_NONCE_LEN],
+		    const void *aad, size_t aad_len, const void *pt, size_t len, void *ct,
+		    uint8_t tag[CIPHER_GCM_TAG_LEN])
+{
+	const EVP_CIPHER *alg;
+	EVP_CIPHER_CTX *ctx = ctx_get(CK_GCM, &alg);
+	int outl, ret = -EIO;
+
+	if (!ctx || len > INT_MAX || aad_len > INT_MAX)
+		goto out;
+	if (EVP_EncryptInit_ex2(ctx, alg, key, nonce, NULL) != 1)
+		goto out;
+	if (aad_len && EVP_EncryptUpdate(ctx, NULL, &outl, aad, (int)aad_len) != 1)
+		goto out;
+	if (len && EVP_EncryptUpdate(ctx, ct, &outl, pt, (int)len) != 1)
+		goto out;
+	if (EVP_EncryptFinal_ex(ctx, (unsigned char *)ct + len, &outl) != 1)
+		goto out;
+	if (EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, CIPHER_GCM_TAG_LEN, tag) != 1)
+		goto out;
+	ret = 0;
+out:
+	return ret;
+}
+
+int cipher_gcm_open(const uint8_t key[CIPHER_KEY_LEN], const uint8_t nonce[CIPHER_GCM_NONCE_LEN],
+		    const void *aad, size_t aad_len, const void *ct, size_t len,
+		    const uint8_t tag[CIPHER_GCM_TAG_LEN], void *pt)
+{
+	const EVP_CIPHER *alg;
+	EVP_CIPHER_CTX *ctx = ctx_get(CK_GCM, &alg);
+	uint8_t tagbuf[CIPHER_GCM_TAG_LEN];
+	int outl, ret = -EIO;
+
+	if (!ctx || len > INT_MAX || aad_len > INT_MAX)
+		goto out;
+	memcpy(tagbuf, tag, sizeof(tagbuf));
+	if (EVP_DecryptInit_ex2(ctx, alg, key, nonce, NULL) != 1)
+		goto out;
+	if (aad_len && EVP_DecryptUpdate(ctx, NULL, &outl, aad, (int)aad_len) != 1)
+		goto out;
+	if (len && EVP_DecryptUpdate(ctx, pt, &outl, ct, (int)len) != 1)
+		goto out;
+	if (EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, CIPHER_GCM_TAG_LEN, tagbuf) != 1)
+		goto out;
+	if (EVP_DecryptFinal_ex(ctx, (unsigned char *)pt + len, &outl) != 1) {
+		/* Never hand back unauthenticated plaintext. */
+		if (len)
+			OPENSSL_cleanse(pt, len);
+		ret = -EBADMSG;
+		goto out;
+	}
+	ret = 0;
+out:
+	return ret;
+}
+
+static int xts_run(const uint8_t *key, const uint8_t tweak[16], const void *in, size_t len,
+		   void *out, int enc)
+{
+	const EVP_CIPHER *alg;
+	EVP_CIPHER_CTX *ctx = ctx_get(CK_XTS, &alg);
+	int outl, ret = -EIO;
+
+	/* XTS needs at least one AES block; block.c handles shorter tails. */
+	if (!ctx || len < 16 || len > INT_MAX)
+		return -EINVAL;
+	if (EVP_CipherInit_ex2(ctx, alg, key, tweak, enc, NULL) != 1)
+		goto out;
+	if (EVP_CipherUpdate(ctx, out, &outl, in, (int)len) != 1)
+		goto out;
+	ret = 0;
+out:
+	return ret;
+}
+
+int cipher_xts_encrypt(const uint8_t key[CIPHER_XTS_KEY_LEN], const uint8_t tweak[16],
+		       const void *in, size_t len, void *out)
+{
+	return xts_run(key, tweak, in, len, out, 1);
+}
+
+int cipher_xts_decrypt(const uint8_t key[CIPHER_XTS_KEY_LEN], const uint8_t tweak[16],
+		       const void *in, size_t len, void *out)
+{
+	return xts_run(key, tweak, in, len, out, 0);
+}
+
+int cipher_ecb_block(const uint8_t key[CIPHER_KEY_LEN], const uint8_t in[16], uint8_t out[16])
+{
+	const EVP_CIPHER *alg;
+	EVP_CIPHER_CTX *ctx = ctx_get(CK_ECB, &alg);
+	int outl, ret = -EIO;
+
+	if (!ctx)
+		goto out;
+	if (EVP_EncryptInit_ex2(ctx, alg, key, NULL, NULL) != 1)
+		goto out;
+	if (EVP_CIPHER_CTX_set_padding(ctx, 0) != 1)
+		goto out;
+	if (EVP_EncryptUpdate(ctx, out, &outl, in, 16) != 1)
+		goto out;
+	ret = 0;
+out:
+	return ret;
+}
+
+/* AES-SIV (RFC 5297) in OpenSSL: AAD via update with NULL out, tag via ctrl. */
+int cipher_siv_seal(const uint8_t *key, size_t key_len, const void *ad, size_t ad_len,
+		    const void *pt, size_t len, uint8_t *out)
+{
+	const EVP_CIPHER *alg;
+	EVP_CIPHER_CTX *ctx = ctx_get(key_len == 32 ? CK_SIV128 : CK_SIV, &alg);
+	int outl, ret = -EIO;
+
+	if (!ctx || len > INT_MAX || ad_len > INT_MAX || (key_len != 32 && key_len != 64))
+		goto out;
+	if (EVP_EncryptInit_ex2(ctx, alg, key, NULL, NULL) != 1)
+		goto out;
+	if (EVP_EncryptUpdate(ctx, NULL, &outl, ad, (int)ad_len) != 1)
+		goto out;
+	if (EVP_EncryptUpdate(ctx, out + CIPHER_SIV_TAG_LEN, &outl, pt, (int)len) != 1)
+		goto out;
+	if (EVP_EncryptFinal_ex(ctx, out + CIPHER_SIV_TAG_LEN + len, &outl) != 1)
+		goto out;
+	if (EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, CIPHER_SIV_TAG_LEN, out) != 1)
+		goto out;
+	ret = 0;
+out:
+	return ret;
+}
+
+int cipher_siv_open(const uint8_t *key, size_t key_len, const void *ad, size_t ad_len,
+		    const uint8_t *in, size_t in_len, void *pt)
+{
+	const EVP_CIPHER *alg;
+	EVP_CIPHER_CTX *ctx = ctx_get(key_len == 32 ? CK_SIV128 : CK_SIV, &alg);
+	uint8_t tag[CIPHER_SIV_TAG_LEN];
+	size_t len;
+	int outl, ret = -EIO;
+
+	if (in_len < CIPHER_SIV_TAG_LEN)
+		return -EBADMSG;
+	len = in_len - CIPHER_SIV_TAG_LEN;
+	if (!ctx || len > INT_MAX || ad_len > INT_MAX || (key_len != 32 && key_len != 64))
+		goto out;
+	memcpy(tag, in, sizeof(tag));
+	if (EVP_DecryptInit_ex2(ctx, alg, key, NULL, NULL) != 1)
+		goto out;
+	if (EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, CIPHER_SIV_TAG_LEN, tag) != 1)
+		goto out;
+	if (EVP_DecryptUpdate(ctx, NULL, &outl, ad, (int)ad_len) != 1)
+		goto out;
+	/* SIV verifies during the (single) update; failure means a bad tag. */
+	if (EVP_DecryptUpdate(ctx, pt, &outl, in + CIPHER_SIV_TAG_LEN, (int)len) != 1) {
+		if (len)
+			OPENSSL_cleanse(pt, len);
+		ret = -EBADMSG;
+		goto out;
+	}
+	if (EVP_DecryptFinal_ex(ctx, (unsigned char *)pt + len, &outl) != 1) {
+		if (len)
+			OPENSSL_cleanse(pt, len);
+		ret = -EBADMSG;
+		goto out;
+	}
+	ret = 0;
+out:
+	return ret;
+}
+
+int cipher_hkdf_sha256(const void *ikm, size_t ikm_len, const void *salt, size_t salt_len,
+		       const void *info, size_t info_len, void *out, size_t out_len)
+{
+	EVP_KDF *kdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
+	EVP_KDF_CTX *kctx = NULL;
+	OSSL_PARAM params[5], *p = params;
+	int ret = -EIO;
+
+	if (!kdf)
+		goto out;
+	kctx = EVP_KDF_CTX_new(kdf);
+	if (!kctx)
+		goto out;
+	*p++ = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, (char *)"SHA256", 0);
+	*p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, (void *)ikm, ikm_len);
+	if (salt_len)
+		*p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, (void *)salt,
+							 salt_len);
+	*p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, (void *)info, info_len);
+	*p = OSSL_PARAM_construct_end();
+	if (EVP_KDF_derive(kctx, out, out_len, params) != 1)
+		goto out;
+	ret = 0;
+out:
+	EVP_KDF_CTX_free(kctx);
+	EVP_KDF_free(kdf);
+	return ret;
+}
+
+int cipher_hmac_sha256(const void *key, size_t key_len, const void *data, size_t len,
+		       uint8_t out[CIPHER_HMAC_LEN])
+{
+	size_t outl = 0;
+
+	if (!EVP_Q_mac(NULL, "HMAC", NULL, "SHA256", NULL, key, key_len, data, len, out,
+		       CIPHER_HMAC_LEN, &outl) || outl != CIPHER_HMAC_LEN)
+		return -EIO;
+	return 0;
+}
+
+int cipher_sha256(const void *data, size_t len, uint8_t out[32])
+{
+	unsigned int outl = 0;
+
+	if (EVP_Digest(data, len, out, &outl, EVP_sha256(), NULL) != 1 || outl != 32)
+		return -EIO;
+	return 0;
+}

@@ -1,0 +1,55 @@
+/*
+ * secmem.c: the one door to libsodium's guarded memory.
+ *
+ * Owns every buffer that holds key material: sodium_malloc gives guard pages,
+ * mlock (never swapped) and MADV_DONTDUMP; secmem_free wipes before release.
+ * It deliberately knows nothing about what the bytes mean (keys.c does).
+ * See docs/THREAT_MODEL.md "Keys in memory".
+ */
+#include <errno.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sodium.h>
+
+#include "secmem.h"
+
+int secmem_init(void)
+{
+	if (sodium_init() < 0)
+		return -EIO;
+	return 0;
+}
+
+void *secmem_alloc(size_t len)
+{
+	return sodium_malloc(len);
+}
+
+void secmem_free(void *p)
+{
+	/* sodium_free wipes the region before unmapping it; it takes NULL. */
+	sodium_free(p);
+}
+
+void secmem_wipe(void *p, size_t len)
+{
+	sodium_memzero(p, len);
+}
+
+/* Constant-time comparison: returns 1 when equal, 0 otherwise. */
+int secmem_equal(const void *a, const void *b, size_t len)
+{
+	return sodium_memcmp(a, b, len) == 0;
+}
+
+/*
+ * No core dumps and no ptrace attach by other users: a core of the daemon
+ * would hold keys and plaintext (PHI).
+ */
+void secmem_harden_process(void)
+{
+	struct rlimit rl = { 0, 0 };
+
+	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	(void)setrlimit(RLIMIT_CORE, &rl);
+}

@@ -1,0 +1,14 @@
+/* secmem.h: secret buffers (see secmem.c). */
+#ifndef PHIFS_SECMEM_H
+#define PHIFS_SECMEM_H
+
+#include <stddef.h>
+
+int secmem_init(void);
+void *secmem_alloc(size_t len);
+void secmem_free(void *p);
+void secmem_wipe(void *p, size_t len);
+int secmem_equal(const void *a, const void *b, size_t len);
+void secmem_harden_process(void);
+
+#endif

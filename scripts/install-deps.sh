@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# install-deps.sh: every Debian 12 package phifs needs to build, test and
+# benchmark. Idempotent and non-interactive; a no-op when all are present.
+set -euo pipefail
+pkgs=(build-essential autoconf automake libtool pkg-config clang libclang-rt-14-dev
+      libfuse3-dev fuse3 libssl-dev libsodium-dev libkeyutils-dev keyutils
+      libcmocka-dev libjson-c-dev attr openssl xxd)
+missing=()
+for p in "${pkgs[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
