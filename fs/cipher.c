@@ -11,6 +11,8 @@
  * its own pre-fetched EVP_CIPHER_CTX (no allocation, no implicit fetch per
  * block). See docs/FORMAT.md "Primitives".
  */
+#include "config.h"
+
 #include <errno.h>
 #include <limits.h>
 #include <string.h>

@@ -6,6 +6,8 @@
  * It deliberately knows nothing about what the bytes mean (keys.c does).
  * See docs/THREAT_MODEL.md "Keys in memory".
  */
+#include "config.h"
+
 #include <errno.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>

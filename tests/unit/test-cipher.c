@@ -3,6 +3,7 @@
  * NIST GCM spec test case 16 (AES-256), IEEE 1619-2007 XTS-AES-256 vector 10,
  * RFC 5297 A.1 (AES-SIV), RFC 5869 test case 1 (HKDF-SHA256), RFC 4231 case 2.
  */
+#include "config.h"
 #include <stdio.h>
 #include <errno.h>
 #include "testutil.h"

@@ -1,0 +1,2 @@
+/* b64.c: placeholder until implemented. */
+#include "config.h"

@@ -1,0 +1,2 @@
+/* block.c: placeholder until implemented. */
+#include "config.h"

@@ -1,0 +1,2 @@
+/* fileio.c: placeholder until implemented. */
+#include "config.h"

@@ -1,0 +1,2 @@
+/* format.c: placeholder until implemented. */
+#include "config.h"

@@ -1,0 +1,2 @@
+/* hook.c: placeholder until implemented. */
+#include "config.h"

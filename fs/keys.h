@@ -1,0 +1,72 @@
+/*
+ * keys.h: the key hierarchy of docs/FORMAT.md §2 — volume keys, purpose keys
+ * derived from them, and per-file data keys. All key bytes live in secmem.
+ */
+#ifndef PHIFS_KEYS_H
+#define PHIFS_KEYS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "format.h"
+
+#define KEYS_VK_LEN 32
+#define KEYS_DK_LEN 32
+#define KEYS_NAMES_LEN 64
+#define KEYS_XATTR_LEN 64
+#define KEYS_AUDIT_LEN 32
+
+struct keys_volume;   /* opaque: unwrapped volume keys by version + derived keys */
+
+/* The per-file keys of §2.1, in secmem. Owned by whoever opened the file. */
+struct keys_file {
+	uint8_t file_id[FORMAT_ID_LEN];
+	uint8_t cipher;                          /* FORMAT_CIPHER_* */
+	uint8_t dk[KEYS_DK_LEN];
+	uint8_t block_key[64];                   /* GCM uses the first 32 bytes, XTS all 64 */
+	uint8_t tail_key[32];                    /* XTS tails < 16 bytes */
+	uint8_t header_mac_key[32];
+};
+
+int keys_volume_new(const uint8_t volume_id[FORMAT_ID_LEN], struct keys_volume **out);
+void keys_volume_free(struct keys_volume *kv);
+/* Adds an unwrapped VK (copied into secmem; caller wipes its copy). -EEXIST, -ENOSPC. */
+int keys_volume_add(struct keys_volume *kv, uint32_t version, const uint8_t vk[KEYS_VK_LEN]);
+int keys_volume_has(const struct keys_volume *kv, uint32_t version);
+/* Which VK wraps new files; which VK's names/xattr/audit keys are used. -ENOKEY if absent. */
+int keys_volume_set_primary(struct keys_volume *kv, uint32_t version);
+int keys_volume_set_names(struct keys_volume *kv, uint32_t version);
+uint32_t keys_volume_primary(const struct keys_volume *kv);
+const uint8_t *keys_volume_id(const struct keys_volume *kv);
+
+/* Purpose keys of the names version (pointers into secmem, valid until free). */
+const uint8_t *keys_names_key(const struct keys_volume *kv);   /* KEYS_NAMES_LEN */
+const uint8_t *keys_xattr_key(const struct keys_volume *kv);   /* KEYS_XATTR_LEN */
+const uint8_t *keys_audit_key(const struct keys_volume *kv);   /* KEYS_AUDIT_LEN */
+
+/* HMAC over a config body under the config-mac key of VK `version`. */
+int keys_config_mac(const struct keys_volume *kv, uint32_t version, const uint8_t *body,
+		    size_t len, uint8_t mac[FORMAT_MAC_LEN]);
+
+/* A fresh random secret (VK or DK) straight into caller's buffer. */
+int keys_random_key(uint8_t *key, size_t len);
+
+/* AAD for wrapping VK_v with a KMS provider (§3.2); returns its length. */
+size_t keys_vk_wrap_aad(const uint8_t volume_id[FORMAT_ID_LEN], uint32_t version,
+			uint8_t out[64]);
+
+/* New file: random file id and DK, wrapped under the primary VK; header MAC set. */
+int keys_file_create(const struct keys_volume *kv, uint8_t cipher, struct format_header *h,
+		     struct keys_file **out);
+/* Existing file: decode, unwrap, verify MAC. -EBADMSG bad header/MAC/wrap,
+ * -ENOKEY the wrap key version is not unlocked, -EPROTO unsupported. */
+int keys_file_open(const struct keys_volume *kv, const uint8_t *hdr, size_t len,
+		   struct format_header *h, struct keys_file **out);
+/* Recompute h->mac with fk and encode the 176 bytes (after flag changes). */
+int keys_header_seal(const struct keys_file *fk, struct format_header *h,
+		     uint8_t out[FORMAT_HEADER_LEN]);
+/* Re-wrap fk's DK under VK `version` into h (rotation); then keys_header_seal. */
+int keys_file_rewrap(const struct keys_volume *kv, uint32_t version, const struct keys_file *fk,
+		     struct format_header *h);
+void keys_file_free(struct keys_file *fk);
+
+#endif

@@ -1,0 +1,2 @@
+/* names.c: placeholder until implemented. */
+#include "config.h"
