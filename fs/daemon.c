@@ -1,0 +1,209 @@
+/*
+ * daemon.c: the life of a mount — unlock the volume in the foreground (so a
+ * wrong key, a KMS outage or a passphrase prompt is seen by whoever ran the
+ * command), mount, then detach, serve requests on a multithreaded libfuse
+ * loop, and on unmount wipe every key. The fork happens before any key is
+ * unwrapped: mlock is not inherited across fork, so keys are born in the
+ * process that keeps them. Core dumps are disabled before any key exists.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <fuse_lowlevel.h>
+
+#include "daemon.h"
+#include "fuse_ops.h"
+#include "log.h"
+#include "secmem.h"
+
+static int build_args(const struct daemon_opts *o, struct fuse_args *args)
+{
+	char opts[4096];
+	int n;
+
+	n = snprintf(opts, sizeof(opts), "fsname=%s,subtype=phifs,default_permissions%s%s%s%s",
+		     strchr(o->cipherdir, ',') ? "phifs" : o->cipherdir,
+		     o->allow_other ? ",allow_other" : "", o->readonly ? ",ro" : "",
+		     o->fuse_extra && *o->fuse_extra ? "," : "",
+		     o->fuse_extra ? o->fuse_extra : "");
+	if (n < 0 || (size_t)n >= sizeof(opts))
+		return -E2BIG;
+	if (fuse_opt_add_arg(args, "phifs") || fuse_opt_add_arg(args, "-o") ||
+	    fuse_opt_add_arg(args, opts))
+		return -ENOMEM;
+	if (o->debug && fuse_opt_add_arg(args, "-d"))
+		return -ENOMEM;
+	return 0;
+}
+
+/* Child side of the start-up handshake: one line, "OK" or an error. */
+static void tell_parent(int fd, const char *msg)
+{
+	if (fd < 0)
+		return;
+	if (write(fd, msg, strlen(msg)) < 0) {
+		/* The parent is gone; nothing else to tell. */
+	}
+	close(fd);
+}
+
+/* Parent: wait for the child's verdict so `phifs mount` returns only when mounted. */
+static int wait_child(int rfd, pid_t pid, char *err, size_t errcap)
+{
+	char buf[1024];
+	ssize_t n = 0, r;
+	int status;
+
+	while ((size_t)n < sizeof(buf) - 1 && (r = read(rfd, buf + n, sizeof(buf) - 1 - (size_t)n)) != 0) {
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			break;
+		n += r;
+	}
+	buf[n] = '\0';
+	close(rfd);
+	if (n >= 2 && !strncmp(buf, "OK", 2))
+		return 0;
+	if (waitpid(pid, &status, 0) < 0)
+		status = 0;
+	snprintf(err, errcap, "%s", n ? buf : "mount failed (daemon exited)");
+	return -EIO;
+}
+
+static int detach_stdio(void)
+{
+	int fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	if (setsid() < 0 && errno != EPERM)
+		return -errno;
+	if (chdir("/") < 0)
+		return -errno;
+	(void)dup2(fd, 0);
+	(void)dup2(fd, 1);
+	(void)dup2(fd, 2);
+	if (fd > 2)
+		close(fd);
+	return 0;
+}
+
+static int serve(struct fuse_session *se, const struct daemon_opts *o)
+{
+	struct fuse_loop_config *cfg;
+	int ret;
+
+	if (o->threads == 1)
+		return fuse_session_loop(se);
+	cfg = fuse_loop_cfg_create();
+	if (!cfg)
+		return -ENOMEM;
+	fuse_loop_cfg_set_clone_fd(cfg, 0);
+	fuse_loop_cfg_set_max_threads(cfg, o->threads > 0 ? (unsigned)o->threads : 16);
+	fuse_loop_cfg_set_idle_threads(cfg, 4);
+	ret = fuse_session_loop_mt(se, cfg);
+	fuse_loop_cfg_destroy(cfg);
+	return ret;
+}
+
+static int run_mounted(const struct daemon_opts *o, int notify_fd, char *err, size_t errcap)
+{
+	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
+	struct fuse_session *se = NULL;
+	struct fsd fs;
+	int ret, mounted = 0, have_table = 0;
+
+	memset(&fs, 0, sizeof(fs));
+	secmem_harden_process();
+	ret = volume_open(o->cipherdir, o->kms_override, &o->kms, &fs.vol, err, errcap);
+	if (ret)
+		goto out;
+	ret = inode_table_init(&fs.table, fs.vol->rootfd);
+	if (ret)
+		goto out;
+	have_table = 1;
+	fs.opts.timeout = o->timeout;
+	fs.opts.writeback = o->writeback && !o->direct_io;
+	fs.opts.direct_io = o->direct_io;
+	fs.opts.readonly = o->readonly;
+	fs.nc.vol = fs.vol;
+	fs.nc.table = &fs.table;
+	fs.nc.readonly = o->readonly;
+	ret = build_args(o, &args);
+	if (ret)
+		goto out;
+	se = fuse_session_new(&args, &fuse_ops, sizeof(fuse_ops), &fs);
+	if (!se) {
+		snprintf(err, errcap, "invalid mount options");
+		ret = -EINVAL;
+		goto out;
+	}
+	if (fuse_set_signal_handlers(se) != 0) {
+		ret = -EIO;
+		goto out;
+	}
+	if (fuse_session_mount(se, o->mountpoint) != 0) {
+		snprintf(err, errcap, "cannot mount on %s (see above)", o->mountpoint);
+		ret = -EIO;
+		goto out;
+	}
+	mounted = 1;
+	if (notify_fd >= 0) {
+		log_init("phifs", 1);
+		ret = detach_stdio();
+		tell_parent(notify_fd, ret ? "cannot detach from the terminal" : "OK");
+		notify_fd = -1;
+		if (ret)
+			goto out;
+	}
+	log_msg(LOG_INFO, "mounted %s on %s (volume %s)", o->cipherdir, o->mountpoint,
+		volume_cipher_name(fs.vol->cipher));
+	ret = serve(se, o);
+	log_msg(LOG_INFO, "unmounting %s; keys wiped", o->mountpoint);
+out:
+	if (notify_fd >= 0)
+		tell_parent(notify_fd, err[0] ? err : "mount failed");
+	if (se) {
+		if (mounted)
+			fuse_session_unmount(se);
+		fuse_remove_signal_handlers(se);
+		fuse_session_destroy(se);
+	}
+	fuse_opt_free_args(&args);
+	if (have_table)
+		inode_table_destroy(&fs.table);
+	volume_close(fs.vol);
+	return ret < 0 ? ret : (ret > 0 ? -EIO : 0);
+}
+
+int daemon_run(const struct daemon_opts *o, char *err, size_t errcap)
+{
+	int p[2];
+	pid_t pid;
+
+	err[0] = '\0';
+	if (o->foreground)
+		return run_mounted(o, -1, err, errcap);
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -errno;
+	pid = fork();
+	if (pid < 0) {
+		close(p[0]);
+		close(p[1]);
+		return -errno;
+	}
+	if (pid == 0) {
+		close(p[0]);
+		_exit(run_mounted(o, p[1], err, errcap) ? 1 : 0);
+	}
+	close(p[1]);
+	return wait_child(p[0], pid, err, errcap);
+}

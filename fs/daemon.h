@@ -1,0 +1,27 @@
+/* daemon.h: running a mounted volume (see daemon.c). */
+#ifndef PHIFS_DAEMON_H
+#define PHIFS_DAEMON_H
+
+#include <stddef.h>
+#include "kms.h"
+
+struct daemon_opts {
+	const char *cipherdir;
+	const char *mountpoint;
+	int foreground;
+	int debug;               /* libfuse request trace (no names are logged by phifs) */
+	int allow_other;
+	int readonly;
+	int writeback;           /* kernel writeback cache */
+	int direct_io;
+	int threads;             /* max worker threads; 1 = single-threaded loop */
+	double timeout;          /* attr/entry cache seconds */
+	const char *kms_override;
+	struct kms_opts kms;
+	const char *fuse_extra;  /* extra comma-separated libfuse mount options */
+};
+
+/* Returns 0 after a clean unmount, or -errno with err filled before mounting. */
+int daemon_run(const struct daemon_opts *o, char *err, size_t errcap);
+
+#endif

@@ -1,0 +1,31 @@
+/* fsck.h: verifying a whole volume offline (see fsck.c). */
+#ifndef PHIFS_FSCK_H
+#define PHIFS_FSCK_H
+
+#include <stdint.h>
+#include "volume.h"
+
+struct fsck_problem {
+	const char *backing;         /* path under the cipher dir (ciphertext names only) */
+	const char *plain;           /* plaintext path, or NULL when unknown */
+	const uint8_t *file_id;      /* FORMAT_ID_LEN bytes, or NULL */
+	int64_t block;               /* block number, or -1 */
+	const char *what;            /* short static reason */
+};
+
+struct fsck_stats {
+	uint64_t dirs, files, symlinks, others;
+	uint64_t bytes;              /* plaintext bytes verified */
+	uint64_t problems;
+};
+
+struct fsck_cb {
+	void (*problem)(void *arg, const struct fsck_problem *p);
+	void (*progress)(void *arg, const struct fsck_stats *s);   /* may be NULL */
+	void *arg;
+};
+
+/* 0 when the walk completed (problems are counted in st), -errno otherwise. */
+int fsck_run(struct volume *v, const struct fsck_cb *cb, struct fsck_stats *st);
+
+#endif

@@ -1,0 +1,29 @@
+/*
+ * opctx.h: the one place every FUSE operation passes through, with the
+ * caller's identity, so access policy and audit can hook in without touching
+ * each operation (see opctx.c).
+ */
+#ifndef PHIFS_OPCTX_H
+#define PHIFS_OPCTX_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+struct opctx {
+	const char *op;          /* static operation name, e.g. "open" */
+	uint64_t ino;            /* FUSE node id the operation is on */
+	uid_t uid;
+	gid_t gid;
+	pid_t pid;
+};
+
+/* Policy: return 0 to permit or -EACCES/-EPERM to deny. */
+typedef int (*opctx_check_fn)(void *arg, const struct opctx *c);
+/* Completion: result is 0/positive count or -errno. */
+typedef void (*opctx_done_fn)(void *arg, const struct opctx *c, int64_t result);
+
+void opctx_set_hooks(opctx_check_fn check, opctx_done_fn done, void *arg);
+int opctx_check(const struct opctx *c);
+void opctx_done(const struct opctx *c, int64_t result);
+
+#endif

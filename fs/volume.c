@@ -1,0 +1,448 @@
+/*
+ * volume.c: a volume's life outside the FUSE loop — create (config, first
+ * volume key wrapped by the KMS, root dir id) and open (parse, unwrap every
+ * usable key slot, verify the config MAC before trusting anything else).
+ * Implements docs/FORMAT.md §3 and §3.1. It owns the only code that writes
+ * phifs.conf; it does not know how blocks or names are encrypted.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <dirent.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "names.h"
+#include "secmem.h"
+#include "volume.h"
+
+static void seterr(char *err, size_t cap, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err || !cap)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, cap, fmt, ap);
+	va_end(ap);
+}
+
+const char *volume_cipher_name(unsigned cipher)
+{
+	switch (cipher) {
+	case FORMAT_CIPHER_GCM: return "AES-256-GCM";
+	case FORMAT_CIPHER_XTS: return "AES-256-XTS";
+	default: return "unknown";
+	}
+}
+
+static int read_all(int fd, uint8_t *buf, size_t cap, size_t *len)
+{
+	size_t n = 0;
+
+	while (n < cap) {
+		ssize_t r = read(fd, buf + n, cap - n);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -errno;
+		if (r == 0)
+			break;
+		n += (size_t)r;
+	}
+	if (n == cap) {
+		uint8_t extra;
+
+		if (read(fd, &extra, 1) > 0)
+			return -EFBIG;
+	}
+	*len = n;
+	return 0;
+}
+
+static int write_all(int fd, const uint8_t *buf, size_t len)
+{
+	while (len) {
+		ssize_t w = write(fd, buf, len);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -errno;
+		buf += w;
+		len -= (size_t)w;
+	}
+	return 0;
+}
+
+int volume_config_read(int dirfd, struct format_config *cfg)
+{
+	uint8_t *buf = malloc(FORMAT_CONFIG_MAX);
+	size_t len = 0;
+	int fd = -1, ret;
+
+	if (!buf)
+		return -ENOMEM;
+	fd = openat(dirfd, FORMAT_CONFIG_FILE, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		ret = -errno;
+		goto out;
+	}
+	ret = read_all(fd, buf, FORMAT_CONFIG_MAX, &len);
+	if (ret)
+		goto out;
+	ret = format_config_decode(buf, len, cfg);
+out:
+	if (fd >= 0)
+		close(fd);
+	free(buf);
+	return ret;
+}
+
+int volume_config_write(int dirfd, struct format_config *cfg, const struct keys_volume *kv)
+{
+	uint8_t *buf = malloc(FORMAT_CONFIG_MAX);
+	size_t len = 0;
+	int fd = -1, ret;
+
+	if (!buf)
+		return -ENOMEM;
+	ret = format_config_encode(cfg, buf, FORMAT_CONFIG_MAX, &len);
+	if (ret)
+		goto out;
+	ret = keys_config_mac(kv, cfg->primary_version, buf, len - FORMAT_MAC_LEN, cfg->mac);
+	if (ret)
+		goto out;
+	memcpy(buf + len - FORMAT_MAC_LEN, cfg->mac, FORMAT_MAC_LEN);
+	fd = openat(dirfd, FORMAT_CONFIG_TMP, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
+		    0400);
+	if (fd < 0) {
+		ret = -errno;
+		goto out;
+	}
+	ret = write_all(fd, buf, len);
+	if (!ret && fsync(fd) < 0)
+		ret = -errno;
+	if (ret)
+		goto out;
+	if (renameat(dirfd, FORMAT_CONFIG_TMP, dirfd, FORMAT_CONFIG_FILE) < 0) {
+		ret = -errno;
+		goto out;
+	}
+	/* The rename is durable only once the directory is synced. */
+	if (syncfs(dirfd) < 0)
+		ret = -errno;
+out:
+	if (fd >= 0)
+		close(fd);
+	free(buf);
+	return ret;
+}
+
+static int dir_is_empty(int dirfd)
+{
+	int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d;
+	struct dirent *e;
+	int empty = 1;
+
+	if (fd < 0)
+		return -errno;
+	d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return -errno;
+	}
+	while ((e = readdir(d))) {
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
+			empty = 0;
+			break;
+		}
+	}
+	closedir(d);
+	return empty;
+}
+
+static int open_or_make_dir(const char *dir, int *out)
+{
+	int fd;
+
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+		return -errno;
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	*out = fd;
+	return 0;
+}
+
+/* Wrap vk under the KMS into slot s (§3.2). */
+static int wrap_slot(struct kms *k, const uint8_t volume_id[FORMAT_ID_LEN], uint32_t version,
+		     const uint8_t vk[KEYS_VK_LEN], struct format_slot *s)
+{
+	uint8_t aad[64];
+	size_t aad_len = keys_vk_wrap_aad(volume_id, version, aad);
+	size_t blen = sizeof(s->wrapped);
+	int ret;
+
+	ret = kms_wrap(k, aad, aad_len, vk, KEYS_VK_LEN, s->wrapped, &blen);
+	if (ret)
+		return ret;
+	s->version = version;
+	s->state = FORMAT_SLOT_ACTIVE;
+	s->created = (uint64_t)time(NULL);
+	s->wrapped_len = (uint16_t)blen;
+	snprintf(s->kek_id, sizeof(s->kek_id), "%s", kms_key_id(k));
+	return 0;
+}
+
+int volume_create(const char *dir, const struct volume_create_opts *o, char *err, size_t errcap)
+{
+	struct format_config *cfg = calloc(1, sizeof(*cfg));
+	struct keys_volume *kv = NULL;
+	struct kms *k = NULL;
+	struct kms_opts ko = o->kms;
+	uint8_t *vk = secmem_alloc(KEYS_VK_LEN);
+	int dirfd = -1, ret;
+
+	if (!cfg || !vk) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	if (strlen(o->kms_uri) == 0 || strlen(o->kms_uri) > FORMAT_MAX_URI) {
+		seterr(err, errcap, "KMS URI must be 1..%d bytes", FORMAT_MAX_URI);
+		ret = -EINVAL;
+		goto out;
+	}
+	ret = open_or_make_dir(dir, &dirfd);
+	if (ret) {
+		seterr(err, errcap, "cannot open cipher directory %s: %s", dir, strerror(-ret));
+		goto out;
+	}
+	ret = dir_is_empty(dirfd);
+	if (ret <= 0) {
+		ret = ret < 0 ? ret : -EEXIST;
+		seterr(err, errcap, "%s is not empty; refusing to create a volume there", dir);
+		goto out;
+	}
+	ko.create = 1;
+	ko.confirm = 1;
+	ret = kms_open(o->kms_uri, &ko, &k);
+	if (ret) {
+		seterr(err, errcap, "cannot open KMS %s: %s", o->kms_uri, strerror(-ret));
+		goto out;
+	}
+	cfg->version = FORMAT_VERSION;
+	cfg->cipher = o->cipher ? o->cipher : FORMAT_CIPHER_GCM;
+	cfg->block_size = FORMAT_BLOCK_LEN;
+	cfg->name_scheme = FORMAT_NAMES_SIV;
+	cfg->wrap_mode = FORMAT_WRAP_VOLUME;
+	cfg->created = (uint64_t)time(NULL);
+	cfg->primary_version = 1;
+	cfg->names_version = 1;
+	snprintf(cfg->kms_uri, sizeof(cfg->kms_uri), "%s", o->kms_uri);
+	ret = keys_random_key(cfg->volume_id, FORMAT_ID_LEN);
+	if (!ret)
+		ret = keys_random_key(vk, KEYS_VK_LEN);
+	if (ret)
+		goto out;
+	ret = wrap_slot(k, cfg->volume_id, 1, vk, &cfg->slots[0]);
+	if (ret) {
+		seterr(err, errcap, "KMS %s could not wrap the volume key: %s", o->kms_uri,
+		       strerror(-ret));
+		goto out;
+	}
+	cfg->n_slots = 1;
+	ret = keys_volume_new(cfg->volume_id, &kv);
+	if (!ret)
+		ret = keys_volume_add(kv, 1, vk);
+	if (!ret)
+		ret = keys_volume_set_primary(kv, 1);
+	if (!ret)
+		ret = keys_volume_set_names(kv, 1);
+	if (ret)
+		goto out;
+	ret = names_dirid_create(dirfd);
+	if (ret) {
+		seterr(err, errcap, "cannot write the root directory id: %s", strerror(-ret));
+		goto out;
+	}
+	/* The config goes last: a half-made volume has no phifs.conf and cannot mount. */
+	ret = volume_config_write(dirfd, cfg, kv);
+	if (ret)
+		seterr(err, errcap, "cannot write %s: %s", FORMAT_CONFIG_FILE, strerror(-ret));
+out:
+	secmem_free(vk);
+	keys_volume_free(kv);
+	kms_close(k);
+	free(cfg);
+	if (dirfd >= 0)
+		close(dirfd);
+	return ret;
+}
+
+static int unlock_slot(struct kms *k, const struct format_config *cfg, const struct format_slot *s,
+		       struct keys_volume *kv)
+{
+	uint8_t aad[64];
+	size_t aad_len = keys_vk_wrap_aad(cfg->volume_id, s->version, aad);
+	uint8_t *vk = secmem_alloc(KEYS_VK_LEN);
+	int ret;
+
+	if (!vk)
+		return -ENOMEM;
+	ret = kms_unwrap(k, aad, aad_len, s->wrapped, s->wrapped_len, vk, KEYS_VK_LEN);
+	if (!ret)
+		ret = keys_volume_add(kv, s->version, vk);
+	secmem_free(vk);
+	return ret;
+}
+
+static int verify_mac(int dirfd, const struct format_config *cfg, const struct keys_volume *kv)
+{
+	uint8_t *buf = malloc(FORMAT_CONFIG_MAX);
+	uint8_t mac[FORMAT_MAC_LEN];
+	size_t len = 0;
+	int ret;
+
+	if (!buf)
+		return -ENOMEM;
+	ret = format_config_encode(cfg, buf, FORMAT_CONFIG_MAX, &len);
+	if (!ret)
+		ret = keys_config_mac(kv, cfg->primary_version, buf, len - FORMAT_MAC_LEN, mac);
+	if (!ret && !secmem_equal(mac, cfg->mac, FORMAT_MAC_LEN))
+		ret = -EBADMSG;
+	free(buf);
+	(void)dirfd;
+	return ret;
+}
+
+static int unlock_all(struct kms *k, const struct format_config *cfg, struct keys_volume *kv,
+		      char *err, size_t errcap)
+{
+	const struct format_slot *primary = format_config_slot(cfg, cfg->primary_version);
+	char blob_id[KMS_KEY_ID_MAX + 1];
+	int ret;
+
+	if (!primary) {
+		seterr(err, errcap, "config names primary key v%u but has no such slot",
+		       cfg->primary_version);
+		return -EBADMSG;
+	}
+	ret = unlock_slot(k, cfg, primary, kv);
+	if (ret == -EKEYREJECTED) {
+		const char *have = kms_key_id(k);
+
+		if (kms_blob_key_id(k, primary->wrapped, primary->wrapped_len, blob_id,
+				    sizeof(blob_id)) == 0)
+			have = blob_id;
+		seterr(err, errcap,
+		       "wrong key: volume key v%u was wrapped by %s, but the KMS (%s) offers %s",
+		       primary->version, primary->kek_id, cfg->kms_uri, have ? have : "another key");
+		return ret;
+	}
+	if (ret) {
+		seterr(err, errcap, "KMS failed to unwrap volume key v%u: %s", primary->version,
+		       strerror(-ret));
+		return ret;
+	}
+	for (unsigned i = 0; i < cfg->n_slots; i++) {
+		const struct format_slot *s = &cfg->slots[i];
+
+		if (s == primary || s->state == FORMAT_SLOT_RETIRED)
+			continue;
+		ret = unlock_slot(k, cfg, s, kv);
+		if (ret) {
+			seterr(err, errcap, "cannot unwrap volume key v%u (%s): %s", s->version,
+			       s->kek_id, strerror(-ret));
+			return ret;
+		}
+	}
+	return 0;
+}
+
+int volume_open(const char *dir, const char *kms_override, const struct kms_opts *ko,
+		struct volume **out, char *err, size_t errcap)
+{
+	struct volume *v = calloc(1, sizeof(*v));
+	struct kms *k = NULL;
+	const char *uri;
+	int ret;
+
+	if (!v)
+		return -ENOMEM;
+	v->rootfd = -1;
+	v->cfg = calloc(1, sizeof(*v->cfg));
+	if (!v->cfg) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	v->rootfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (v->rootfd < 0) {
+		ret = -errno;
+		seterr(err, errcap, "cannot open cipher directory %s: %s", dir, strerror(errno));
+		goto out;
+	}
+	ret = volume_config_read(v->rootfd, v->cfg);
+	if (ret == -ENOENT) {
+		seterr(err, errcap, "%s is not a phifs volume (no %s)", dir, FORMAT_CONFIG_FILE);
+		goto out;
+	} else if (ret == -EPROTO) {
+		seterr(err, errcap, "%s uses a format or feature this phifs does not support", dir);
+		goto out;
+	} else if (ret) {
+		seterr(err, errcap, "%s: config is unreadable or corrupt: %s", dir, strerror(-ret));
+		goto out;
+	}
+	v->cipher = (uint8_t)v->cfg->cipher;
+	uri = kms_override ? kms_override : v->cfg->kms_uri;
+	ret = kms_open(uri, ko, &k);
+	if (ret) {
+		seterr(err, errcap, "cannot open KMS %s: %s", uri, strerror(-ret));
+		goto out;
+	}
+	ret = keys_volume_new(v->cfg->volume_id, &v->keys);
+	if (ret)
+		goto out;
+	ret = unlock_all(k, v->cfg, v->keys, err, errcap);
+	if (ret)
+		goto out;
+	ret = verify_mac(v->rootfd, v->cfg, v->keys);
+	if (ret == -EBADMSG) {
+		seterr(err, errcap, "%s: config has been modified (MAC mismatch); refusing to open",
+		       dir);
+		goto out;
+	}
+	if (!ret)
+		ret = keys_volume_set_primary(v->keys, v->cfg->primary_version);
+	if (!ret)
+		ret = keys_volume_set_names(v->keys, v->cfg->names_version);
+	if (ret) {
+		seterr(err, errcap, "%s: key versions in the config are not usable", dir);
+		goto out;
+	}
+	*out = v;
+	v = NULL;
+out:
+	kms_close(k);
+	volume_close(v);
+	return ret;
+}
+
+void volume_close(struct volume *v)
+{
+	if (!v)
+		return;
+	keys_volume_free(v->keys);
+	if (v->rootfd >= 0)
+		close(v->rootfd);
+	free(v->cfg);
+	free(v);
+}

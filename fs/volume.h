@@ -1,0 +1,39 @@
+/*
+ * volume.h: creating and opening a volume (docs/FORMAT.md §3): the config
+ * file, the KMS round trip for volume keys, the config MAC, the root dir id.
+ */
+#ifndef PHIFS_VOLUME_H
+#define PHIFS_VOLUME_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "format.h"
+#include "keys.h"
+#include "kms.h"
+
+struct volume {
+	int rootfd;                      /* O_PATH|O_DIRECTORY on the cipher dir */
+	uint8_t cipher;                  /* FORMAT_CIPHER_* */
+	struct format_config *cfg;       /* as read (heap; not secret) */
+	struct keys_volume *keys;        /* unwrapped VKs (secmem) */
+};
+
+struct volume_create_opts {
+	const char *kms_uri;             /* e.g. "local:/etc/phifs/kek.bin" */
+	uint8_t cipher;                  /* FORMAT_CIPHER_GCM (default) or _XTS */
+	struct kms_opts kms;
+};
+
+/* Operator-facing error text goes to err (never PHI). */
+int volume_create(const char *dir, const struct volume_create_opts *o, char *err, size_t errcap);
+/* kms_override: NULL to use the URI recorded in the config. */
+int volume_open(const char *dir, const char *kms_override, const struct kms_opts *ko,
+		struct volume **out, char *err, size_t errcap);
+void volume_close(struct volume *v);
+/* Reads and parses the config without keys (for `phifs info`); MAC not checked. */
+int volume_config_read(int dirfd, struct format_config *cfg);
+/* Writes cfg (MAC computed under the primary VK) atomically (§3). */
+int volume_config_write(int dirfd, struct format_config *cfg, const struct keys_volume *kv);
+const char *volume_cipher_name(unsigned cipher);
+
+#endif

@@ -1,0 +1,54 @@
+# lib.sh: shared helpers for the shell integration tests (TAP output).
+# Each test gets a scratch dir with a cipher dir, a key file and a mount point;
+# mounts are real FUSE mounts, torn down by trap (unmount, then kill by PID).
+set -u
+: "${top_builddir:=$(cd "$(dirname "$0")/../.." && pwd)}"
+: "${top_srcdir:=$top_builddir}"
+PHIFS="$top_builddir/tools/phifs/phifs"
+T_NUM=0
+T_FAIL=0
+
+plan() { echo "1..$1"; }
+ok() { T_NUM=$((T_NUM + 1)); echo "ok $T_NUM - $*"; }
+not_ok() { T_NUM=$((T_NUM + 1)); T_FAIL=$((T_FAIL + 1)); echo "not ok $T_NUM - $*"; }
+# check "description" command...: ok when the command succeeds
+check() { local d="$1"; shift; if "$@" >/dev/null 2>&1; then ok "$d"; else not_ok "$d"; fi; }
+# check_fails "description" command...: ok when the command fails
+check_fails() { local d="$1"; shift; if "$@" >/dev/null 2>&1; then not_ok "$d"; else ok "$d"; fi; }
+diag() { echo "# $*"; }
+
+skip_all() { echo "1..0 # SKIP $*"; exit 0; }
+
+need_fuse() {
+	[ -c /dev/fuse ] || skip_all "no /dev/fuse"
+	[ "$(id -u)" -eq 0 ] || skip_all "mount tests need root (allow_other, chown)"
+	command -v fusermount3 >/dev/null || skip_all "fusermount3 missing (apt-get install fuse3)"
+}
+
+setup() {
+	need_fuse
+	WORK=$(mktemp -d /tmp/phifs-test.XXXXXX)
+	CIPHER="$WORK/cipher"
+	MNT="$WORK/mnt"
+	KEY="$WORK/kek.bin"
+	mkdir -p "$MNT"
+	trap teardown EXIT
+}
+
+teardown() {
+	if mountpoint -q "$MNT" 2>/dev/null; then
+		umount "$MNT" 2>/dev/null || umount -l "$MNT" 2>/dev/null
+	fi
+	[ -n "${WORK:-}" ] && rm -rf "$WORK"
+}
+
+init_volume() { "$PHIFS" init --kms "local:$KEY" "$@" "$CIPHER" >/dev/null; }
+mount_volume() { "$PHIFS" mount -o allow_other "$@" "$CIPHER" "$MNT"; }
+umount_volume() {
+	"$PHIFS" umount "$MNT" || return 1
+	# The daemon wipes keys and exits after the kernel lets go; wait for it.
+	for _ in $(seq 50); do pgrep -f "phifs mount .*$MNT" >/dev/null || return 0; sleep 0.1; done
+	return 0
+}
+sha() { sha256sum "$1" | cut -d' ' -f1; }
+finish() { [ "$T_FAIL" -eq 0 ]; exit $?; }

@@ -1,0 +1,125 @@
+/*
+ * cmd_info.c: `phifs info [--json] CIPHERDIR` — what a volume is, read from its
+ * config without any key: id, format, cipher, key provider and key slots. The
+ * config's MAC is not checked here (that needs the key); mount and fsck do.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <json-c/json.h>
+
+#include "common.h"
+#include "volume.h"
+
+static const char *slot_state(unsigned s)
+{
+	switch (s) {
+	case FORMAT_SLOT_ACTIVE: return "active";
+	case FORMAT_SLOT_RETIRING: return "retiring";
+	case FORMAT_SLOT_RETIRED: return "retired";
+	default: return "unknown";
+	}
+}
+
+static void iso_time(uint64_t t, char out[32])
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (!gmtime_r(&tt, &tm) || !strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm))
+		snprintf(out, 32, "%llu", (unsigned long long)t);
+}
+
+static void print_text(const char *dir, const struct format_config *c, const char *id)
+{
+	char when[32];
+
+	iso_time(c->created, when);
+	printf("volume:         %s\n", dir);
+	printf("volume id:      %s\n", id);
+	printf("format version: %u\n", c->version);
+	printf("cipher:         %s\n", volume_cipher_name(c->cipher));
+	printf("block size:     %u\n", c->block_size);
+	printf("names:          AES-256-SIV, base64url\n");
+	printf("created:        %s\n", when);
+	printf("key provider:   %s\n", c->kms_uri);
+	printf("primary key:    v%u\n", c->primary_version);
+	printf("names key:      v%u\n", c->names_version);
+	for (unsigned i = 0; i < c->n_slots; i++) {
+		iso_time(c->slots[i].created, when);
+		printf("key slot:       v%u %s, created %s, wrapped by %s\n", c->slots[i].version,
+		       slot_state(c->slots[i].state), when, c->slots[i].kek_id);
+	}
+}
+
+static void print_json(const char *dir, const struct format_config *c, const char *id)
+{
+	json_object *o = json_object_new_object(), *slots = json_object_new_array();
+	char when[32];
+
+	iso_time(c->created, when);
+	json_object_object_add(o, "volume", json_object_new_string(dir));
+	json_object_object_add(o, "volume_id", json_object_new_string(id));
+	json_object_object_add(o, "format_version", json_object_new_int(c->version));
+	json_object_object_add(o, "cipher", json_object_new_string(volume_cipher_name(c->cipher)));
+	json_object_object_add(o, "block_size", json_object_new_int((int)c->block_size));
+	json_object_object_add(o, "created", json_object_new_string(when));
+	json_object_object_add(o, "kms_uri", json_object_new_string(c->kms_uri));
+	json_object_object_add(o, "primary_key_version", json_object_new_int64(c->primary_version));
+	json_object_object_add(o, "names_key_version", json_object_new_int64(c->names_version));
+	for (unsigned i = 0; i < c->n_slots; i++) {
+		json_object *s = json_object_new_object();
+
+		iso_time(c->slots[i].created, when);
+		json_object_object_add(s, "version", json_object_new_int64(c->slots[i].version));
+		json_object_object_add(s, "state", json_object_new_string(slot_state(c->slots[i].state)));
+		json_object_object_add(s, "created", json_object_new_string(when));
+		json_object_object_add(s, "kek_id", json_object_new_string(c->slots[i].kek_id));
+		json_object_array_add(slots, s);
+	}
+	json_object_object_add(o, "key_slots", slots);
+	printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+	json_object_put(o);
+}
+
+int cmd_info(int argc, char **argv)
+{
+	struct format_config *c = calloc(1, sizeof(*c));
+	char id[2 * FORMAT_ID_LEN + 1];
+	int json = 0, fd, ret;
+
+	for (int i = 1; i < argc - 1; i++) {
+		if (!strcmp(argv[i], "--json"))
+			json = 1;
+		else
+			die(EXIT_USAGE, "usage: phifs info [--json] CIPHERDIR");
+	}
+	if (argc < 2 || argv[argc - 1][0] == '-')
+		die(EXIT_USAGE, "usage: phifs info [--json] CIPHERDIR");
+	if (!c)
+		die(EXIT_PROBLEMS, "out of memory");
+	fd = open(argv[argc - 1], O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		die(EXIT_VOLUME, "%s: %s", argv[argc - 1], strerror(errno));
+	ret = volume_config_read(fd, c);
+	close(fd);
+	if (ret == -ENOENT)
+		die(EXIT_VOLUME, "%s is not a phifs volume", argv[argc - 1]);
+	if (ret)
+		die(EXIT_VOLUME, "%s: config unreadable or unsupported: %s", argv[argc - 1],
+		    strerror(-ret));
+	hex_id(c->volume_id, FORMAT_ID_LEN, id, sizeof(id));
+	if (json)
+		print_json(argv[argc - 1], c, id);
+	else
+		print_text(argv[argc - 1], c, id);
+	free(c);
+	return EXIT_OK;
+}

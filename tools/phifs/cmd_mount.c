@@ -1,0 +1,150 @@
+/*
+ * cmd_mount.c: `phifs mount` — parse options (command line and -o lists, the
+ * latter also used by mount.phifs for /etc/fstab), then hand over to the
+ * daemon. phifs's own -o options are consumed here; mount(8)'s generic ones
+ * are dropped; the rest go to libfuse, which rejects what it does not know.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common.h"
+#include "daemon.h"
+
+struct mount_args {
+	struct daemon_opts d;
+	char extra[2048];
+	/* -o values point into these copies */
+	char *optcopies[16];
+	int ncopies;
+};
+
+static void usage(void)
+{
+	printf("usage: phifs mount [options] CIPHERDIR MOUNTPOINT\n"
+	       "  -f, --foreground     stay in front (logs to stderr)\n"
+	       "  -d, --debug          libfuse request trace (implies -f)\n"
+	       "  -o OPTS              comma-separated mount options:\n"
+	       "      kms=URI          override the config's key provider URI\n"
+	       "      passfile=FILE    passphrase provider: read it from FILE\n"
+	       "      ro, allow_other, direct_io, nowriteback, timeout=SECONDS, threads=N\n"
+	       "      other options are passed to libfuse (e.g. nodev, nosuid, noatime)\n"
+	       "  --kms URI, --passfile FILE, --extpass CMD, --ro, --allow-other\n");
+}
+
+static int is_generic_mount_opt(const char *o)
+{
+	static const char *const generic[] = { "defaults", "auto", "noauto", "nofail", "_netdev",
+					       "user", "users", "nouser", "rw", "x-systemd",
+					       "owner", "group", "comment", NULL };
+
+	for (int i = 0; generic[i]; i++)
+		if (!strncmp(o, generic[i], strlen(generic[i])))
+			return 1;
+	return 0;
+}
+
+static void add_extra(struct mount_args *m, const char *o)
+{
+	size_t len = strlen(m->extra);
+
+	if (len + strlen(o) + 2 >= sizeof(m->extra))
+		die(EXIT_USAGE, "too many mount options");
+	snprintf(m->extra + len, sizeof(m->extra) - len, "%s%s", len ? "," : "", o);
+}
+
+static void parse_one(struct mount_args *m, char *o)
+{
+	if (!strncmp(o, "kms=", 4))
+		m->d.kms_override = o + 4;
+	else if (!strncmp(o, "passfile=", 9))
+		m->d.kms.passfile = o + 9;
+	else if (!strcmp(o, "ro"))
+		m->d.readonly = 1;
+	else if (!strcmp(o, "allow_other"))
+		m->d.allow_other = 1;
+	else if (!strcmp(o, "direct_io"))
+		m->d.direct_io = 1;
+	else if (!strcmp(o, "nowriteback"))
+		m->d.writeback = 0;
+	else if (!strcmp(o, "writeback"))
+		m->d.writeback = 1;
+	else if (!strncmp(o, "timeout=", 8))
+		m->d.timeout = strtod(o + 8, NULL);
+	else if (!strncmp(o, "threads=", 8))
+		m->d.threads = atoi(o + 8);
+	else if (!strcmp(o, "debug"))
+		m->d.debug = m->d.foreground = 1;
+	else if (!is_generic_mount_opt(o))
+		add_extra(m, o);
+}
+
+static void parse_o(struct mount_args *m, const char *list)
+{
+	char *copy = strdup(list), *save = NULL, *tok;
+
+	if (!copy || m->ncopies == (int)(sizeof(m->optcopies) / sizeof(m->optcopies[0])))
+		die(EXIT_USAGE, "too many -o options");
+	m->optcopies[m->ncopies++] = copy;
+	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
+		parse_one(m, tok);
+}
+
+int cmd_mount(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "foreground", no_argument, NULL, 'f' },
+		{ "debug", no_argument, NULL, 'd' },
+		{ "kms", required_argument, NULL, 'k' },
+		{ "passfile", required_argument, NULL, 'P' },
+		{ "extpass", required_argument, NULL, 'E' },
+		{ "ro", no_argument, NULL, 'r' },
+		{ "allow-other", no_argument, NULL, 'a' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0, 0, 0, 0 }
+	};
+	struct mount_args m;
+	char cdir[PATH_MAX], mnt[PATH_MAX], err[1024];
+	int opt, ret;
+
+	memset(&m, 0, sizeof(m));
+	m.d.writeback = 1;
+	m.d.timeout = 1.0;
+	while ((opt = getopt_long(argc, argv, "fdo:h", longopts, NULL)) != -1) {
+		if (kms_opt(opt, optarg, &m.d.kms))
+			continue;
+		switch (opt) {
+		case 'f': m.d.foreground = 1; break;
+		case 'd': m.d.debug = m.d.foreground = 1; break;
+		case 'o': parse_o(&m, optarg); break;
+		case 'k': m.d.kms_override = optarg; break;
+		case 'r': m.d.readonly = 1; break;
+		case 'a': m.d.allow_other = 1; break;
+		case 'h': usage(); return EXIT_OK;
+		default: usage(); return EXIT_USAGE;
+		}
+	}
+	if (optind != argc - 2) {
+		usage();
+		return EXIT_USAGE;
+	}
+	if (!realpath(argv[optind], cdir))
+		die(EXIT_VOLUME, "%s: %s", argv[optind], strerror(errno));
+	if (!realpath(argv[optind + 1], mnt))
+		die(EXIT_USAGE, "mount point %s: %s", argv[optind + 1], strerror(errno));
+	m.d.cipherdir = cdir;
+	m.d.mountpoint = mnt;
+	m.d.fuse_extra = m.extra;
+	ret = daemon_run(&m.d, err, sizeof(err));
+	for (int i = 0; i < m.ncopies; i++)
+		free(m.optcopies[i]);
+	if (ret)
+		die(exit_code_for(ret), "mount failed: %s", err[0] ? err : strerror(-ret));
+	return EXIT_OK;
+}

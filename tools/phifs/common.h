@@ -1,0 +1,27 @@
+/* common.h: what every phifs subcommand shares (see common.c). */
+#ifndef PHIFS_TOOL_COMMON_H
+#define PHIFS_TOOL_COMMON_H
+
+#include "kms.h"
+
+/* Exit codes, documented in README.md and docs/OPERATIONS.md. */
+#define EXIT_OK 0          /* success; fsck: volume is clean */
+#define EXIT_PROBLEMS 1    /* fsck found problems; other commands: operation failed */
+#define EXIT_USAGE 2       /* bad command line */
+#define EXIT_KEY 3         /* could not unlock: wrong key, KMS or passphrase failure */
+#define EXIT_VOLUME 4      /* not a volume, unsupported format, modified config */
+
+void die(int code, const char *fmt, ...) __attribute__((noreturn, format(printf, 2, 3)));
+/* Exit code for a volume_open() failure. */
+int exit_code_for(int err);
+/* Parses the KMS options shared by init, mount and fsck (--passfile, --extpass). */
+int kms_opt(int opt, const char *arg, struct kms_opts *o);
+int hex_id(const unsigned char *id, size_t len, char *out, size_t cap);
+
+int cmd_init(int argc, char **argv);
+int cmd_mount(int argc, char **argv);
+int cmd_umount(int argc, char **argv);
+int cmd_info(int argc, char **argv);
+int cmd_fsck(int argc, char **argv);
+
+#endif
