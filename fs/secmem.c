@@ -9,6 +9,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sodium.h>
@@ -46,12 +47,19 @@ int secmem_equal(const void *a, const void *b, size_t len)
 
 /*
  * No core dumps and no ptrace attach by other users: a core of the daemon
- * would hold keys and plaintext (PHI).
+ * would hold keys and plaintext (PHI). Every page the daemon touches is also
+ * locked (on fault, so idle thread stacks cost nothing): OpenSSL's key
+ * schedules and the plaintext in request buffers live outside secmem, and must
+ * not reach swap either. Returns -errno if locking failed (limits), so the
+ * caller can warn; dumps are disabled regardless.
  */
-void secmem_harden_process(void)
+int secmem_harden_process(void)
 {
 	struct rlimit rl = { 0, 0 };
 
 	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	(void)setrlimit(RLIMIT_CORE, &rl);
+	if (mlockall(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT) < 0)
+		return -errno;
+	return 0;
 }

@@ -9,6 +9,6 @@ void *secmem_alloc(size_t len);
 void secmem_free(void *p);
 void secmem_wipe(void *p, size_t len);
 int secmem_equal(const void *a, const void *b, size_t len);
-void secmem_harden_process(void);
+int secmem_harden_process(void);
 
 #endif

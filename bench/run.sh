@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# bench/run.sh: phifs side by side with gocryptfs, libfuse's passthrough_ll (a
+# no-crypto FUSE bound) and the native directory, in one run, alternating the
+# order each round; reports medians and ratios as a Markdown table.
+# Usage (as root): bench/run.sh [--rounds N] [--size-mib N] [--out FILE]
+# This is a benchmark, not a test: it never fails on a number.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+rounds=3 size_mib=1024 out=""
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--rounds) rounds=$2; shift 2 ;;
+	--size-mib) size_mib=$2; shift 2 ;;
+	--out) out=$2; shift 2 ;;
+	*) echo "usage: $0 [--rounds N] [--size-mib N] [--out FILE]" >&2; exit 2 ;;
+	esac
+done
+[ "$(id -u)" -eq 0 ] || { echo "run as root (drop_caches, mounts)" >&2; exit 2; }
+need=()
+for p in gocryptfs fio bc; do command -v "$p" >/dev/null || need+=("$p"); done
+if [ ${#need[@]} -gt 0 ]; then
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+PHIFS="$root/tools/phifs/phifs"
+[ -x "$PHIFS" ] || { echo "build phifs first (make)" >&2; exit 2; }
+
+W=$(mktemp -d /var/tmp/phifs-bench.XXXXXX)
+FSES="native passthrough gocryptfs phifs"
+cleanup() {
+	for f in passthrough gocryptfs phifs; do
+		mountpoint -q "$W/$f" 2>/dev/null && umount "$W/$f" 2>/dev/null || true
+	done
+	rm -rf "$W"
+}
+trap cleanup EXIT
+
+gcc -O2 -o "$W/passthrough_ll" /usr/share/doc/libfuse3-dev/examples/passthrough_ll.c \
+	$(pkg-config fuse3 --cflags --libs)
+mkdir -p "$W"/{native,passthrough,gocryptfs,phifs} "$W"/{pt,gc,ph}.back
+"$W/passthrough_ll" -o source="$W/pt.back" "$W/passthrough"
+echo bench-password > "$W/pw"
+gocryptfs -q -init -passfile "$W/pw" -scryptn 10 "$W/gc.back" >/dev/null
+gocryptfs -q -passfile "$W/pw" "$W/gc.back" "$W/gocryptfs"
+"$PHIFS" init --kms "local:$W/kek.bin" "$W/ph.back" >/dev/null
+"$PHIFS" mount "$W/ph.back" "$W/phifs"
+tar -C /usr -cf "$W/include.tar" include
+
+drop() { sync; echo 3 > /proc/sys/vm/drop_caches; }
+now() { date +%s.%N; }
+# Each workload prints a number: seconds, or MiB/s / IOPS where noted.
+w_seqwrite() { local t0; t0=$(now); dd if=/dev/zero of="$1/big" bs=1M count="$size_mib" conv=fsync status=none; echo "$size_mib / ($(now) - $t0)" | bc -l; }
+w_seqread() { local t0; drop; t0=$(now); dd if="$1/big" of=/dev/null bs=1M status=none; echo "$size_mib / ($(now) - $t0)" | bc -l; rm -f "$1/big"; }
+w_untar() { local t0; t0=$(now); tar -C "$1" -xf "$W/include.tar"; sync; echo "$(now) - $t0" | bc -l; }
+w_lsR() { local t0; drop; t0=$(now); ls -lR "$1/include" >/dev/null; echo "$(now) - $t0" | bc -l; }
+w_readall() { local t0; drop; t0=$(now); find "$1/include" -type f -exec cat {} + >/dev/null; echo "$(now) - $t0" | bc -l; }
+w_rmrf() { local t0; t0=$(now); rm -rf "$1/include"; echo "$(now) - $t0" | bc -l; }
+w_rand4k() {
+	fio --name=r --directory="$1" --size=256M --bs=4k --rw=randrw --ioengine=psync \
+		--time_based --runtime=8 --output-format=json 2>/dev/null |
+		/usr/bin/python3 -c 'import json,sys; j=json.load(sys.stdin)["jobs"][0]; print(j["read"]["iops"]+j["write"]["iops"])'
+	rm -f "$1"/r.*
+}
+WORKLOADS="seqwrite seqread untar lsR readall rmrf rand4k"
+declare -A unit=([seqwrite]="MiB/s" [seqread]="MiB/s" [untar]="s" [lsR]="s" [readall]="s" [rmrf]="s" [rand4k]="IOPS")
+declare -A higher=([seqwrite]=1 [seqread]=1 [rand4k]=1)
+
+for r in $(seq "$rounds"); do
+	order=$(echo $FSES | tr ' ' '\n' | awk -v r="$r" '{a[NR]=$0} END {for (i=0;i<NR;i++) print a[(i+r)%NR+1]}')
+	for f in $order; do
+		for w in $WORKLOADS; do
+			v=$("w_$w" "$W/$f")
+			echo "$w $f $v" >> "$W/results"
+			printf 'round %d %-11s %-8s %s %s\n' "$r" "$f" "$w" "$v" "${unit[$w]}" >&2
+		done
+	done
+done
+
+median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+{
+	echo "| workload | unit | native | passthrough_ll | gocryptfs | phifs | phifs vs gocryptfs | phifs vs passthrough |"
+	echo "|---|---|---|---|---|---|---|---|"
+	for w in $WORKLOADS; do
+		declare -A m=()
+		for f in $FSES; do m[$f]=$(awk -v w="$w" -v f="$f" '$1==w && $2==f {print $3}' "$W/results" | median); done
+		if [ -n "${higher[$w]:-}" ]; then
+			rg=$(echo "${m[phifs]} / ${m[gocryptfs]}" | bc -l); rp=$(echo "${m[phifs]} / ${m[passthrough]}" | bc -l)
+		else
+			rg=$(echo "${m[gocryptfs]} / ${m[phifs]}" | bc -l); rp=$(echo "${m[passthrough]} / ${m[phifs]}" | bc -l)
+		fi
+		printf '| %s | %s | %.2f | %.2f | %.2f | %.2f | %.2f× | %.2f× |\n' "$w" "${unit[$w]}" \
+			"${m[native]}" "${m[passthrough]}" "${m[gocryptfs]}" "${m[phifs]}" "$rg" "$rp"
+	done
+	echo
+	echo "Ratios: >1 means phifs is faster (throughput ratio, or inverse time ratio). Medians of $rounds rounds, order rotated each round; $(nproc) cores, $(free -g | awk '/Mem/{print $2}') GiB RAM, $(uname -r), sequential size $size_mib MiB, cold cache for reads (drop_caches)."
+} | if [ -n "$out" ]; then tee "$out"; else cat; fi

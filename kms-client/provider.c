@@ -1,0 +1,195 @@
+/*
+ * provider.c: the KMS client handle and its provider table (docs/FORMAT.md §8).
+ *
+ * Owns struct kms (opaque to users of kms.h), the URI grammar — `scheme:arg`
+ * or a bare `scheme` — and dispatch to one provider file per scheme through
+ * struct kms_provider_ops. It checks the caller's arguments once so providers
+ * need not. It holds no key material and knows no blob layout: each provider
+ * owns its own. Adding a provider is one row in `providers` below.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kms.h"
+#include "provider.h"
+#include "secmem.h"
+
+#define KMS_URI_MAX 1024   /* FORMAT.md §3: the config stores 1..1024 URI bytes */
+#define SCHEME_MAX 32
+
+static const struct kms_provider_ops *const providers[] = {
+	&kms_local_ops,
+	&kms_passphrase_ops,
+};
+
+struct kms {
+	const struct kms_provider_ops *ops;
+	void *state;   /* the provider's, released by ops->close */
+};
+
+void kms_warn(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	flockfile(stderr);
+	fputs("phifs: kms: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	funlockfile(stderr);
+	va_end(ap);
+}
+
+int kms_id_format(const char *prefix, const uint8_t *bytes, size_t n, char *out, size_t cap)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t plen = strlen(prefix);
+
+	if (!out || cap < plen + 2 * n + 1)
+		return -ERANGE;
+	memcpy(out, prefix, plen);
+	for (size_t i = 0; i < n; i++) {
+		out[plen + 2 * i] = hex[bytes[i] >> 4];
+		out[plen + 2 * i + 1] = hex[bytes[i] & 0xf];
+	}
+	out[plen + 2 * n] = '\0';
+	return 0;
+}
+
+/* ASCII by hand: <ctype.h> would follow a locale the daemon may have set. */
+static int is_alpha(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+static int is_scheme_char(unsigned char c)
+{
+	return is_alpha(c) || (c >= '0' && c <= '9') || c == '+' || c == '-' || c == '.';
+}
+
+/*
+ * RFC 3986 scheme syntax. A malformed URI is -EINVAL; a well-formed scheme we
+ * lack is -EPROTONOSUPPORT. Only a validated scheme is ever printed: the URI
+ * comes from a config that is not yet authenticated when it is opened.
+ */
+static int provider_find(const char *uri, const struct kms_provider_ops **ops, const char **arg)
+{
+	size_t n = strcspn(uri, ":");
+
+	if (n == 0 || !is_alpha((unsigned char)uri[0])) {
+		kms_warn("malformed KMS URI (expected scheme:argument, e.g. local:/path/keyfile)");
+		return -EINVAL;
+	}
+	for (size_t i = 1; i < n; i++) {
+		if (!is_scheme_char((unsigned char)uri[i])) {
+			kms_warn("malformed KMS URI scheme (expected e.g. local:/path/keyfile)");
+			return -EINVAL;
+		}
+	}
+	*arg = uri[n] == ':' ? uri + n + 1 : NULL;
+	for (size_t i = 0; i < sizeof(providers) / sizeof(providers[0]); i++) {
+		if (strlen(providers[i]->name) == n && memcmp(providers[i]->name, uri, n) == 0) {
+			*ops = providers[i];
+			return 0;
+		}
+	}
+	if (n < SCHEME_MAX)
+		kms_warn("unknown KMS provider '%.*s' (known: local, passphrase)", (int)n, uri);
+	else
+		kms_warn("unknown KMS provider (known: local, passphrase)");
+	return -EPROTONOSUPPORT;
+}
+
+int kms_open(const char *uri, const struct kms_opts *opts, struct kms **out)
+{
+	static const struct kms_opts no_opts;
+	const struct kms_provider_ops *ops = NULL;
+	const char *arg = NULL;
+	struct kms *k = NULL;
+	int ret = -EINVAL;
+
+	if (!out)
+		goto out;
+	*out = NULL;
+	if (!uri || !*uri || strnlen(uri, KMS_URI_MAX + 1) > KMS_URI_MAX) {
+		kms_warn("KMS URI is empty or longer than %d bytes", KMS_URI_MAX);
+		goto out;
+	}
+	ret = secmem_init();
+	if (ret)
+		goto out;
+	ret = provider_find(uri, &ops, &arg);
+	if (ret)
+		goto out;
+	k = calloc(1, sizeof(*k));
+	if (!k) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	k->ops = ops;
+	ret = ops->open(arg, opts ? opts : &no_opts, &k->state);
+	if (ret)
+		goto out;
+	*out = k;
+	k = NULL;
+out:
+	free(k);
+	return ret;
+}
+
+void kms_close(struct kms *k)
+{
+	if (!k)
+		return;
+	k->ops->close(k->state);
+	free(k);
+}
+
+/* The checks every op shares; a provider trusts them (provider.h). */
+static int args_ok(const struct kms *k, const void *aad, size_t aad_len, const void *secret,
+		   size_t len, const void *blob)
+{
+	return k && (aad || !aad_len) && secret && len && len <= KMS_BLOB_MAX && blob;
+}
+
+int kms_wrap(struct kms *k, const void *aad, size_t aad_len, const uint8_t *secret, size_t len,
+	     uint8_t *blob, size_t *blob_len)
+{
+	if (!args_ok(k, aad, aad_len, secret, len, blob) || !blob_len)
+		return -EINVAL;
+	return k->ops->wrap(k->state, aad, aad_len, secret, len, blob, blob_len);
+}
+
+int kms_unwrap(struct kms *k, const void *aad, size_t aad_len, const uint8_t *blob,
+	       size_t blob_len, uint8_t *secret, size_t len)
+{
+	if (!args_ok(k, aad, aad_len, secret, len, blob) || !blob_len)
+		return -EINVAL;
+	return k->ops->unwrap(k->state, aad, aad_len, blob, blob_len, secret, len);
+}
+
+const char *kms_key_id(const struct kms *k)
+{
+	return k ? k->ops->key_id(k->state) : NULL;
+}
+
+int kms_blob_key_id(const struct kms *k, const uint8_t *blob, size_t blob_len, char *out,
+		    size_t cap)
+{
+	if (!k || !blob || !blob_len || !out || !cap)
+		return -EINVAL;
+	out[0] = '\0';
+	if (!k->ops->blob_key_id)
+		return -ENODATA;
+	return k->ops->blob_key_id(k->state, blob, blob_len, out, cap);
+}
+
+const char *kms_provider_name(const struct kms *k)
+{
+	return k ? k->ops->name : NULL;
+}

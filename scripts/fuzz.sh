@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# fuzz.sh: build every libFuzzer harness in tests/fuzz/ with clang (ASan+UBSan)
+# and run each for a bounded time on a scratch copy of its seed corpus.
+# Usage: scripts/fuzz.sh [SECONDS] [HARNESS...]   (default 30 s each, all)
+# Prints TAP, so `make check` can run it briefly (tests/sh/fuzz.sh).
+set -uo pipefail
+src=$(cd "$(dirname "$0")/.." && pwd)
+build=${top_builddir:-$src}
+secs=${1:-30}; shift || true
+work=$(mktemp -d /tmp/phifs-fuzz.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+libsrc="fs/cipher.c fs/secmem.c fs/format.c fs/keys.c fs/b64.c fs/names.c fs/block.c fs/hook.c"
+harnesses=("$@")
+[ ${#harnesses[@]} -gt 0 ] || for f in "$src"/tests/fuzz/fuzz-*.c; do harnesses+=("$(basename "$f" .c)"); done
+command -v clang >/dev/null || { echo "1..0 # SKIP clang not installed"; exit 0; }
+echo "1..${#harnesses[@]}"
+n=0 fail=0
+for h in "${harnesses[@]}"; do
+	n=$((n + 1)); name=${h#fuzz-}
+	objs=()
+	for s in $libsrc; do objs+=("$src/$s"); done
+	if ! clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -I"$build" -I"$src/fs" \
+		-I"$src/kms-client" "$src/tests/fuzz/$h.c" "${objs[@]}" -lcrypto -lsodium -lpthread \
+		-o "$work/$h" 2>"$work/$h.build"; then
+		echo "not ok $n - $h builds"; sed 's/^/# /' "$work/$h.build" | head -20; fail=1; continue
+	fi
+	mkdir -p "$work/corpus-$name"
+	[ -d "$src/tests/fuzz/corpus/$name" ] && cp -r "$src/tests/fuzz/corpus/$name/." "$work/corpus-$name/"
+	if "$work/$h" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -artifact_prefix="$work/" \
+		"$work/corpus-$name" >"$work/$h.log" 2>&1; then
+		echo "ok $n - $h ran ${secs}s without a finding ($(grep -o 'cov: [0-9]*' "$work/$h.log" | tail -1))"
+	else
+		echo "not ok $n - $h found a crash"; tail -30 "$work/$h.log" | sed 's/^/# /'
+		ls "$work"/crash-* "$work"/leak-* 2>/dev/null | sed 's/^/# artifact: /'; fail=1
+	fi
+done
+exit $fail
