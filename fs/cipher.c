@@ -15,6 +15,8 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
@@ -40,32 +42,74 @@ struct cipher_tls {
 	EVP_CIPHER_CTX *ctx[CK_COUNT];
 };
 
-static _Thread_local struct cipher_tls tls;
+/*
+ * libfuse retires idle worker threads, so the cache is freed by a pthread key
+ * destructor when its thread exits; the _Thread_local pointer is the fast path.
+ */
+static pthread_key_t tls_key;
+static pthread_once_t tls_once = PTHREAD_ONCE_INIT;
+static _Thread_local struct cipher_tls *tls;
+
+static void tls_free(void *p)
+{
+	struct cipher_tls *t = p;
+
+	for (int k = 0; t && k < CK_COUNT; k++) {
+		/* Freeing a context cleanses the key schedule it held. */
+		EVP_CIPHER_CTX_free(t->ctx[k]);
+		EVP_CIPHER_free(t->alg[k]);
+	}
+	free(t);
+}
+
+static void tls_key_make(void)
+{
+	(void)pthread_key_create(&tls_key, tls_free);
+}
+
+static struct cipher_tls *tls_get(void)
+{
+	if (tls)
+		return tls;
+	if (pthread_once(&tls_once, tls_key_make) != 0)
+		return NULL;
+	tls = calloc(1, sizeof(*tls));
+	if (tls && pthread_setspecific(tls_key, tls) != 0) {
+		free(tls);
+		tls = NULL;
+	}
+	return tls;
+}
 
 static EVP_CIPHER_CTX *ctx_get(enum cipher_kind k, const EVP_CIPHER **alg)
 {
-	if (!tls.alg[k]) {
-		tls.alg[k] = EVP_CIPHER_fetch(NULL, cipher_names[k], NULL);
-		if (!tls.alg[k])
+	struct cipher_tls *t = tls_get();
+
+	if (!t)
+		return NULL;
+	if (!t->alg[k]) {
+		t->alg[k] = EVP_CIPHER_fetch(NULL, cipher_names[k], NULL);
+		if (!t->alg[k])
 			return NULL;
 	}
-	if (!tls.ctx[k]) {
-		tls.ctx[k] = EVP_CIPHER_CTX_new();
-		if (!tls.ctx[k])
+	if (!t->ctx[k]) {
+		t->ctx[k] = EVP_CIPHER_CTX_new();
+		if (!t->ctx[k])
 			return NULL;
 	}
-	*alg = tls.alg[k];
-	return tls.ctx[k];
+	*alg = t->alg[k];
+	return t->ctx[k];
 }
 
+/* Frees this thread's cache now (tests, and threads that never exit). */
 void cipher_thread_cleanup(void)
 {
-	for (int k = 0; k < CK_COUNT; k++) {
-		EVP_CIPHER_CTX_free(tls.ctx[k]);
-		EVP_CIPHER_free(tls.alg[k]);
-		tls.ctx[k] = NULL;
-		tls.alg[k] = NULL;
-	}
+	if (!tls)
+		return;
+	if (pthread_once(&tls_once, tls_key_make) == 0)
+		(void)pthread_setspecific(tls_key, NULL);
+	tls_free(tls);
+	tls = NULL;
 }
 
 int cipher_random(void *buf, size_t len)

@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fdio.h"
 #include "names.h"
 #include "secmem.h"
 #include "volume.h"
@@ -42,44 +43,16 @@ const char *volume_cipher_name(unsigned cipher)
 	}
 }
 
+/* The whole file, refusing one larger than cap (-EFBIG). */
 static int read_all(int fd, uint8_t *buf, size_t cap, size_t *len)
 {
-	size_t n = 0;
+	uint8_t extra;
+	size_t more = 0;
+	int ret = fdio_read(fd, buf, cap, len);
 
-	while (n < cap) {
-		ssize_t r = read(fd, buf + n, cap - n);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			return -errno;
-		if (r == 0)
-			break;
-		n += (size_t)r;
-	}
-	if (n == cap) {
-		uint8_t extra;
-
-		if (read(fd, &extra, 1) > 0)
-			return -EFBIG;
-	}
-	*len = n;
-	return 0;
-}
-
-static int write_all(int fd, const uint8_t *buf, size_t len)
-{
-	while (len) {
-		ssize_t w = write(fd, buf, len);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -errno;
-		buf += w;
-		len -= (size_t)w;
-	}
-	return 0;
+	if (!ret && *len == cap)
+		ret = fdio_read(fd, &extra, 1, &more);
+	return ret ? ret : (more ? -EFBIG : 0);
 }
 
 int volume_config_read(int dirfd, struct format_config *cfg)
@@ -127,7 +100,7 @@ int volume_config_write(int dirfd, struct format_config *cfg, const struct keys_
 		ret = -errno;
 		goto out;
 	}
-	ret = write_all(fd, buf, len);
+	ret = fdio_write(fd, buf, len);
 	if (!ret && fsync(fd) < 0)
 		ret = -errno;
 	if (ret)

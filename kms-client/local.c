@@ -22,6 +22,7 @@
 
 #include "cipher.h"
 #include "envelope.h"
+#include "fdio.h"
 #include "provider.h"
 #include "secmem.h"
 
@@ -59,34 +60,13 @@ static int path_check(const char *path)
 	return 0;
 }
 
-static int write_full(int fd, const uint8_t *buf, size_t len)
+/* Exactly len bytes or -EIO. */
+static int read_exact(int fd, uint8_t *buf, size_t len)
 {
-	while (len) {
-		ssize_t n = write(fd, buf, len);
+	size_t got = 0;
+	int ret = fdio_read(fd, buf, len, &got);
 
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -EIO;
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-static int read_full(int fd, uint8_t *buf, size_t len)
-{
-	while (len) {
-		ssize_t n = read(fd, buf, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -EIO;
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
+	return ret ? ret : (got == len ? 0 : -EIO);
 }
 
 static int errno_to_ret(int e)
@@ -129,7 +109,7 @@ static int key_write(int fd)
 	ret = cipher_random(key, LOCAL_KEY_LEN);
 	if (ret)
 		goto out;
-	ret = write_full(fd, key, LOCAL_KEY_LEN);
+	ret = fdio_write(fd, key, LOCAL_KEY_LEN);
 	if (!ret && fsync(fd) != 0)
 		ret = -EIO;
 out:
@@ -235,7 +215,7 @@ static int keyfile_load(const char *path, uint8_t *kek)
 	if (!ret)
 		ret = keyfile_check(path, &st);
 	if (!ret) {
-		ret = read_full(fd, kek, LOCAL_KEY_LEN);
+		ret = read_exact(fd, kek, LOCAL_KEY_LEN);
 		if (ret)
 			kms_warn("local: cannot read key file %s", path);
 	}

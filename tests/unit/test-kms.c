@@ -47,18 +47,6 @@ static void write_file(const char *path, const void *data, size_t len, mode_t mo
 	assert_int_equal(close(fd), 0);
 }
 
-static size_t read_file(const char *path, uint8_t *buf, size_t cap)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t n;
-
-	assert_true(fd >= 0);
-	n = read(fd, buf, cap);
-	assert_true(n >= 0);
-	close(fd);
-	return (size_t)n;
-}
-
 static int open_local(const char *name, int create, struct kms **k)
 {
 	struct kms_opts o = { .create = create };
@@ -175,7 +163,7 @@ static void test_local_create_mode_size_id(void **state)
 	assert_string_equal(kms_provider_name(k), "local");
 
 	/* Key id = "local:" ‖ hex(HMAC-SHA256(file bytes, "phifs local key id")[0..8)). */
-	assert_int_equal(read_file(p, key, sizeof(key)), 32);
+	assert_int_equal(tu_read_file(AT_FDCWD, p, key, sizeof(key)), 32);
 	assert_false(is_zero(key, 32));
 	assert_int_equal(cipher_hmac_sha256(key, 32, "phifs local key id", 18, mac), 0);
 	hexid("local:", mac, 8, want, sizeof(want));
@@ -200,7 +188,7 @@ static void test_local_roundtrip_layout(void **state)
 	assert_memory_equal(out, vk, 32);
 
 	/* §8 layout: nonce(12) ‖ GCM(KEK = the file's 32 bytes, AAD) ‖ tag(16). */
-	assert_int_equal(read_file(tpath(p, sizeof(p), "rt.key"), key, sizeof(key)), 32);
+	assert_int_equal(tu_read_file(AT_FDCWD, tpath(p, sizeof(p), "rt.key"), key, sizeof(key)), 32);
 	memset(out, 0, sizeof(out));
 	assert_int_equal(cipher_gcm_open(key, blob, aad, alen, blob + 12, 32, blob + 44, out), 0);
 	assert_memory_equal(out, vk, 32);
@@ -276,9 +264,9 @@ static void test_local_other_key_and_ids(void **state)
 	kms_close(a);
 
 	/* Re-open (create=1 on an existing file must not replace it). */
-	assert_int_equal(read_file(tpath(p, sizeof(p), "a.key"), before, 32), 32);
+	assert_int_equal(tu_read_file(AT_FDCWD, tpath(p, sizeof(p), "a.key"), before, 32), 32);
 	assert_int_equal(open_local("a.key", 1, &a2), 0);
-	assert_int_equal(read_file(p, after, 32), 32);
+	assert_int_equal(tu_read_file(AT_FDCWD, p, after, 32), 32);
 	assert_memory_equal(before, after, 32);
 	assert_string_equal(kms_key_id(a2), id_a);
 	assert_int_equal(kms_unwrap(a2, aad, alen, blob, blen, out, 32), 0);
@@ -335,7 +323,7 @@ static void test_local_refuse_symlink(void **state)
 	assert_int_equal(symlink(tpath(p, sizeof(p), "nowhere.key"), tpath(l, sizeof(l), "dangle.key")), 0);
 	assert_int_equal(open_local("dangle.key", 1, &k), -EACCES);
 	assert_int_equal(access(p, F_OK), -1);
-	assert_int_equal(read_file(tpath(p, sizeof(p), "target.key"), now, 32), 32);
+	assert_int_equal(tu_read_file(AT_FDCWD, tpath(p, sizeof(p), "target.key"), now, 32), 32);
 	assert_memory_equal(now, key, 32);
 }
 
@@ -675,7 +663,7 @@ static void test_pp_asks_once(void **state)
 	assert_int_equal(kms_unwrap(k, NULL, 0, blob, blen, out, 32), 0);
 	assert_memory_equal(out, vk, 32);
 	kms_close(k);
-	assert_int_equal(read_file(cp, count, sizeof(count)), 2);
+	assert_int_equal(tu_read_file(AT_FDCWD, cp, count, sizeof(count)), 2);
 	assert_memory_equal(count, "x\n", 2);
 }
 

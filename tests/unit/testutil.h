@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 /* Decode hex into a malloc'd buffer; *len receives the byte count. */
 static inline uint8_t *tu_hex(const char *hex, size_t *len)
@@ -25,6 +27,19 @@ static inline uint8_t *tu_hex(const char *hex, size_t *len)
 	}
 	*len = n;
 	return out;
+}
+
+/* Up to cap bytes of a file (dirfd may be AT_FDCWD); the count read. */
+static inline size_t tu_read_file(int dirfd, const char *name, void *buf, size_t cap)
+{
+	int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	assert_true(fd >= 0);
+	n = read(fd, buf, cap);
+	assert_true(n >= 0);
+	close(fd);
+	return (size_t)n;
 }
 
 #endif

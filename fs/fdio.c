@@ -1,0 +1,68 @@
+/*
+ * fdio.c: the one retry loop for reading and writing whole buffers (see fdio.h).
+ * off < 0 selects read()/write() at the file position.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <unistd.h>
+
+#include "fdio.h"
+
+static ssize_t fdio_rw_once(int fd, void *buf, size_t len, int64_t off, int wr)
+{
+	if (wr)
+		return off < 0 ? write(fd, buf, len) : pwrite(fd, buf, len, (off_t)off);
+	return off < 0 ? read(fd, buf, len) : pread(fd, buf, len, (off_t)off);
+}
+
+static int fdio_loop(int fd, void *buf, size_t len, int64_t off, int wr, size_t *got)
+{
+	size_t done = 0;
+
+	while (done < len) {
+		ssize_t n = fdio_rw_once(fd, (uint8_t *)buf + done, len - done,
+					 off < 0 ? off : off + (int64_t)done, wr);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			break;
+		done += (size_t)n;
+	}
+	*got = done;
+	return 0;
+}
+
+int fdio_read(int fd, void *buf, size_t len, size_t *got)
+{
+	return fdio_loop(fd, buf, len, -1, 0, got);
+}
+
+int fdio_pread(int fd, void *buf, size_t len, uint64_t off, size_t *got)
+{
+	if (off > INT64_MAX)
+		return -EINVAL;
+	return fdio_loop(fd, buf, len, (int64_t)off, 0, got);
+}
+
+int fdio_write(int fd, const void *buf, size_t len)
+{
+	size_t got = 0;
+	int ret = fdio_loop(fd, (void *)buf, len, -1, 1, &got);
+
+	return ret ? ret : (got == len ? 0 : -EIO);
+}
+
+int fdio_pwrite(int fd, const void *buf, size_t len, uint64_t off)
+{
+	size_t got = 0;
+	int ret;
+
+	if (off > INT64_MAX)
+		return -EINVAL;
+	ret = fdio_loop(fd, (void *)buf, len, (int64_t)off, 1, &got);
+	return ret ? ret : (got == len ? 0 : -EIO);
+}

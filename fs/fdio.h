@@ -1,0 +1,19 @@
+/*
+ * fdio.h: whole-buffer read/write on a file descriptor, retrying short
+ * transfers and EINTR. Every module that moves bytes through an fd (fileio,
+ * names, volume config, the local key file) uses these instead of its own loop.
+ */
+#ifndef PHIFS_FDIO_H
+#define PHIFS_FDIO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Read until len bytes or EOF; *got says how many arrived. 0 or -errno. */
+int fdio_read(int fd, void *buf, size_t len, size_t *got);
+int fdio_pread(int fd, void *buf, size_t len, uint64_t off, size_t *got);
+/* Write all len bytes: 0, -errno, or -EIO when the kernel accepts nothing. */
+int fdio_write(int fd, const void *buf, size_t len);
+int fdio_pwrite(int fd, const void *buf, size_t len, uint64_t off);
+
+#endif
