@@ -19,6 +19,7 @@
 #include <fuse_lowlevel.h>
 
 #include "daemon.h"
+#include "fdio.h"
 #include "fuse_ops.h"
 #include "log.h"
 #include "secmem.h"
@@ -43,12 +44,20 @@ static int build_args(const struct daemon_opts *o, struct fuse_args *args)
 	return 0;
 }
 
-/* Child side of the start-up handshake: one line, "OK" or an error. */
-static void tell_parent(int fd, const char *msg)
+/*
+ * Start-up handshake over a pipe: the child writes "OK" once mounted, or
+ * "E<errno> <message>" when it could not mount, so the parent exits with the
+ * right code and message. The child's message never holds a key or a name.
+ */
+static void tell_parent(int fd, int ret, const char *msg)
 {
+	char line[1200];
+	int n;
+
 	if (fd < 0)
 		return;
-	if (write(fd, msg, strlen(msg)) < 0) {
+	n = ret ? snprintf(line, sizeof(line), "E%d %s", -ret, msg) : snprintf(line, sizeof(line), "OK");
+	if (n > 0 && fdio_write(fd, line, strlen(line)) < 0) {
 		/* The parent is gone; nothing else to tell. */
 	}
 	close(fd);
@@ -57,25 +66,45 @@ static void tell_parent(int fd, const char *msg)
 /* Parent: wait for the child's verdict so `phifs mount` returns only when mounted. */
 static int wait_child(int rfd, pid_t pid, char *err, size_t errcap)
 {
-	char buf[1024];
-	ssize_t n = 0, r;
-	int status;
+	char buf[1200];
+	size_t n = 0;
+	int status, e = EIO, off = 0;
 
-	while ((size_t)n < sizeof(buf) - 1 && (r = read(rfd, buf + n, sizeof(buf) - 1 - (size_t)n)) != 0) {
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			break;
-		n += r;
-	}
+	if (fdio_read(rfd, buf, sizeof(buf) - 1, &n) < 0)
+		n = 0;
 	buf[n] = '\0';
 	close(rfd);
 	if (n >= 2 && !strncmp(buf, "OK", 2))
 		return 0;
 	if (waitpid(pid, &status, 0) < 0)
 		status = 0;
+	if (buf[0] == 'E' && sscanf(buf + 1, "%d %n", &e, &off) == 1 && e > 0 && off > 0) {
+		snprintf(err, errcap, "%s", buf + off);
+		return -e;
+	}
 	snprintf(err, errcap, "%s", n ? buf : "mount failed (daemon exited)");
 	return -EIO;
+}
+
+/* O_EXCL on a fresh name then rename: a reader never sees a half-written pid. */
+static int pidfile_write(const char *path)
+{
+	char tmp[4200], line[32];
+	int fd, ret, n = snprintf(line, sizeof(line), "%ld\n", (long)getpid());
+
+	if (snprintf(tmp, sizeof(tmp), "%s.%ld.tmp", path, (long)getpid()) >= (int)sizeof(tmp))
+		return -ENAMETOOLONG;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (fd < 0)
+		return -errno;
+	ret = fdio_write(fd, line, (size_t)n);
+	if (close(fd) < 0 && !ret)
+		ret = -errno;
+	if (!ret && rename(tmp, path) < 0)
+		ret = -errno;
+	if (ret)
+		(void)unlink(tmp);
+	return ret;
 }
 
 static int detach_stdio(void)
@@ -119,7 +148,7 @@ static int run_mounted(const struct daemon_opts *o, int notify_fd, char *err, si
 	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
 	struct fuse_session *se = NULL;
 	struct fsd fs;
-	int ret, mounted = 0, have_table = 0;
+	int ret, mounted = 0, have_table = 0, have_pidfile = 0;
 
 	memset(&fs, 0, sizeof(fs));
 	if (secmem_harden_process() != 0)
@@ -158,10 +187,18 @@ static int run_mounted(const struct daemon_opts *o, int notify_fd, char *err, si
 		goto out;
 	}
 	mounted = 1;
+	if (o->pidfile) {
+		ret = pidfile_write(o->pidfile);
+		if (ret) {
+			snprintf(err, errcap, "cannot write pid file %s: %s", o->pidfile, strerror(-ret));
+			goto out;
+		}
+		have_pidfile = 1;
+	}
 	if (notify_fd >= 0) {
 		log_init("phifs", 1);
 		ret = detach_stdio();
-		tell_parent(notify_fd, ret ? "cannot detach from the terminal" : "OK");
+		tell_parent(notify_fd, ret, "cannot detach from the terminal");
 		notify_fd = -1;
 		if (ret)
 			goto out;
@@ -172,7 +209,9 @@ static int run_mounted(const struct daemon_opts *o, int notify_fd, char *err, si
 	log_msg(LOG_INFO, "unmounting %s; keys wiped", o->mountpoint);
 out:
 	if (notify_fd >= 0)
-		tell_parent(notify_fd, err[0] ? err : "mount failed");
+		tell_parent(notify_fd, ret ? ret : -EIO, err[0] ? err : "mount failed");
+	if (have_pidfile)
+		(void)unlink(o->pidfile);
 	if (se) {
 		if (mounted)
 			fuse_session_unmount(se);

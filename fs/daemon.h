@@ -19,6 +19,7 @@ struct daemon_opts {
 	const char *kms_override;
 	struct kms_opts kms;
 	const char *fuse_extra;  /* extra comma-separated libfuse mount options */
+	const char *pidfile;     /* written once mounted, removed at unmount */
 };
 
 /* Returns 0 after a clean unmount, or -errno with err filled before mounting. */

@@ -83,9 +83,11 @@ static void reply_err(fuse_req_t req, const struct opctx *c, int ret)
 static void fill_entry(struct fsd *fs, struct inode *i, const struct stat *st,
 		       struct fuse_entry_param *e)
 {
+	struct stat attr = *st;   /* st may point into e */
+
 	memset(e, 0, sizeof(*e));
 	e->ino = id_of(fs, i);
-	e->attr = *st;
+	e->attr = attr;
 	e->attr_timeout = fs->opts.timeout;
 	e->entry_timeout = fs->opts.timeout;
 }

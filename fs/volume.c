@@ -297,8 +297,8 @@ static int verify_mac(int dirfd, const struct format_config *cfg, const struct k
 	return ret;
 }
 
-static int unlock_all(struct kms *k, const struct format_config *cfg, struct keys_volume *kv,
-		      char *err, size_t errcap)
+static int unlock_all(struct kms *k, const char *uri, const struct format_config *cfg,
+		      struct keys_volume *kv, char *err, size_t errcap)
 {
 	const struct format_slot *primary = format_config_slot(cfg, cfg->primary_version);
 	char blob_id[KMS_KEY_ID_MAX + 1];
@@ -318,7 +318,7 @@ static int unlock_all(struct kms *k, const struct format_config *cfg, struct key
 			have = blob_id;
 		seterr(err, errcap,
 		       "wrong key: volume key v%u was wrapped by %s, but the KMS (%s) offers %s",
-		       primary->version, primary->kek_id, cfg->kms_uri, have ? have : "another key");
+		       primary->version, primary->kek_id, uri, have ? have : "another key");
 		return ret;
 	}
 	if (ret) {
@@ -384,7 +384,7 @@ int volume_open(const char *dir, const char *kms_override, const struct kms_opts
 	ret = keys_volume_new(v->cfg->volume_id, &v->keys);
 	if (ret)
 		goto out;
-	ret = unlock_all(k, v->cfg, v->keys, err, errcap);
+	ret = unlock_all(k, uri, v->cfg, v->keys, err, errcap);
 	if (ret)
 		goto out;
 	ret = verify_mac(v->rootfd, v->cfg, v->keys);

@@ -28,6 +28,7 @@ need_fuse() {
 setup() {
 	need_fuse
 	WORK=$(mktemp -d /tmp/phifs-test.XXXXXX)
+	chmod 755 "$WORK"   # other uids (posix.sh) must reach the mount point
 	CIPHER="$WORK/cipher"
 	MNT="$WORK/mnt"
 	KEY="$WORK/kek.bin"
@@ -39,16 +40,31 @@ teardown() {
 	if mountpoint -q "$MNT" 2>/dev/null; then
 		umount "$MNT" 2>/dev/null || umount -l "$MNT" 2>/dev/null
 	fi
+	stop_daemon
 	[ -n "${WORK:-}" ] && rm -rf "$WORK"
 }
 
+# The daemon of the current mount, stopped by the PID it wrote (SIGTERM, then
+# SIGKILL after 5 s).
+daemon_pid() { [ -n "${WORK:-}" ] && cat "$WORK/phifs.pid" 2>/dev/null; }
+stop_daemon() {
+	local pid; pid=$(daemon_pid) || return 0
+	[ -n "$pid" ] || return 0
+	kill "$pid" 2>/dev/null || return 0
+	for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
+	kill -9 "$pid" 2>/dev/null
+}
+
 init_volume() { "$PHIFS" init --kms "local:$KEY" "$@" "$CIPHER" >/dev/null; }
-mount_volume() { "$PHIFS" mount -o allow_other "$@" "$CIPHER" "$MNT"; }
+mount_volume() { "$PHIFS" mount -o allow_other --pidfile "$WORK/phifs.pid" "$@" "$CIPHER" "$MNT"; }
+# Unmounts and waits for the daemon (known by its PID) to wipe keys and exit.
 umount_volume() {
+	local pid; pid=$(daemon_pid)
 	"$PHIFS" umount "$MNT" || return 1
-	# The daemon wipes keys and exits after the kernel lets go; wait for it.
-	for _ in $(seq 50); do pgrep -f "phifs mount .*$MNT" >/dev/null || return 0; sleep 0.1; done
-	return 0
+	[ -n "$pid" ] || return 0
+	for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
+	diag "daemon $pid still running after umount"
+	return 1
 }
 sha() { sha256sum "$1" | cut -d' ' -f1; }
 finish() { [ "$T_FAIL" -eq 0 ]; exit $?; }

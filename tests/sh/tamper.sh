@@ -28,7 +28,7 @@ with open(sys.argv[1], 'r+b') as f:
 PYEOF
 mount_volume
 check_fails "reading the damaged block fails" dd if="$MNT/victim-record.pdf" of=/dev/null bs=4096 skip=5 count=1 status=none
-check "reading other blocks of the same file works" sh -c "dd if='$MNT/victim-record.pdf' bs=4096 count=5 status=none | cmp -s - <(head -c 20480 '$WORK/victim')"
+check "reading other blocks of the same file works" bash -c "dd if='$MNT/victim-record.pdf' bs=4096 count=5 status=none | cmp -s - <(head -c 20480 '$WORK/victim')"
 check "other files are unaffected" cmp "$MNT/bystander" "$WORK/victim"
 check "the daemon is still serving" ls "$MNT"
 umount_volume

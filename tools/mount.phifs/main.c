@@ -7,6 +7,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -14,6 +15,35 @@
 #ifndef PHIFS_BINDIR
 #define PHIFS_BINDIR "/usr/local/bin"
 #endif
+
+/*
+ * mount(8) runs helpers with a sanitized PATH, so find phifs by location:
+ * beside this helper's real file (same bin dir, or the build tree's
+ * tools/phifs/), then the configured bindir. Each candidate is as trusted as
+ * the helper itself.
+ */
+static int find_phifs(char *out, size_t cap)
+{
+	static const char *const rel[] = { "phifs", "../phifs/phifs" };
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	char *slash;
+
+	if (n > 0) {
+		self[n] = '\0';
+		slash = strrchr(self, '/');
+		if (slash)
+			*slash = '\0';
+		for (size_t i = 0; slash && i < sizeof(rel) / sizeof(rel[0]); i++) {
+			if (snprintf(out, cap, "%s/%s", self, rel[i]) < (int)cap &&
+			    access(out, X_OK) == 0)
+				return 0;
+		}
+	}
+	if (snprintf(out, cap, "%s/phifs", PHIFS_BINDIR) < (int)cap && access(out, X_OK) == 0)
+		return 0;
+	return -ENOENT;
+}
 
 int main(int argc, char **argv)
 {
@@ -34,10 +64,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: mount.phifs CIPHERDIR MOUNTPOINT [-o OPTIONS]\n");
 		return 2;
 	}
-	/* Prefer the phifs installed next to this helper, then $PATH. */
-	snprintf(phifs, sizeof(phifs), "%s/phifs", PHIFS_BINDIR);
-	if (access(phifs, X_OK) != 0)
-		snprintf(phifs, sizeof(phifs), "phifs");
+	if (find_phifs(phifs, sizeof(phifs)) != 0)
+		snprintf(phifs, sizeof(phifs), "phifs");   /* last resort: $PATH */
 	if (opts)
 		execlp(phifs, "phifs", "mount", "-o", opts, pos[0], pos[1], (char *)NULL);
 	else

@@ -33,9 +33,11 @@ static void usage(void)
 	       "  -o OPTS              comma-separated mount options:\n"
 	       "      kms=URI          override the config's key provider URI\n"
 	       "      passfile=FILE    passphrase provider: read it from FILE\n"
+	       "      pidfile=FILE     write the daemon's pid once mounted (removed at unmount)\n"
 	       "      ro, allow_other, direct_io, nowriteback, timeout=SECONDS, threads=N\n"
 	       "      other options are passed to libfuse (e.g. nodev, nosuid, noatime)\n"
-	       "  --kms URI, --passfile FILE, --extpass CMD, --ro, --allow-other\n");
+	       "  --kms URI, --passfile FILE, --extpass CMD, --ro, --allow-other,\n"
+	       "  --pidfile FILE\n");
 }
 
 static int is_generic_mount_opt(const char *o)
@@ -63,6 +65,8 @@ static void parse_one(struct mount_args *m, char *o)
 {
 	if (!strncmp(o, "kms=", 4))
 		m->d.kms_override = o + 4;
+	else if (!strncmp(o, "pidfile=", 8))
+		m->d.pidfile = o + 8;
 	else if (!strncmp(o, "passfile=", 9))
 		m->d.kms.passfile = o + 9;
 	else if (!strcmp(o, "ro"))
@@ -106,11 +110,12 @@ int cmd_mount(int argc, char **argv)
 		{ "extpass", required_argument, NULL, 'E' },
 		{ "ro", no_argument, NULL, 'r' },
 		{ "allow-other", no_argument, NULL, 'a' },
+		{ "pidfile", required_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0, 0, 0, 0 }
 	};
 	struct mount_args m;
-	char cdir[PATH_MAX], mnt[PATH_MAX], err[1024];
+	char cdir[PATH_MAX], mnt[PATH_MAX], pid[PATH_MAX], err[1024];
 	int opt, ret;
 
 	memset(&m, 0, sizeof(m));
@@ -126,6 +131,7 @@ int cmd_mount(int argc, char **argv)
 		case 'k': m.d.kms_override = optarg; break;
 		case 'r': m.d.readonly = 1; break;
 		case 'a': m.d.allow_other = 1; break;
+		case 'p': m.d.pidfile = optarg; break;
 		case 'h': usage(); return EXIT_OK;
 		default: usage(); return EXIT_USAGE;
 		}
@@ -138,6 +144,15 @@ int cmd_mount(int argc, char **argv)
 		die(EXIT_VOLUME, "%s: %s", argv[optind], strerror(errno));
 	if (!realpath(argv[optind + 1], mnt))
 		die(EXIT_USAGE, "mount point %s: %s", argv[optind + 1], strerror(errno));
+	if (m.d.pidfile && m.d.pidfile[0] != '/') {
+		/* The daemon runs from /: keep the pid file where the caller meant it. */
+		char cwd[PATH_MAX];
+
+		if (!getcwd(cwd, sizeof(cwd)) ||
+		    snprintf(pid, sizeof(pid), "%s/%s", cwd, m.d.pidfile) >= (int)sizeof(pid))
+			die(EXIT_USAGE, "pid file path too long");
+		m.d.pidfile = pid;
+	}
 	m.d.cipherdir = cdir;
 	m.d.mountpoint = mnt;
 	m.d.fuse_extra = m.extra;
