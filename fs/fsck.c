@@ -5,7 +5,8 @@
  * header authenticates and every block opens (fileio_verify), each symlink
  * target decrypts. It only reads; repairs are separate, explicit commands.
  * Problems are reported with backing (ciphertext) paths; plaintext paths are
- * passed too, for callers that were asked to show them.
+ * passed too, for callers that were asked to show them. A file with several
+ * hard links is verified (and reported) once.
  */
 #include "config.h"
 
@@ -13,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <search.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,7 +32,36 @@ struct walk {
 	char backing[PATH_MAX];
 	char plain[PATH_MAX];
 	const uint8_t *cur_id;
+	void *linked;                /* tsearch tree of inode numbers with nlink > 1 */
 };
+
+static int ino_cmp(const void *a, const void *b)
+{
+	ino_t x = *(const ino_t *)a, y = *(const ino_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* 1 if this multiply-linked inode was already verified under another name. */
+static int seen_link(struct walk *w, const struct stat *st)
+{
+	ino_t *key, **found;
+
+	if (st->st_nlink < 2)
+		return 0;
+	key = malloc(sizeof(*key));
+	if (!key)
+		return 0;   /* verify it again rather than skip it */
+	*key = st->st_ino;
+	found = tsearch(key, &w->linked, ino_cmp);
+	if (found && *found != key) {
+		free(key);
+		return 1;
+	}
+	if (!found)
+		free(key);
+	return 0;
+}
 
 static void problem(struct walk *w, const uint8_t *id, int64_t block, const char *what)
 {
@@ -154,7 +185,8 @@ static void check_entry(struct walk *w, int dirfd, const uint8_t dirid[NAMES_DIR
 		(void)walk_dir(w, sub);
 		close(sub);
 	} else if (S_ISREG(st.st_mode)) {
-		check_file(w, dirfd, bname);
+		if (!seen_link(w, &st))
+			check_file(w, dirfd, bname);
 	} else if (S_ISLNK(st.st_mode)) {
 		check_symlink(w, dirfd, bname);
 	} else {
@@ -233,6 +265,7 @@ int fsck_run(struct volume *v, const struct fsck_cb *cb, struct fsck_stats *st)
 	ret = walk_dir(w, fd);
 	close(fd);
 out:
+	tdestroy(w->linked, free);
 	free(w);
 	return ret;
 }

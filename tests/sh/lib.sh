@@ -66,5 +66,15 @@ umount_volume() {
 	diag "daemon $pid still running after umount"
 	return 1
 }
+# Plaintext manifest: type, name, and content hash / target / xattr.
+manifest() {
+	(cd "$1" && find . -mindepth 1 | LC_ALL=C sort | while read -r p; do
+		if [ -L "$p" ]; then echo "l $p -> $(readlink "$p")"
+		elif [ -d "$p" ]; then echo "d $p"
+		else echo "f $p $(stat -c %s "$p") $(sha256sum < "$p" | cut -d' ' -f1)"; fi
+	done
+	echo "x ./one-byte $(getfattr --only-values -n user.patient one-byte)")
+}
+
 sha() { sha256sum "$1" | cut -d' ' -f1; }
 finish() { [ "$T_FAIL" -eq 0 ]; exit $?; }
