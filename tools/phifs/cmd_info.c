@@ -89,11 +89,29 @@ static void print_json(const char *dir, const struct format_config *c, const cha
 	json_object_put(o);
 }
 
+/* The config of dir into c; exit code and message on failure. */
+static int info_read(const char *dir, struct format_config *c)
+{
+	int fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC), ret;
+
+	if (fd < 0) {
+		warnx_phifs("%s: %s", dir, strerror(errno));
+		return EXIT_VOLUME;
+	}
+	ret = volume_config_read(fd, c);
+	close(fd);
+	if (ret == -ENOENT)
+		warnx_phifs("%s is not a phifs volume", dir);
+	else if (ret)
+		warnx_phifs("%s: config unreadable or unsupported: %s", dir, strerror(-ret));
+	return ret ? EXIT_VOLUME : EXIT_OK;
+}
+
 int cmd_info(int argc, char **argv)
 {
-	struct format_config *c = calloc(1, sizeof(*c));
+	struct format_config *c = NULL;
 	char id[2 * FORMAT_ID_LEN + 1];
-	int json = 0, fd, ret;
+	int json = 0, ret;
 
 	for (int i = 1; i < argc - 1; i++) {
 		if (!strcmp(argv[i], "--json"))
@@ -103,23 +121,18 @@ int cmd_info(int argc, char **argv)
 	}
 	if (argc < 2 || argv[argc - 1][0] == '-')
 		die(EXIT_USAGE, "usage: phifs info [--json] CIPHERDIR");
+	c = calloc(1, sizeof(*c));
 	if (!c)
 		die(EXIT_PROBLEMS, "out of memory");
-	fd = open(argv[argc - 1], O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		die(EXIT_VOLUME, "%s: %s", argv[argc - 1], strerror(errno));
-	ret = volume_config_read(fd, c);
-	close(fd);
-	if (ret == -ENOENT)
-		die(EXIT_VOLUME, "%s is not a phifs volume", argv[argc - 1]);
+	ret = info_read(argv[argc - 1], c);
 	if (ret)
-		die(EXIT_VOLUME, "%s: config unreadable or unsupported: %s", argv[argc - 1],
-		    strerror(-ret));
+		goto out;
 	hex_id(c->volume_id, FORMAT_ID_LEN, id, sizeof(id));
 	if (json)
 		print_json(argv[argc - 1], c, id);
 	else
 		print_text(argv[argc - 1], c, id);
+out:
 	free(c);
-	return EXIT_OK;
+	return ret;
 }

@@ -11,15 +11,29 @@
 
 #include "common.h"
 
+static void vwarn_phifs(const char *fmt, va_list ap)
+{
+	fputs("phifs: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
+void warnx_phifs(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vwarn_phifs(fmt, ap);
+	va_end(ap);
+}
+
 void die(int code, const char *fmt, ...)
 {
 	va_list ap;
 
-	fputs("phifs: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vwarn_phifs(fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 	exit(code);
 }
 

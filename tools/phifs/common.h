@@ -11,6 +11,8 @@
 #define EXIT_KEY 3         /* could not unlock: wrong key, KMS or passphrase failure */
 #define EXIT_VOLUME 4      /* not a volume, unsupported format, modified config */
 
+/* "phifs: message" on stderr; die() then exits (only before anything needs freeing). */
+void warnx_phifs(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void die(int code, const char *fmt, ...) __attribute__((noreturn, format(printf, 2, 3)));
 /* Exit code for a volume_open() failure. */
 int exit_code_for(int err);
