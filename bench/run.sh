@@ -2,17 +2,20 @@
 # bench/run.sh: phifs side by side with gocryptfs, libfuse's passthrough_ll (a
 # no-crypto FUSE bound) and the native directory, in one run, alternating the
 # order each round; reports medians and ratios as a Markdown table.
-# Usage (as root): bench/run.sh [--rounds N] [--size-mib N] [--out FILE]
+# Usage (as root): bench/run.sh [--rounds N] [--size-mib N] [--out FILE] [--only W1,W2]
+# Workloads: seqwrite seqread untar lsR readall rmrf rand4k (seqread needs
+# seqwrite; lsR, readall and rmrf need untar).
 # This is a benchmark, not a test: it never fails on a number.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-rounds=3 size_mib=1024 out=""
+rounds=3 size_mib=1024 out="" only=""
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--rounds) rounds=$2; shift 2 ;;
 	--size-mib) size_mib=$2; shift 2 ;;
 	--out) out=$2; shift 2 ;;
-	*) echo "usage: $0 [--rounds N] [--size-mib N] [--out FILE]" >&2; exit 2 ;;
+	--only) only=$2; shift 2 ;;
+	*) echo "usage: $0 [--rounds N] [--size-mib N] [--out FILE] [--only W1,W2]" >&2; exit 2 ;;
 	esac
 done
 [ "$(id -u)" -eq 0 ] || { echo "run as root (drop_caches, mounts)" >&2; exit 2; }
@@ -61,6 +64,7 @@ w_rand4k() {
 	rm -f "$1"/r.*
 }
 WORKLOADS="seqwrite seqread untar lsR readall rmrf rand4k"
+[ -z "$only" ] || WORKLOADS=$(echo "$only" | tr ',' ' ')
 declare -A unit=([seqwrite]="MiB/s" [seqread]="MiB/s" [untar]="s" [lsR]="s" [readall]="s" [rmrf]="s" [rand4k]="IOPS")
 declare -A higher=([seqwrite]=1 [seqread]=1 [rand4k]=1)
 

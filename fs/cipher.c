@@ -40,6 +40,8 @@ static const char *const cipher_names[CK_COUNT] = {
 struct cipher_tls {
 	EVP_CIPHER *alg[CK_COUNT];
 	EVP_CIPHER_CTX *ctx[CK_COUNT];
+	EVP_KDF *hkdf;                  /* fetched once: a fetch per call costs more than the KDF */
+	EVP_MAC *hmac;
 };
 
 /*
@@ -58,6 +60,10 @@ static void tls_free(void *p)
 		/* Freeing a context cleanses the key schedule it held. */
 		EVP_CIPHER_CTX_free(t->ctx[k]);
 		EVP_CIPHER_free(t->alg[k]);
+	}
+	if (t) {
+		EVP_KDF_free(t->hkdf);
+		EVP_MAC_free(t->hmac);
 	}
 	free(t);
 }
@@ -290,10 +296,28 @@ out:
 	return ret;
 }
 
+static EVP_KDF *hkdf_get(void)
+{
+	struct cipher_tls *t = tls_get();
+
+	if (t && !t->hkdf)
+		t->hkdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
+	return t ? t->hkdf : NULL;
+}
+
+static EVP_MAC *hmac_get(void)
+{
+	struct cipher_tls *t = tls_get();
+
+	if (t && !t->hmac)
+		t->hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+	return t ? t->hmac : NULL;
+}
+
 int cipher_hkdf_sha256(const void *ikm, size_t ikm_len, const void *salt, size_t salt_len,
 		       const void *info, size_t info_len, void *out, size_t out_len)
 {
-	EVP_KDF *kdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
+	EVP_KDF *kdf = hkdf_get();
 	EVP_KDF_CTX *kctx = NULL;
 	OSSL_PARAM params[5], *p = params;
 	int ret = -EIO;
@@ -314,20 +338,30 @@ int cipher_hkdf_sha256(const void *ikm, size_t ikm_len, const void *salt, size_t
 		goto out;
 	ret = 0;
 out:
-	EVP_KDF_CTX_free(kctx);
-	EVP_KDF_free(kdf);
+	EVP_KDF_CTX_free(kctx);   /* cleanses the key material it held */
 	return ret;
 }
 
 int cipher_hmac_sha256(const void *key, size_t key_len, const void *data, size_t len,
 		       uint8_t out[CIPHER_HMAC_LEN])
 {
+	EVP_MAC *mac = hmac_get();
+	EVP_MAC_CTX *mctx = mac ? EVP_MAC_CTX_new(mac) : NULL;
+	OSSL_PARAM params[2];
 	size_t outl = 0;
+	int ret = -EIO;
 
-	if (!EVP_Q_mac(NULL, "HMAC", NULL, "SHA256", NULL, key, key_len, data, len, out,
-		       CIPHER_HMAC_LEN, &outl) || outl != CIPHER_HMAC_LEN)
-		return -EIO;
-	return 0;
+	if (!mctx)
+		goto out;
+	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0);
+	params[1] = OSSL_PARAM_construct_end();
+	if (EVP_MAC_init(mctx, key, key_len, params) != 1 || EVP_MAC_update(mctx, data, len) != 1 ||
+	    EVP_MAC_final(mctx, out, &outl, CIPHER_HMAC_LEN) != 1 || outl != CIPHER_HMAC_LEN)
+		goto out;
+	ret = 0;
+out:
+	EVP_MAC_CTX_free(mctx);
+	return ret;
 }
 
 int cipher_sha256(const void *data, size_t len, uint8_t out[32])

@@ -151,7 +151,12 @@ static int run_mounted(const struct daemon_opts *o, int notify_fd, char *err, si
 	int ret, mounted = 0, have_table = 0, have_pidfile = 0;
 
 	memset(&fs, 0, sizeof(fs));
-	if (secmem_harden_process() != 0)
+	ret = secmem_no_dumps();
+	if (ret) {
+		snprintf(err, errcap, "cannot disable core dumps: %s", strerror(-ret));
+		goto out;
+	}
+	if (secmem_lock_all() != 0)
 		log_msg(LOG_WARNING, "cannot lock memory (RLIMIT_MEMLOCK?): plaintext and key "
 			"schedules could reach swap");
 	ret = volume_open(o->cipherdir, o->kms_override, &o->kms, &fs.vol, err, errcap);

@@ -53,12 +53,19 @@ int secmem_equal(const void *a, const void *b, size_t len)
  * not reach swap either. Returns -errno if locking failed (limits), so the
  * caller can warn; dumps are disabled regardless.
  */
-int secmem_harden_process(void)
+int secmem_no_dumps(void)
 {
 	struct rlimit rl = { 0, 0 };
 
-	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-	(void)setrlimit(RLIMIT_CORE, &rl);
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		return -errno;
+	if (setrlimit(RLIMIT_CORE, &rl) < 0)
+		return -errno;
+	return 0;
+}
+
+int secmem_lock_all(void)
+{
 	if (mlockall(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT) < 0)
 		return -errno;
 	return 0;

@@ -47,6 +47,9 @@ int main(int argc, char **argv)
 	}
 	if (secmem_init() != 0)
 		die(EXIT_PROBLEMS, "cannot initialise libsodium");
+	/* Every subcommand may hold keys: no core dump may ever contain them. */
+	if (secmem_no_dumps() != 0)
+		die(EXIT_PROBLEMS, "cannot disable core dumps");
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
 		if (!strcmp(argv[1], cmds[i].name))
 			return cmds[i].fn(argc - 1, argv + 1);
