@@ -21,6 +21,7 @@
 #include "cipher.h"
 #include "keys.h"
 #include "secmem.h"
+#include "secpool.h"
 
 /* §2.1, both tables. The context strings are part of the on-disk format: a
  * change here makes every existing volume unreadable. */
@@ -62,6 +63,7 @@ static_assert(VK_AAD_PREFIX_LEN + FORMAT_ID_LEN + 4 <= 64, "keys_vk_wrap_aad: ou
 /* §4.2: wrapped = nonce(12) ‖ ct(32) ‖ tag(16). */
 #define DK_WRAPPED_LEN (CIPHER_GCM_NONCE_LEN + KEYS_DK_LEN + CIPHER_GCM_TAG_LEN)
 static_assert(DK_WRAPPED_LEN == 60, "FORMAT.md §4: wrapped key length 60 for wrap kind 1");
+static_assert(sizeof(struct keys_file) <= SECPOOL_SLOT, "keys_file must fit a secpool slot");
 static_assert(DK_WRAPPED_LEN <= FORMAT_HEADER_WRAPPED_MAX, "FORMAT.md §4: at most 96");
 
 /* One volume key and its purpose keys: one secmem allocation per version. */
@@ -273,19 +275,18 @@ size_t keys_vk_wrap_aad(const uint8_t volume_id[FORMAT_ID_LEN], uint32_t version
 
 static int file_alloc(struct keys_file **out)
 {
-	struct keys_file *fk = secmem_alloc(sizeof(*fk));
+	struct keys_file *fk = secpool_alloc(sizeof(*fk));   /* zeroed */
 
 	*out = NULL;
 	if (!fk)
 		return -ENOMEM;
-	memset(fk, 0, sizeof(*fk));
 	*out = fk;
 	return 0;
 }
 
 void keys_file_free(struct keys_file *fk)
 {
-	secmem_free(fk);
+	secpool_free(fk);
 }
 
 /* §4.3: derive the block and header-MAC keys from fk->dk and fk->file_id. */
