@@ -25,6 +25,7 @@
 #include <openssl/rand.h>
 
 #include "cipher.h"
+#include "secmem.h"
 
 enum cipher_kind { CK_GCM, CK_XTS, CK_ECB, CK_SIV, CK_SIV128, CK_COUNT };
 
@@ -42,6 +43,11 @@ struct cipher_tls {
 	EVP_CIPHER_CTX *ctx[CK_COUNT];
 	EVP_KDF *hkdf;                  /* fetched once: a fetch per call costs more than the KDF */
 	EVP_MAC *hmac;
+	/* The GCM context's current key and direction: consecutive blocks of one
+	 * file skip the key schedule and GHASH set-up and only take a new nonce. */
+	uint8_t *gcm_key;               /* secmem (the cache itself is plain heap, so leak
+					 * checkers still see the OpenSSL objects it owns) */
+	int gcm_state;                  /* 0 none, 1 encrypt, 2 decrypt */
 };
 
 /*
@@ -65,22 +71,32 @@ static void tls_free(void *p)
 		EVP_KDF_free(t->hkdf);
 		EVP_MAC_free(t->hmac);
 	}
+	if (t)
+		secmem_free(t->gcm_key);   /* wipes the cached GCM key */
 	free(t);
 }
 
+static int tls_ready;
+
+/* The cache keeps a key in secmem, so libsodium must be set up. */
 static void tls_key_make(void)
 {
-	(void)pthread_key_create(&tls_key, tls_free);
+	tls_ready = secmem_init() == 0 && pthread_key_create(&tls_key, tls_free) == 0;
 }
 
 static struct cipher_tls *tls_get(void)
 {
 	if (tls)
 		return tls;
-	if (pthread_once(&tls_once, tls_key_make) != 0)
+	if (pthread_once(&tls_once, tls_key_make) != 0 || !tls_ready)
 		return NULL;
 	tls = calloc(1, sizeof(*tls));
+	if (tls && !(tls->gcm_key = secmem_alloc(CIPHER_KEY_LEN))) {
+		free(tls);
+		tls = NULL;
+	}
 	if (tls && pthread_setspecific(tls_key, tls) != 0) {
+		secmem_free(tls->gcm_key);
 		free(tls);
 		tls = NULL;
 	}
@@ -125,6 +141,33 @@ int cipher_random(void *buf, size_t len)
 	return 0;
 }
 
+/*
+ * Keys the GCM context (direction 1 encrypt, 2 decrypt) and sets the nonce.
+ * The key schedule is redone only when the key or direction changed; the key
+ * compare is constant-time. A failure forgets the state.
+ */
+static int gcm_begin(EVP_CIPHER_CTX *ctx, const EVP_CIPHER *alg, const uint8_t *key,
+		     const uint8_t *nonce, int dir)
+{
+	struct cipher_tls *t = tls;
+	int same = t->gcm_state == dir && secmem_equal(t->gcm_key, key, CIPHER_KEY_LEN);
+	int ok;
+
+	if (same)
+		ok = EVP_CipherInit_ex2(ctx, NULL, NULL, nonce, dir == 1, NULL);
+	else
+		ok = EVP_CipherInit_ex2(ctx, alg, key, nonce, dir == 1, NULL);
+	if (ok != 1) {
+		t->gcm_state = 0;
+		return -EIO;
+	}
+	if (!same) {
+		memcpy(t->gcm_key, key, CIPHER_KEY_LEN);
+		t->gcm_state = dir;
+	}
+	return 0;
+}
+
 int cipher_gcm_seal(const uint8_t key[CIPHER_KEY_LEN], const uint8_t nonce[CIPHER_GCM_NONCE_LEN],
 		    const void *aad, size_t aad_len, const void *pt, size_t len, void *ct,
 		    uint8_t tag[CIPHER_GCM_TAG_LEN])
@@ -135,7 +178,7 @@ int cipher_gcm_seal(const uint8_t key[CIPHER_KEY_LEN], const uint8_t nonce[CIPHE
 
 	if (!ctx || len > INT_MAX || aad_len > INT_MAX)
 		goto out;
-	if (EVP_EncryptInit_ex2(ctx, alg, key, nonce, NULL) != 1)
+	if (gcm_begin(ctx, alg, key, nonce, 1) != 0)
 		goto out;
 	if (aad_len && EVP_EncryptUpdate(ctx, NULL, &outl, aad, (int)aad_len) != 1)
 		goto out;
@@ -162,7 +205,7 @@ int cipher_gcm_open(const uint8_t key[CIPHER_KEY_LEN], const uint8_t nonce[CIPHE
 	if (!ctx || len > INT_MAX || aad_len > INT_MAX)
 		goto out;
 	memcpy(tagbuf, tag, sizeof(tagbuf));
-	if (EVP_DecryptInit_ex2(ctx, alg, key, nonce, NULL) != 1)
+	if (gcm_begin(ctx, alg, key, nonce, 2) != 0)
 		goto out;
 	if (aad_len && EVP_DecryptUpdate(ctx, NULL, &outl, aad, (int)aad_len) != 1)
 		goto out;
