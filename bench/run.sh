@@ -2,20 +2,23 @@
 # bench/run.sh: phifs side by side with gocryptfs, libfuse's passthrough_ll (a
 # no-crypto FUSE bound) and the native directory, in one run, alternating the
 # order each round; reports medians and ratios as a Markdown table.
-# Usage (as root): bench/run.sh [--rounds N] [--size-mib N] [--out FILE] [--only W1,W2]
+# Usage (as root): bench/run.sh [--rounds N] [--size-mib N] [--out FILE] [--only W1,W2] [--dir DIR]
+# --dir: where the backing directories live (default /var/tmp, i.e. the disk;
+# /dev/shm takes the disk out and compares CPU cost per byte).
 # Workloads: seqwrite seqread untar lsR readall rmrf rand4k (seqread needs
 # seqwrite; lsR, readall and rmrf need untar).
 # This is a benchmark, not a test: it never fails on a number.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-rounds=3 size_mib=1024 out="" only=""
+rounds=3 size_mib=1024 out="" only="" base=/var/tmp
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--rounds) rounds=$2; shift 2 ;;
 	--size-mib) size_mib=$2; shift 2 ;;
 	--out) out=$2; shift 2 ;;
 	--only) only=$2; shift 2 ;;
-	*) echo "usage: $0 [--rounds N] [--size-mib N] [--out FILE] [--only W1,W2]" >&2; exit 2 ;;
+	--dir) base=$2; shift 2 ;;
+	*) echo "usage: $0 [--rounds N] [--size-mib N] [--out FILE] [--only W1,W2] [--dir DIR]" >&2; exit 2 ;;
 	esac
 done
 [ "$(id -u)" -eq 0 ] || { echo "run as root (drop_caches, mounts)" >&2; exit 2; }
@@ -27,7 +30,7 @@ fi
 PHIFS="$root/tools/phifs/phifs"
 [ -x "$PHIFS" ] || { echo "build phifs first (make)" >&2; exit 2; }
 
-W=$(mktemp -d /var/tmp/phifs-bench.XXXXXX)
+W=$(mktemp -d "$base/phifs-bench.XXXXXX")
 FSES="native passthrough gocryptfs phifs"
 cleanup() {
 	for f in passthrough gocryptfs phifs; do
@@ -95,5 +98,5 @@ median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a
 			"${m[native]}" "${m[passthrough]}" "${m[gocryptfs]}" "${m[phifs]}" "$rg" "$rp"
 	done
 	echo
-	echo "Ratios: >1 means phifs is faster (throughput ratio, or inverse time ratio). Medians of $rounds rounds, order rotated each round; $(nproc) cores, $(free -g | awk '/Mem/{print $2}') GiB RAM, $(uname -r), sequential size $size_mib MiB, cold cache for reads (drop_caches)."
+	echo "Ratios: >1 means phifs is faster (throughput ratio, or inverse time ratio). Medians of $rounds rounds, order rotated each round; $(nproc) cores, $(free -g | awk '/Mem/{print $2}') GiB RAM, $(uname -r), sequential size $size_mib MiB, cold cache for reads (drop_caches), backing directories on $(findmnt -no FSTYPE -T "$W")."
 } | if [ -n "$out" ]; then tee "$out"; else cat; fi

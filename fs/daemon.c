@@ -22,6 +22,7 @@
 #include "fdio.h"
 #include "fuse_ops.h"
 #include "log.h"
+#include "readahead.h"
 #include "secmem.h"
 
 static int build_args(const struct daemon_opts *o, struct fuse_args *args)
@@ -192,6 +193,9 @@ static int run_mounted(const struct daemon_opts *o, int notify_fd, char *err, si
 		goto out;
 	}
 	mounted = 1;
+	if (o->readahead_kb > 0 && readahead_set(o->mountpoint, (unsigned)o->readahead_kb) != 0)
+		log_msg(LOG_WARNING, "cannot raise readahead to %d KiB; sequential reads will be "
+			"slower", o->readahead_kb);
 	if (o->pidfile) {
 		ret = pidfile_write(o->pidfile);
 		if (ret) {

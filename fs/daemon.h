@@ -20,6 +20,7 @@ struct daemon_opts {
 	struct kms_opts kms;
 	const char *fuse_extra;  /* extra comma-separated libfuse mount options */
 	const char *pidfile;     /* written once mounted, removed at unmount */
+	int readahead_kb;        /* kernel readahead for the mount; 0 = kernel default */
 };
 
 /* Returns 0 after a clean unmount, or -errno with err filled before mounting. */

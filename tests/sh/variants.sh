@@ -4,7 +4,7 @@
 # an fstab-style option list, read-only mounts, and the CLI's exit codes.
 . "$(dirname "$0")/lib.sh"
 setup
-plan 16
+plan 18
 MOUNT_HELPER="$top_builddir/tools/mount.phifs/mount.phifs"
 export PHIFS_TEST_FAST_KDF=1   # Argon2id at its minimum cost, for tests only
 
@@ -49,6 +49,11 @@ umount_volume
 mount_volume -o ro
 check "ro mount reads" test "$(cat "$MNT/h")" = via-helper
 check_fails "ro mount refuses writes" sh -c "echo x > '$MNT/new'"
+bdi_ra() { cat "/sys/class/bdi/$(awk -v m="$MNT" '$5==m {d=$3} END {print d}' /proc/self/mountinfo)/read_ahead_kb"; }
+check "the mount's kernel readahead is raised to 1 MiB" test "$(bdi_ra)" = 1024
+umount_volume
+mount_volume -o readahead=256
+check "readahead=256 sets it to 256 KiB" test "$(bdi_ra)" = 256
 umount_volume
 
 # Exit codes (README).

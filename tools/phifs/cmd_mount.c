@@ -34,6 +34,7 @@ static void usage(void)
 	       "      kms=URI          override the config's key provider URI\n"
 	       "      passfile=FILE    passphrase provider: read it from FILE\n"
 	       "      pidfile=FILE     write the daemon's pid once mounted (removed at unmount)\n"
+	       "      readahead=KIB    kernel readahead for the mount (default 1024; 0 = kernel's)\n"
 	       "      ro, allow_other, direct_io, nowriteback, timeout=SECONDS, threads=N\n"
 	       "      other options are passed to libfuse (e.g. nodev, nosuid, noatime)\n"
 	       "  --kms URI, --passfile FILE, --extpass CMD, --ro, --allow-other,\n"
@@ -81,6 +82,8 @@ static void parse_one(struct mount_args *m, char *o)
 		m->d.writeback = 1;
 	else if (!strncmp(o, "timeout=", 8))
 		m->d.timeout = strtod(o + 8, NULL);
+	else if (!strncmp(o, "readahead=", 10))
+		m->d.readahead_kb = atoi(o + 10);
 	else if (!strncmp(o, "threads=", 8))
 		m->d.threads = atoi(o + 8);
 	else if (!strcmp(o, "debug"))
@@ -120,6 +123,7 @@ int cmd_mount(int argc, char **argv)
 
 	memset(&m, 0, sizeof(m));
 	m.d.writeback = 1;
+	m.d.readahead_kb = 1024;
 	m.d.timeout = 1.0;
 	while ((opt = getopt_long(argc, argv, "fdo:h", longopts, NULL)) != -1) {
 		if (kms_opt(opt, optarg, &m.d.kms))
