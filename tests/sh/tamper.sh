@@ -34,7 +34,7 @@ check "the daemon is still serving" ls "$MNT"
 umount_volume
 out=$("$PHIFS" fsck "$CIPHER" 2>&1); rc=$?
 [ $rc -eq 1 ] && ok "fsck exits 1 on a damaged volume" || not_ok "fsck exits 1 on a damaged volume (got $rc)"
-echo "$out" | grep -q "$(basename "$victim").*block 5" && ok "fsck names the backing file and block" || { not_ok "fsck names the backing file and block"; diag "$out"; }
+echo "$out" | grep -q -e "$(basename "$victim").*block 5" && ok "fsck names the backing file and block" || { not_ok "fsck names the backing file and block"; diag "$out"; }
 echo "$out" | grep -q "victim-record" && not_ok "fsck hides plaintext names by default" || ok "fsck hides plaintext names by default"
 "$PHIFS" fsck --show-paths "$CIPHER" 2>&1 | grep -q "victim-record.pdf" && ok "fsck --show-paths names the plaintext path" || not_ok "fsck --show-paths names the plaintext path"
 "$PHIFS" fsck --json "$CIPHER" | tail -1 | $PY -c "import json,sys; d=json.load(sys.stdin); sys.exit(not (d['type']=='summary' and d['problems']>=1))" \
@@ -43,7 +43,7 @@ echo "$out" | grep -q "victim-record" && not_ok "fsck hides plaintext names by d
 # Truncate the bystander at a block boundary: detected (GCM authenticates the end).
 by=$(find "$CIPHER" -type f -size $((176 + 16 * 4128))c ! -inum "$ino" | head -1)
 truncate -s $((176 + 8 * 4128)) "$by"
-"$PHIFS" fsck "$CIPHER" 2>&1 | grep -q "$(basename "$by")" && ok "truncation at a block boundary is detected" || not_ok "truncation at a block boundary is detected"
+"$PHIFS" fsck "$CIPHER" 2>&1 | grep -qF -e "$(basename "$by")" && ok "truncation at a block boundary is detected" || not_ok "truncation at a block boundary is detected"
 
 # Edit one byte of the config's body: the volume must not mount.
 $PY - "$CIPHER/phifs.conf" <<'PYEOF'
