@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include "fdio.h"
@@ -65,4 +66,21 @@ int fdio_pwrite(int fd, const void *buf, size_t len, uint64_t off)
 		return -EINVAL;
 	ret = fdio_loop(fd, (void *)buf, len, (int64_t)off, 1, &got);
 	return ret ? ret : (got == len ? 0 : -EIO);
+}
+
+int fdio_opendir(int dirfd, DIR **out)
+{
+	int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	*out = NULL;
+	if (fd < 0)
+		return -errno;
+	*out = fdopendir(fd);
+	if (!*out) {
+		int e = errno;
+
+		close(fd);
+		return -e;
+	}
+	return 0;
 }

@@ -6,6 +6,7 @@
 #ifndef PHIFS_FDIO_H
 #define PHIFS_FDIO_H
 
+#include <dirent.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -15,5 +16,9 @@ int fdio_pread(int fd, void *buf, size_t len, uint64_t off, size_t *got);
 /* Write all len bytes: 0, -errno, or -EIO when the kernel accepts nothing. */
 int fdio_write(int fd, const void *buf, size_t len);
 int fdio_pwrite(int fd, const void *buf, size_t len, uint64_t off);
+
+/* A DIR stream over the directory dirfd names (any fd, O_PATH too), with
+ * its own descriptor; closedir() releases it. 0 or -errno. */
+int fdio_opendir(int dirfd, DIR **out);
 
 #endif

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "block.h"
+#include "fdio.h"
 #include "node.h"
 
 int node_backing_name(struct node_ctx *c, struct inode *dir, const char *name,
@@ -323,18 +324,12 @@ int node_unlink(struct node_ctx *c, struct inode *dir, const char *name)
 /* A backing directory is empty when it holds only reserved entries. */
 static int backing_dir_empty(int dirfd)
 {
-	int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	struct dirent *e;
 	DIR *d;
-	int ret = 0;
+	int ret = fdio_opendir(dirfd, &d);
 
-	if (fd < 0)
-		return -errno;
-	d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return -errno;
-	}
+	if (ret)
+		return ret;
 	while ((e = readdir(d))) {
 		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
 			continue;
@@ -350,18 +345,12 @@ static int backing_dir_empty(int dirfd)
 /* Remove reserved leftovers (dir id, orphaned side files) so rmdir can succeed. */
 static int clear_reserved(int dirfd)
 {
-	int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	struct dirent *e;
 	DIR *d;
-	int ret = 0;
+	int ret = fdio_opendir(dirfd, &d);
 
-	if (fd < 0)
-		return -errno;
-	d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return -errno;
-	}
+	if (ret)
+		return ret;
 	while ((e = readdir(d))) {
 		if (names_is_reserved(e->d_name) && unlinkat(dirfd, e->d_name, 0) < 0 &&
 		    errno != ENOENT) {
