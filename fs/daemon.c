@@ -21,6 +21,7 @@
 #include "daemon.h"
 #include "fdio.h"
 #include "fuse_ops.h"
+#include "journal.h"
 #include "log.h"
 #include "readahead.h"
 #include "secmem.h"
@@ -137,8 +138,10 @@ static int serve(struct fuse_session *se, const struct daemon_opts *o)
 	if (!cfg)
 		return -ENOMEM;
 	fuse_loop_cfg_set_clone_fd(cfg, 0);
+	/* Idle workers stay: a worker's start-up (cipher contexts, key cache,
+	 * journal file) is too costly to repeat per burst of requests. */
 	fuse_loop_cfg_set_max_threads(cfg, o->threads > 0 ? (unsigned)o->threads : 16);
-	fuse_loop_cfg_set_idle_threads(cfg, 4);
+	fuse_loop_cfg_set_idle_threads(cfg, o->threads > 0 ? (unsigned)o->threads : 16);
 	ret = fuse_session_loop_mt(se, cfg);
 	fuse_loop_cfg_destroy(cfg);
 	return ret;
@@ -163,6 +166,16 @@ static int run_mounted(const struct daemon_opts *o, int notify_fd, char *err, si
 	ret = volume_open(o->cipherdir, o->kms_override, &o->kms, &fs.vol, err, errcap);
 	if (ret)
 		goto out;
+	ret = journal_open(fs.vol->rootfd, !o->readonly);
+	if (!ret)
+		ret = journal_replay_all(fs.vol->keys);
+	if (ret < 0) {
+		snprintf(err, errcap, "cannot replay the write journal %s: %s", JOURNAL_DIR,
+			 strerror(-ret));
+		goto out;
+	}
+	if (ret > 0)
+		log_msg(LOG_NOTICE, "undid %d write(s) a crash interrupted (write journal)", ret);
 	ret = inode_table_init(&fs.table, fs.vol->rootfd);
 	if (ret)
 		goto out;
@@ -230,6 +243,7 @@ out:
 	fuse_opt_free_args(&args);
 	if (have_table)
 		inode_table_destroy(&fs.table);
+	journal_close();
 	volume_close(fs.vol);
 	return ret < 0 ? ret : (ret > 0 ? -EIO : 0);
 }

@@ -19,6 +19,7 @@
 
 #include "fdio.h"
 #include "fileio_int.h"
+#include "journal.h"
 #include "hook.h"
 #include "keys.h"
 #include "secmem.h"
@@ -171,6 +172,11 @@ static int fileio_alloc(int fd, int writable, struct fileio **out)
 	f->writable = writable;
 	*out = f;
 	return 0;
+}
+
+int fileio_put(struct fileio *f, const void *buf, size_t len, uint64_t off)
+{
+	return journal_pwrite(f->fk, f->fd, buf, len, off);
 }
 
 void fileio_close(struct fileio *f)

@@ -81,6 +81,8 @@ static inline uint64_t fileio_stride(const struct fileio *f)
 uint8_t *fileio_iobuf(size_t len);
 uint8_t *fileio_scanbuf(void);
 int fileio_header_store(struct fileio *f, uint32_t flags, uint64_t pending, int sync);
+/* Every write of slots: through the journal when it overwrites existing ones. */
+int fileio_put(struct fileio *f, const void *buf, size_t len, uint64_t off);
 void fileio_report(const struct fileio *f, uint64_t blockno, const char *what);
 int fileio_backing_size(const struct fileio *f, uint64_t *plain, int *tail_bad);
 

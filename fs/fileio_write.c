@@ -139,7 +139,7 @@ static int seal_store(struct wplan *w, uint64_t i, uint32_t flags, uint32_t gap,
 	int ret = fileio_seal(w->f, i, flags, gap, pt, len, slot);
 
 	if (!ret)
-		ret = fdio_pwrite(w->f->fd, slot, block_slot_len(w->f->cipher, len),
+		ret = fileio_put(w->f, slot, block_slot_len(w->f->cipher, len),
 					 block_slot_offset(w->f->cipher, i));
 	return ret;
 }
@@ -169,7 +169,7 @@ static int write_run(struct wplan *w, uint64_t lo)
 				  fileio_blen(w->size2, i), slot);
 	}
 	if (!ret)
-		ret = fdio_pwrite(f->fd, io, bytes, block_slot_offset(f->cipher, lo));
+		ret = fileio_put(f, io, bytes, block_slot_offset(f->cipher, lo));
 	return ret;
 }
 
@@ -321,7 +321,7 @@ int fileio_trunc_finish(struct fileio *f, uint64_t size, const uint8_t *pt, uint
 	if (pt) {
 		ret = fileio_seal(f, k, FORMAT_BLOCK_LAST, gap, pt, len, slot);
 		if (!ret)
-			ret = fdio_pwrite(f->fd, slot, block_slot_len(f->cipher, len),
+			ret = fileio_put(f, slot, block_slot_len(f->cipher, len),
 						 block_slot_offset(f->cipher, k));
 	}
 	if (!ret && ftruncate(f->fd, (off_t)block_backing_size(f->cipher, size)) < 0)

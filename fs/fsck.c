@@ -3,7 +3,8 @@
  * promise of docs/FORMAT.md: each directory has its id, each name decrypts,
  * long names have their side files (and no side file is orphaned), each file
  * header authenticates and every block opens (fileio_verify), each symlink
- * target decrypts. It only reads; repairs are separate, explicit commands.
+ * target decrypts. It only reads — except that, like a mount, it first
+ * undoes writes a crash interrupted (journal.c); repairs are separate.
  * Problems are reported with backing (ciphertext) paths; plaintext paths are
  * passed too, for callers that were asked to show them. A file with several
  * hard links is verified (and reported) once.
@@ -21,8 +22,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fdio.h"
 #include "fileio.h"
 #include "fsck.h"
+#include "journal.h"
 #include "names.h"
 
 struct walk {
@@ -221,21 +224,16 @@ static int walk_dir(struct walk *w, int dirfd)
 	uint8_t dirid[NAMES_DIRID_LEN];
 	struct dirent *e;
 	DIR *d;
-	int fd;
+	int ret;
 
 	w->st->dirs++;
 	if (names_dirid_read(dirfd, dirid)) {
 		problem(w, NULL, -1, "directory id missing or unreadable");
 		return 0;
 	}
-	fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return -errno;
-	}
+	ret = fdio_opendir(dirfd, &d);
+	if (ret)
+		return ret;
 	while ((e = readdir(d))) {
 		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
 			continue;
@@ -257,6 +255,14 @@ int fsck_run(struct volume *v, const struct fsck_cb *cb, struct fsck_stats *st)
 	w->v = v;
 	w->cb = cb;
 	w->st = st;
+	/* Undo writes a crash interrupted, as a mount would (like e2fsck
+	 * replaying ext4's journal): verify what the volume will read back. */
+	ret = journal_open(v->rootfd, 0);
+	if (!ret)
+		ret = journal_replay_all(v->keys);
+	if (ret < 0)
+		goto out;
+	st->replayed = (uint64_t)ret;
 	fd = openat(v->rootfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0) {
 		ret = -errno;
@@ -265,6 +271,7 @@ int fsck_run(struct volume *v, const struct fsck_cb *cb, struct fsck_stats *st)
 	ret = walk_dir(w, fd);
 	close(fd);
 out:
+	journal_close();
 	tdestroy(w->linked, free);
 	free(w);
 	return ret;

@@ -17,6 +17,7 @@ struct fsck_stats {
 	uint64_t dirs, files, symlinks, others;
 	uint64_t bytes;              /* plaintext bytes verified */
 	uint64_t problems;
+	uint64_t replayed;           /* interrupted writes undone from the journal */
 };
 
 struct fsck_cb {

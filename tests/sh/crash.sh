@@ -5,7 +5,7 @@
 # remount takes writes again.
 . "$(dirname "$0")/lib.sh"
 setup
-KILLS=4
+KILLS=6
 plan $((KILLS * 3 + 1))
 PY=/usr/bin/python3
 init_volume

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "testutil.h"
+#include "testvol.h"
 #include "block.h"
 #include "cipher.h"
 #include "fileio.h"
@@ -1012,31 +1013,16 @@ static void test_xts_zero_slot(void **state)
 
 static int setup(void **state)
 {
-	uint8_t vid[16], vk[32];
-
 	(void)state;
-	assert_int_equal(secmem_init(), 0);
-	assert_int_equal(cipher_random(vid, 16), 0);
-	assert_int_equal(cipher_random(vk, 32), 0);
-	assert_int_equal(keys_volume_new(vid, &kv), 0);
-	assert_int_equal(keys_volume_add(kv, 1, vk), 0);
-	assert_int_equal(keys_volume_set_primary(kv, 1), 0);
-	assert_int_equal(keys_volume_set_names(kv, 1), 0);
-	secmem_wipe(vk, sizeof(vk));
-	snprintf(dir, sizeof(dir), "/tmp/phifs-fileio-XXXXXX");
-	assert_non_null(mkdtemp(dir));
+	kv = tv_setup("fileio", dir, sizeof(dir));
 	hook_set_integrity(hook_rec, NULL);
 	return 0;
 }
 
 static int teardown(void **state)
 {
-	char cmd[128];
-
 	(void)state;
-	keys_volume_free(kv);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	return system(cmd) == 0 ? 0 : -1;
+	return tv_teardown(kv, dir);
 }
 
 int main(void)
