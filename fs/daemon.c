@@ -26,6 +26,9 @@
 #include "readahead.h"
 #include "secmem.h"
 
+/* How long a mount waits for a killed daemon of the same volume to be gone. */
+#define DAEMON_LOCK_WAIT_S 10
+
 static int build_args(const struct daemon_opts *o, struct fuse_args *args)
 {
 	char opts[4096];
@@ -166,7 +169,13 @@ static int run_mounted(const struct daemon_opts *o, int notify_fd, char *err, si
 	ret = volume_open(o->cipherdir, o->kms_override, &o->kms, &fs.vol, err, errcap);
 	if (ret)
 		goto out;
-	ret = journal_open(fs.vol->rootfd, !o->readonly);
+	/* A daemon killed a moment ago may still be leaving its syscalls. */
+	ret = journal_open(fs.vol->rootfd, !o->readonly, DAEMON_LOCK_WAIT_S);
+	if (ret == -EBUSY) {
+		snprintf(err, errcap, "the cipher directory is in use by another phifs daemon "
+			 "(mounted elsewhere?)");
+		goto out;
+	}
 	if (!ret)
 		ret = journal_replay_all(fs.vol->keys);
 	if (ret < 0) {

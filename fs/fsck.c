@@ -257,12 +257,14 @@ int fsck_run(struct volume *v, const struct fsck_cb *cb, struct fsck_stats *st)
 	w->st = st;
 	/* Undo writes a crash interrupted, as a mount would (like e2fsck
 	 * replaying ext4's journal): verify what the volume will read back. */
-	ret = journal_open(v->rootfd, 0);
-	if (!ret)
+	ret = journal_open(v->rootfd, 0, 0);
+	if (ret == -EBUSY)
+		st->mounted = 1;   /* a daemon owns the journal: verify what is there */
+	else if (!ret)
 		ret = journal_replay_all(v->keys);
-	if (ret < 0)
+	if (ret < 0 && ret != -EBUSY)
 		goto out;
-	st->replayed = (uint64_t)ret;
+	st->replayed = ret > 0 ? (uint64_t)ret : 0;
 	fd = openat(v->rootfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0) {
 		ret = -errno;

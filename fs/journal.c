@@ -29,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -75,11 +76,27 @@ static int journal_void(int fd)
 
 /* ---- set-up ------------------------------------------------------------- */
 
-int journal_open(int rootfd, int create)
+/* The volume lock: flock on JOURNAL_DIR, held for the process's life. The
+ * kernel drops it only once every thread of a killed daemon has left its
+ * syscalls, so whoever gets it knows no in-flight write remains. */
+static int journal_lock(int fd, int wait_s)
+{
+	for (int i = 0;; i++) {
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+			return 0;
+		if (errno != EWOULDBLOCK && errno != EINTR)
+			return -errno;
+		if (i >= wait_s * 10)
+			return -EBUSY;
+		(void)usleep(100000);
+	}
+}
+
+int journal_open(int rootfd, int create, int wait_s)
 {
 	char self[64];
 	ssize_t n;
-	int fd;
+	int fd, ret;
 
 	snprintf(self, sizeof(self), "/proc/self/fd/%d", rootfd);
 	n = readlink(self, j_root, sizeof(j_root) - 1);
@@ -91,6 +108,11 @@ int journal_open(int rootfd, int create)
 	fd = openat(rootfd, JOURNAL_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return errno == ENOENT && !create ? 0 : -errno;
+	ret = journal_lock(fd, wait_s);
+	if (ret) {
+		close(fd);
+		return ret;
+	}
 	j_dirfd = fd;
 	j_rootfd = rootfd;
 	return 0;
@@ -293,16 +315,6 @@ static int own_journal(const char *name)
 	return sscanf(name, "t%ld.", &pid) == 1 && pid == (long)getpid();
 }
 
-/* 1 if name is the journal of another live process (a mounted daemon). */
-static int journal_in_use(const char *name)
-{
-	long pid;
-
-	if (sscanf(name, "t%ld.", &pid) != 1 || pid <= 0 || pid == (long)getpid())
-		return 0;
-	return kill((pid_t)pid, 0) == 0 || errno == EPERM;
-}
-
 static int journal_replay_one(const struct keys_volume *kv, const char *name)
 {
 	int jfd, ret = 0;
@@ -311,8 +323,6 @@ static int journal_replay_one(const struct keys_volume *kv, const char *name)
 	uint8_t *rec = NULL;
 	size_t got = 0;
 
-	if (journal_in_use(name))
-		return 0;
 	jfd = openat(j_dirfd, name, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
 	if (jfd < 0)
 		return errno == EROFS || errno == EACCES ? 0 : -errno;

@@ -18,11 +18,15 @@
 #define JOURNAL_DIR "phifs.journal"
 
 /* Installs the journal of the volume whose cipher root is rootfd (O_PATH ok),
- * creating JOURNAL_DIR if create is set. Without a call (unit tests of single
- * files) writes are not journaled. One volume per process. */
-int journal_open(int rootfd, int create);
-/* Undoes the write of every valid record (kv unlocks the files' keys), voids
- * and removes the journal files. Returns how many writes were undone, or -errno. */
+ * creating JOURNAL_DIR if create is set, and takes the volume lock (an
+ * exclusive flock on JOURNAL_DIR, kept until journal_close or exit), waiting
+ * up to wait_s seconds for a dying daemon to let go: -EBUSY when another
+ * process (a mounted daemon) still holds it. Without a call (unit tests of
+ * single files) writes are not journaled. One volume per process. */
+int journal_open(int rootfd, int create, int wait_s);
+/* Undoes the write of every valid record of other processes (only dead ones:
+ * we hold the lock; kv unlocks the files' keys), voids and removes their
+ * journal files. Returns how many writes were undone, or -errno. */
 int journal_replay_all(const struct keys_volume *kv);
 /* Removes this process's journal files at a clean unmount (all void). */
 void journal_close(void);

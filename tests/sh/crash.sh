@@ -6,7 +6,7 @@
 . "$(dirname "$0")/lib.sh"
 setup
 KILLS=6
-plan $((KILLS * 3 + 1))
+plan $((KILLS * 3 + 4))
 PY=/usr/bin/python3
 init_volume
 cat > "$WORK/writer.py" <<'PYEOF'
@@ -36,7 +36,9 @@ for k in $(seq "$KILLS"); do
 	$PY "$WORK/writer.py" "$MNT" "$((k + 100))" & wpid2=$!
 	sleep "0.$((3 + 2 * k))"
 	kill -0 "$wpid" 2>/dev/null || diag "writer stopped before the kill"
-	kill -9 "$(daemon_pid)"
+	dpid=$(daemon_pid); kill -9 "$dpid"
+	# fsck rightly leaves a live daemon's journal alone: wait for it to be gone.
+	wait_gone "$dpid" 300 || diag "daemon $dpid still exiting after 30 s"
 	wait "$wpid" "$wpid2" 2>/dev/null
 	umount -l "$MNT" 2>/dev/null; fusermount3 -uz "$MNT" 2>/dev/null
 	rm -f "$WORK/phifs.pid"
@@ -50,5 +52,14 @@ for k in $(seq "$KILLS"); do
 	check "kill $k: the remounted volume takes writes" sh -c "echo after > '$MNT/after' && grep -q after '$MNT/after'"
 	umount_volume
 done
+# The volume lock: one daemon per cipher directory; fsck of a mounted volume says so.
+mount_volume || { echo "Bail out! cannot mount"; exit 1; }
+mkdir -p "$WORK/mnt2"
+out=$("$PHIFS" mount --pidfile "$WORK/second.pid" "$CIPHER" "$WORK/mnt2" 2>&1); rc=$?
+[ $rc -ne 0 ] && echo "$out" | grep -q "in use" && ok "a second mount of the volume is refused" \
+	|| { not_ok "a second mount of the volume is refused"; diag "rc=$rc $out"; umount "$WORK/mnt2"; }
+check "fsck of a mounted volume says it is mounted" sh -c "'$PHIFS' fsck --json '$CIPHER' | tail -1 | grep -q '\"mounted\": *true'"
+umount_volume
 check "fsck is clean at the end" "$PHIFS" fsck "$CIPHER"
+check "fsck of the unmounted volume does not say mounted" sh -c "'$PHIFS' fsck --json '$CIPHER' | tail -1 | grep -q '\"mounted\": *false'"
 finish

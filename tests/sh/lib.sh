@@ -52,11 +52,21 @@ teardown() {
 # The daemon of the current mount, stopped by the PID it wrote (SIGTERM, then
 # SIGKILL after 5 s).
 daemon_pid() { [ -n "${WORK:-}" ] && cat "$WORK/phifs.pid" 2>/dev/null; }
+# Waits up to $2 tenths of a second (default 50) for PID to be gone or a
+# zombie (a killed daemon may take seconds to unmap, more under ASan).
+wait_gone() {
+	for _ in $(seq "${2:-50}"); do
+		[ -e "/proc/$1" ] || return 0
+		[ "$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -c1)" = Z ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
 stop_daemon() {
 	local pid; pid=$(daemon_pid) || return 0
 	[ -n "$pid" ] || return 0
 	kill "$pid" 2>/dev/null || return 0
-	for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
+	wait_gone "$pid" && return 0
 	kill -9 "$pid" 2>/dev/null
 }
 
@@ -67,7 +77,7 @@ umount_volume() {
 	local pid; pid=$(daemon_pid)
 	"$PHIFS" umount "$MNT" || return 1
 	[ -n "$pid" ] || return 0
-	for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
+	wait_gone "$pid" && return 0
 	diag "daemon $pid still running after umount"
 	return 1
 }

@@ -219,7 +219,7 @@ static int setup(void **state)
 	(void)state;
 	kv = tv_setup("journal", dir, sizeof(dir));
 	jdir = open(dir, O_PATH | O_DIRECTORY);
-	assert_int_equal(journal_open(jdir, 1), 0);
+	assert_int_equal(journal_open(jdir, 1, 0), 0);
 	snprintf(jd, sizeof(jd), "%s/" JOURNAL_DIR, dir);
 	assert_int_equal(access(jd, F_OK), 0);
 	fill(a, N, 1);

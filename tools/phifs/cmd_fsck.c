@@ -90,6 +90,7 @@ static void summary(const struct fsck_ui *ui, const struct fsck_stats *s)
 		json_object_object_add(o, "problems", json_object_new_int64((int64_t)s->problems));
 		json_object_object_add(o, "journal_replayed",
 				       json_object_new_int64((int64_t)s->replayed));
+		json_object_object_add(o, "mounted", json_object_new_boolean(s->mounted));
 		json_object_object_add(o, "clean", json_object_new_boolean(s->problems == 0));
 		printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
 		json_object_put(o);
@@ -99,6 +100,9 @@ static void summary(const struct fsck_ui *ui, const struct fsck_stats *s)
 	       (unsigned long long)s->dirs, (unsigned long long)s->files,
 	       (unsigned long long)s->symlinks, (double)s->bytes / 1048576.0,
 	       s->problems ? "PROBLEMS FOUND" : "clean");
+	if (s->mounted)
+		printf("note: the volume is mounted (a phifs daemon holds its lock); writes in "
+		       "flight may show as problems: unmount for a definitive check\n");
 	if (s->replayed)
 		printf("undid %llu write(s) a crash interrupted (write journal)\n",
 		       (unsigned long long)s->replayed);
