@@ -41,4 +41,27 @@ int kms_blob_key_id(const struct kms *k, const uint8_t *blob, size_t blob_len, c
 		    size_t cap);
 const char *kms_provider_name(const struct kms *k);
 
+/* What a provider knows of one KEK (phifs-keys status). */
+struct kms_key_info {
+	char id[KMS_KEY_ID_MAX];   /* as kms_key_id() */
+	char state[24];            /* "active", "pre-active", "deactivated", "compromised",
+				      "destroyed", or "unknown" */
+	int64_t created;           /* Unix seconds; 0 when the provider cannot say */
+	uint32_t version;          /* the provider's version of this key; 0 when it has none */
+};
+
+/*
+ * Key lifecycle, each optional per provider (-EOPNOTSUPP when it has none):
+ * kms_create_key makes a new KEK (or a new version of the named one) in the KMS
+ * and makes it the one later wraps use, writing its id to `id`;
+ * kms_describe reports on the KEK with `id` (NULL: the current one);
+ * kms_health answers 0 when the KMS is reachable and the current KEK can wrap;
+ * kms_retire_key revokes a KEK no blob uses any more (KMIP Revoke: Decrypt
+ * fails afterwards, so only after everything is re-wrapped).
+ */
+int kms_create_key(struct kms *k, char *id, size_t cap);
+int kms_describe(struct kms *k, const char *id, struct kms_key_info *info);
+int kms_health(struct kms *k);
+int kms_retire_key(struct kms *k, const char *id);
+
 #endif

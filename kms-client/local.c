@@ -15,6 +15,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -34,6 +35,7 @@
 struct local {
 	uint8_t *kek;   /* LOCAL_KEY_LEN bytes, secmem */
 	char key_id[sizeof(LOCAL_ID_PREFIX) + 2 * LOCAL_ID_BYTES];
+	int64_t created;   /* the key file's mtime: when it was written */
 };
 
 /* Absolute (the daemon's cwd is not the operator's), and printable so that an
@@ -203,7 +205,7 @@ static int keyfile_check(const char *path, const struct stat *st)
 }
 
 /* O_NONBLOCK: a fifo planted at the path must not hang us before fstat refuses it. */
-static int keyfile_load(const char *path, uint8_t *kek)
+static int keyfile_load(const char *path, uint8_t *kek, int64_t *mtime)
 {
 	struct stat st;
 	int fd, ret;
@@ -214,6 +216,8 @@ static int keyfile_load(const char *path, uint8_t *kek)
 	ret = fstat(fd, &st) == 0 ? 0 : -EIO;
 	if (!ret)
 		ret = keyfile_check(path, &st);
+	if (!ret)
+		*mtime = (int64_t)st.st_mtime;
 	if (!ret) {
 		ret = read_exact(fd, kek, LOCAL_KEY_LEN);
 		if (ret)
@@ -267,7 +271,7 @@ static int local_open(const char *arg, const struct kms_opts *opts, void **state
 		if (ret)
 			goto out;
 	}
-	ret = keyfile_load(arg, l->kek);
+	ret = keyfile_load(arg, l->kek, &l->created);
 	if (ret)
 		goto out;
 	ret = key_id_compute(l);
@@ -313,6 +317,19 @@ static const char *local_key_id(const void *state)
 	return l->key_id;
 }
 
+/* One key per file: only the current one can be described. */
+static int local_describe(void *state, const char *id, struct kms_key_info *info)
+{
+	const struct local *l = state;
+
+	if (id && strcmp(id, l->key_id) != 0)
+		return -ENOKEY;
+	snprintf(info->id, sizeof(info->id), "%s", l->key_id);
+	snprintf(info->state, sizeof(info->state), "active");
+	info->created = l->created;
+	return 0;
+}
+
 const struct kms_provider_ops kms_local_ops = {
 	.name = "local",
 	.open = local_open,
@@ -321,4 +338,6 @@ const struct kms_provider_ops kms_local_ops = {
 	.unwrap = local_unwrap,
 	.key_id = local_key_id,
 	.blob_key_id = NULL,   /* a local blob does not say which key wrapped it */
+	.describe = local_describe,
+	/* no create_key: a new local KEK is a new key file (rotate-kms --to) */
 };

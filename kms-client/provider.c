@@ -193,3 +193,36 @@ const char *kms_provider_name(const struct kms *k)
 {
 	return k ? k->ops->name : NULL;
 }
+
+int kms_create_key(struct kms *k, char *id, size_t cap)
+{
+	if (!k || !id || !cap)
+		return -EINVAL;
+	id[0] = '\0';
+	return k->ops->create_key ? k->ops->create_key(k->state, id, cap) : -EOPNOTSUPP;
+}
+
+int kms_describe(struct kms *k, const char *id, struct kms_key_info *info)
+{
+	if (!k || !info)
+		return -EINVAL;
+	memset(info, 0, sizeof(*info));
+	snprintf(info->state, sizeof(info->state), "unknown");
+	if (!k->ops->describe)
+		return -EOPNOTSUPP;
+	return k->ops->describe(k->state, id, info);
+}
+
+int kms_health(struct kms *k)
+{
+	if (!k)
+		return -EINVAL;
+	return k->ops->health ? k->ops->health(k->state) : 0;
+}
+
+int kms_retire_key(struct kms *k, const char *id)
+{
+	if (!k || !id || !*id)
+		return -EINVAL;
+	return k->ops->retire_key ? k->ops->retire_key(k->state, id) : -EOPNOTSUPP;
+}

@@ -30,6 +30,13 @@ struct kms_provider_ops {
 	/* NULL when blobs do not name their KEK; provider.c then answers -ENODATA. */
 	int (*blob_key_id)(const void *state, const uint8_t *blob, size_t blob_len, char *out,
 			   size_t cap);
+	/* Key lifecycle (kms.h); NULL where the provider has none: provider.c then
+	 * answers -EOPNOTSUPP. describe gets id NULL for the current key and a
+	 * zeroed info. */
+	int (*create_key)(void *state, char *id, size_t cap);
+	int (*describe)(void *state, const char *id, struct kms_key_info *info);
+	int (*health)(void *state);
+	int (*retire_key)(void *state, const char *id);
 };
 
 /* Read-only tables, one per provider file; provider.c lists them. */

@@ -12,6 +12,7 @@
 #include <ftw.h>
 #include <stdio.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <sodium.h>
 
@@ -169,6 +170,27 @@ static void test_local_create_mode_size_id(void **state)
 	hexid("local:", mac, 8, want, sizeof(want));
 	assert_string_equal(kms_key_id(k), want);
 	assert_int_equal(strlen(kms_key_id(k)), 6 + 16);
+	kms_close(k);
+}
+
+static void test_local_lifecycle(void **state)
+{
+	struct kms_key_info info;
+	struct kms *k = NULL;
+	char id[KMS_KEY_ID_MAX];
+	time_t now = time(NULL);
+
+	(void)state;
+	assert_int_equal(open_local("life.key", 1, &k), 0);
+	assert_int_equal(kms_describe(k, NULL, &info), 0);
+	assert_string_equal(info.id, kms_key_id(k));
+	assert_string_equal(info.state, "active");
+	assert_true(info.created > now - 60 && info.created <= now + 1);
+	assert_int_equal(kms_describe(k, "local:0000000000000000", &info), -ENOKEY);
+	assert_int_equal(kms_health(k), 0);
+	/* A local KEK is a key file: a new one is a new URI, not a version. */
+	assert_int_equal(kms_create_key(k, id, sizeof(id)), -EOPNOTSUPP);
+	assert_int_equal(kms_retire_key(k, kms_key_id(k)), -EOPNOTSUPP);
 	kms_close(k);
 }
 
@@ -769,6 +791,7 @@ int main(void)
 		cmocka_unit_test(test_local_blob_key_id_unknown),
 		cmocka_unit_test(test_uri_errors),
 		cmocka_unit_test(test_argument_checks),
+		cmocka_unit_test(test_local_lifecycle),
 		cmocka_unit_test(test_pp_passfile_roundtrip_layout),
 		cmocka_unit_test(test_pp_wrong_passphrase),
 		cmocka_unit_test(test_pp_extpass_equals_passfile),
