@@ -4,7 +4,8 @@
 set -euo pipefail
 pkgs=(build-essential autoconf automake libtool pkg-config clang libclang-rt-14-dev
       libfuse3-dev fuse3 libssl-dev libsodium-dev libkeyutils-dev keyutils
-      libcmocka-dev libjson-c-dev attr openssl xxd)
+      libcmocka-dev libjson-c-dev attr openssl xxd
+      python3-pykmip softhsm2 opensc libp11-kit-dev)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
