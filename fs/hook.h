@@ -17,4 +17,15 @@ void hook_set_integrity(hook_integrity_fn fn, void *arg);
 void hook_integrity_failure(const uint8_t file_id[FORMAT_ID_LEN], uint64_t blockno,
 			    const char *what);
 
+/*
+ * Key operations (rotation, unlock, lock, shred): op is a short static verb
+ * ("rotate-kms", "unlock", ...), from/to are key ids (never key bytes; NULL
+ * when not applicable), result 0 or -errno. Default: one log line.
+ */
+typedef void (*hook_key_fn)(void *arg, const char *op, const char *from, const char *to,
+			    int result);
+
+void hook_set_key(hook_key_fn fn, void *arg);
+void hook_key_op(const char *op, const char *from, const char *to, int result);
+
 #endif

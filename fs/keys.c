@@ -190,6 +190,13 @@ out:
 	return ret;
 }
 
+const uint8_t *keys_volume_vk(const struct keys_volume *kv, uint32_t version)
+{
+	const struct vk_entry *e = kv ? vk_find(kv, version) : NULL;
+
+	return e ? e->s->vk : NULL;
+}
+
 int keys_volume_has(const struct keys_volume *kv, uint32_t version)
 {
 	return kv && vk_find(kv, version) != NULL;

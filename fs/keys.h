@@ -36,6 +36,9 @@ int keys_volume_has(const struct keys_volume *kv, uint32_t version);
 int keys_volume_set_primary(struct keys_volume *kv, uint32_t version);
 int keys_volume_set_names(struct keys_volume *kv, uint32_t version);
 uint32_t keys_volume_primary(const struct keys_volume *kv);
+/* The raw VK of `version` (secmem, valid until free), for re-wrapping it under
+ * another KEK (rotate-kms) or caching it in the keyring; NULL if absent. */
+const uint8_t *keys_volume_vk(const struct keys_volume *kv, uint32_t version);
 const uint8_t *keys_volume_id(const struct keys_volume *kv);
 
 /* Purpose keys of the names version (pointers into secmem, valid until free). */

@@ -150,24 +150,75 @@ static int open_or_make_dir(const char *dir, int *out)
 	return 0;
 }
 
-/* Wrap vk under the KMS into slot s (§3.2). */
-static int wrap_slot(struct kms *k, const uint8_t volume_id[FORMAT_ID_LEN], uint32_t version,
+/* Wrap VK_v under the KMS into s's blob and KEK id (§3.2); s->version is v. */
+static int wrap_into(struct kms *k, const uint8_t volume_id[FORMAT_ID_LEN],
 		     const uint8_t vk[KEYS_VK_LEN], struct format_slot *s)
 {
 	uint8_t aad[64];
-	size_t aad_len = keys_vk_wrap_aad(volume_id, version, aad);
+	size_t aad_len = keys_vk_wrap_aad(volume_id, s->version, aad);
 	size_t blen = sizeof(s->wrapped);
 	int ret;
 
 	ret = kms_wrap(k, aad, aad_len, vk, KEYS_VK_LEN, s->wrapped, &blen);
 	if (ret)
 		return ret;
-	s->version = version;
-	s->state = FORMAT_SLOT_ACTIVE;
-	s->created = (uint64_t)time(NULL);
 	s->wrapped_len = (uint16_t)blen;
 	snprintf(s->kek_id, sizeof(s->kek_id), "%s", kms_key_id(k));
 	return 0;
+}
+
+/* A new active slot for VK `version`. */
+static int wrap_slot(struct kms *k, const uint8_t volume_id[FORMAT_ID_LEN], uint32_t version,
+		     const uint8_t vk[KEYS_VK_LEN], struct format_slot *s)
+{
+	s->version = version;
+	s->state = FORMAT_SLOT_ACTIVE;
+	s->created = (uint64_t)time(NULL);
+	return wrap_into(k, volume_id, vk, s);
+}
+
+int volume_rewrap(struct volume *v, struct kms *k, const char *new_uri, char *err,
+		  size_t errcap)
+{
+	struct format_config *cfg = malloc(sizeof(*cfg));
+	int dfd, ret = 0;
+
+	if (!cfg)
+		return -ENOMEM;
+	*cfg = *v->cfg;
+	if (new_uri && (strlen(new_uri) == 0 || strlen(new_uri) > FORMAT_MAX_URI)) {
+		seterr(err, errcap, "KMS URI must be 1..%d bytes", FORMAT_MAX_URI);
+		ret = -EINVAL;
+		goto out;
+	}
+	for (unsigned i = 0; i < cfg->n_slots && !ret; i++) {
+		struct format_slot *s = &cfg->slots[i];
+		const uint8_t *vk = keys_volume_vk(v->keys, s->version);
+
+		if (s->state == FORMAT_SLOT_RETIRED)
+			continue;       /* never unwrapped again: keeps its old blob */
+		ret = vk ? wrap_into(k, cfg->volume_id, vk, s) : -ENOKEY;
+		if (ret)
+			seterr(err, errcap, "cannot wrap volume key v%u under %s: %s", s->version,
+			       kms_key_id(k) ? kms_key_id(k) : "the new KEK", strerror(-ret));
+	}
+	if (ret)
+		goto out;
+	if (new_uri)
+		snprintf(cfg->kms_uri, sizeof(cfg->kms_uri), "%s", new_uri);
+	dfd = openat(v->rootfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);   /* syncfs needs one */
+	ret = dfd < 0 ? -errno : volume_config_write(dfd, cfg, v->keys);
+	if (dfd >= 0)
+		close(dfd);
+	if (ret) {
+		seterr(err, errcap, "cannot write the new config: %s", strerror(-ret));
+		goto out;
+	}
+	*v->cfg = *cfg;
+out:
+	explicit_bzero(cfg, sizeof(*cfg));
+	free(cfg);
+	return ret;
 }
 
 int volume_create(const char *dir, const struct volume_create_opts *o, char *err, size_t errcap)

@@ -30,6 +30,11 @@ int volume_create(const char *dir, const struct volume_create_opts *o, char *err
 int volume_open(const char *dir, const char *kms_override, const struct kms_opts *ko,
 		struct volume **out, char *err, size_t errcap);
 void volume_close(struct volume *v);
+/* rotate-kms (§3.2): wraps every non-retired VK of an open volume under k's
+ * current KEK and, if new_uri is set, records it as the volume's KMS; then
+ * writes the config atomically. No file and no VK changes. */
+int volume_rewrap(struct volume *v, struct kms *k, const char *new_uri, char *err,
+		  size_t errcap);
 /* Reads and parses the config without keys (for `phifs info`); MAC not checked. */
 int volume_config_read(int dirfd, struct format_config *cfg);
 /* Writes cfg (MAC computed under the primary VK) atomically (§3). */

@@ -5,6 +5,7 @@ set -u
 : "${top_builddir:=$(cd "$(dirname "$0")/../.." && pwd)}"
 : "${top_srcdir:=$top_builddir}"
 PHIFS="$top_builddir/tools/phifs/phifs"
+PHIFS_KEYS="$top_builddir/tools/phifs-keys/phifs-keys"
 T_NUM=0
 T_FAIL=0
 

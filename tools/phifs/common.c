@@ -8,8 +8,10 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "common.h"
+#include "secmem.h"
 
 static void vwarn_phifs(const char *fmt, va_list ap)
 {
@@ -76,4 +78,39 @@ int hex_id(const unsigned char *id, size_t len, char *out, size_t cap)
 	for (size_t i = 0; i < len; i++)
 		snprintf(out + 2 * i, 3, "%02x", id[i]);
 	return 0;
+}
+
+static void tool_usage(FILE *f, const char *prog, const struct tool_cmd *cmds, size_t n)
+{
+	fprintf(f, "usage: %s <command> [options]\n\ncommands:\n", prog);
+	for (size_t i = 0; i < n; i++)
+		fprintf(f, "  %-11s %s\n", cmds[i].name, cmds[i].help);
+	fprintf(f, "\n%s <command> --help shows a command's options. Version %s.\n", prog,
+		PACKAGE_VERSION);
+}
+
+int tool_main(const char *prog, const struct tool_cmd *cmds, size_t n, int argc, char **argv)
+{
+	if (argc < 2) {
+		tool_usage(stderr, prog, cmds, n);
+		return EXIT_USAGE;
+	}
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+		tool_usage(stdout, prog, cmds, n);
+		return EXIT_OK;
+	}
+	if (!strcmp(argv[1], "--version")) {
+		printf("%s %s (format v1)\n", prog, PACKAGE_VERSION);
+		return EXIT_OK;
+	}
+	if (secmem_init() != 0)
+		die(EXIT_PROBLEMS, "cannot initialise libsodium");
+	if (secmem_no_dumps() != 0)
+		die(EXIT_PROBLEMS, "cannot disable core dumps");
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(argv[1], cmds[i].name))
+			return cmds[i].fn(argc - 1, argv + 1);
+	fprintf(stderr, "%s: unknown command '%s'\n", prog, argv[1]);
+	tool_usage(stderr, prog, cmds, n);
+	return EXIT_USAGE;
 }

@@ -2,6 +2,7 @@
 #ifndef PHIFS_TOOL_COMMON_H
 #define PHIFS_TOOL_COMMON_H
 
+#include <stddef.h>
 #include "kms.h"
 
 /* Exit codes, documented in README.md and docs/OPERATIONS.md. */
@@ -19,6 +20,17 @@ int exit_code_for(int err);
 /* Parses the KMS options shared by init, mount and fsck (--passfile, --extpass). */
 int kms_opt(int opt, const char *arg, struct kms_opts *o);
 int hex_id(const unsigned char *id, size_t len, char *out, size_t cap);
+
+/* A command-line program made of subcommands (phifs, phifs-keys). */
+struct tool_cmd {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *help;
+};
+
+/* Usage, --help, --version, then secmem set-up (no core dumps: every
+ * subcommand may hold keys) and dispatch on argv[1]. Returns the exit code. */
+int tool_main(const char *prog, const struct tool_cmd *cmds, size_t n, int argc, char **argv);
 
 int cmd_init(int argc, char **argv);
 int cmd_mount(int argc, char **argv);

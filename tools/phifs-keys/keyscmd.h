@@ -1,0 +1,16 @@
+/* keyscmd.h: the phifs-keys subcommands (one file each) and what they share. */
+#ifndef PHIFS_KEYSCMD_H
+#define PHIFS_KEYSCMD_H
+
+#include <stdint.h>
+
+/* Exit status of `status` when a key is older than --max-age (cron alerts on it). */
+#define EXIT_KEY_OLD 3
+
+int keys_cmd_status(int argc, char **argv);
+int keys_cmd_rotate_kms(int argc, char **argv);
+
+/* "365d", "12h", "30m", "90s" or plain seconds → seconds; -EINVAL. */
+int keys_parse_age(const char *s, int64_t *out);
+
+#endif

@@ -1,0 +1,18 @@
+/*
+ * main.c: `phifs-keys`, the key-management command (docs/OPERATIONS.md, "Key
+ * rotation"): only a dispatch table, one file per subcommand, like phifs.
+ */
+#include "config.h"
+
+#include "../phifs/common.h"
+#include "keyscmd.h"
+
+static const struct tool_cmd cmds[] = {
+	{ "status", keys_cmd_status, "key versions, KEKs, files per key, ages (exit 3: too old)" },
+	{ "rotate-kms", keys_cmd_rotate_kms, "wrap the volume keys under a new KMS key; no file touched" },
+};
+
+int main(int argc, char **argv)
+{
+	return tool_main("phifs-keys", cmds, sizeof(cmds) / sizeof(cmds[0]), argc, argv);
+}
