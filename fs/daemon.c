@@ -25,6 +25,7 @@
 #include "log.h"
 #include "readahead.h"
 #include "secmem.h"
+#include "session.h"
 
 /* How long a mount waits for a killed daemon of the same volume to be gone. */
 #define DAEMON_LOCK_WAIT_S 10
@@ -236,7 +237,11 @@ static int run_mounted(const struct daemon_opts *o, int notify_fd, char *err, si
 	}
 	log_msg(LOG_INFO, "mounted %s on %s (volume %s)", o->cipherdir, o->mountpoint,
 		volume_cipher_name(fs.vol->cipher));
+	ret = session_start(fs.vol, o->idle_timeout_s);
+	if (ret)
+		goto out;
 	ret = serve(se, o);
+	session_stop();
 	log_msg(LOG_INFO, "unmounting %s; keys wiped", o->mountpoint);
 out:
 	if (notify_fd >= 0)

@@ -21,6 +21,7 @@ struct daemon_opts {
 	const char *fuse_extra;  /* extra comma-separated libfuse mount options */
 	const char *pidfile;     /* written once mounted, removed at unmount */
 	int readahead_kb;        /* kernel readahead for the mount; 0 = kernel default */
+	unsigned idle_timeout_s; /* evict the volume keys after this long idle; 0 = never */
 };
 
 /* Returns 0 after a clean unmount, or -errno with err filled before mounting. */

@@ -23,6 +23,7 @@
 
 #include "fuse_ops.h"
 #include "opctx.h"
+#include "session.h"
 #include "xattr.h"
 
 struct fhandle {
@@ -60,17 +61,20 @@ static fuse_ino_t id_of(struct fsd *fs, struct inode *i)
 static int op_enter(fuse_req_t req, const char *op, fuse_ino_t ino, struct opctx *c)
 {
 	const struct fuse_ctx *fc = fuse_req_ctx(req);
+	int ret;
 
 	c->op = op;
 	c->ino = ino;
 	c->uid = fc->uid;
 	c->gid = fc->gid;
 	c->pid = fc->pid;
-	return opctx_check(c);
+	ret = session_enter(op, &c->keyed);   /* keys evicted (lock, idle): EACCES */
+	return ret ? ret : opctx_check(c);
 }
 
 static void op_leave(const struct opctx *c, int64_t result)
 {
+	session_leave(c->keyed);
 	opctx_done(c, result);
 }
 

@@ -190,6 +190,26 @@ out:
 	return ret;
 }
 
+void keys_volume_evict(struct keys_volume *kv)
+{
+	for (unsigned int i = 0; kv && i < kv->n; i++)
+		secmem_wipe(kv->vks[i].s, sizeof(*kv->vks[i].s));
+}
+
+int keys_volume_restore(struct keys_volume *kv, uint32_t version, const uint8_t vk[KEYS_VK_LEN])
+{
+	const struct vk_entry *e = vk_find(kv, version);
+	int ret;
+
+	if (!e)
+		return -ENOKEY;
+	memcpy(e->s->vk, vk, KEYS_VK_LEN);
+	ret = vk_derive_all(kv->volume_id, e->s);
+	if (ret)
+		secmem_wipe(e->s, sizeof(*e->s));
+	return ret;
+}
+
 const uint8_t *keys_volume_vk(const struct keys_volume *kv, uint32_t version)
 {
 	const struct vk_entry *e = kv ? vk_find(kv, version) : NULL;

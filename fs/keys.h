@@ -36,6 +36,11 @@ int keys_volume_has(const struct keys_volume *kv, uint32_t version);
 int keys_volume_set_primary(struct keys_volume *kv, uint32_t version);
 int keys_volume_set_names(struct keys_volume *kv, uint32_t version);
 uint32_t keys_volume_primary(const struct keys_volume *kv);
+/* Locking a mounted volume: wipes every VK and derived key in place (the
+ * versions stay known); keys_volume_restore puts VK_version back and derives
+ * again. The caller makes sure no thread uses kv meanwhile (session.c). */
+void keys_volume_evict(struct keys_volume *kv);
+int keys_volume_restore(struct keys_volume *kv, uint32_t version, const uint8_t vk[KEYS_VK_LEN]);
 /* The raw VK of `version` (secmem, valid until free), for re-wrapping it under
  * another KEK (rotate-kms) or caching it in the keyring; NULL if absent. */
 const uint8_t *keys_volume_vk(const struct keys_volume *kv, uint32_t version);

@@ -15,6 +15,7 @@ struct opctx {
 	uid_t uid;
 	gid_t gid;
 	pid_t pid;
+	int keyed;               /* counted as a volume-key user (session.c) */
 };
 
 /* Policy: return 0 to permit or -EACCES/-EPERM to deny. */

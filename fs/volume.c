@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "fdio.h"
+#include "keyring.h"
 #include "names.h"
 #include "secmem.h"
 #include "volume.h"
@@ -386,6 +387,67 @@ static int unlock_all(struct kms *k, const char *uri, const struct format_config
 	return 0;
 }
 
+/* Primary and names versions selected: the volume is usable. */
+static int keys_select(struct volume *v)
+{
+	int ret = keys_volume_set_primary(v->keys, v->cfg->primary_version);
+
+	if (!ret)
+		ret = keys_volume_set_names(v->keys, v->cfg->names_version);
+	return ret;
+}
+
+/*
+ * Every non-retired VK from the kernel keyring, handed to put (add at open,
+ * restore after an eviction), then accepted only if the config MAC verifies
+ * under them: a key planted under our name is refused.
+ */
+static int keys_from_keyring(struct volume *v,
+			     int (*put)(struct keys_volume *, uint32_t, const uint8_t *))
+{
+	uint8_t *vk = secmem_alloc(KEYS_VK_LEN);
+	int ret = vk ? 0 : -ENOMEM;
+
+	for (unsigned i = 0; i < v->cfg->n_slots && !ret; i++) {
+		const struct format_slot *s = &v->cfg->slots[i];
+
+		if (s->state == FORMAT_SLOT_RETIRED)
+			continue;
+		ret = keyring_load(v->cfg->volume_id, s->version, vk);
+		if (!ret)
+			ret = put(v->keys, s->version, vk);
+	}
+	if (!ret)
+		ret = verify_mac(v->rootfd, v->cfg, v->keys);
+	secmem_free(vk);
+	return ret;
+}
+
+/* At open: any miss frees the keys (-ENOKEY) and the caller asks the KMS. */
+static int unlock_from_keyring(struct volume *v)
+{
+	int ret = keys_volume_new(v->cfg->volume_id, &v->keys);
+
+	if (!ret)
+		ret = keys_from_keyring(v, keys_volume_add);
+	if (!ret)
+		ret = keys_select(v);
+	if (ret) {
+		keys_volume_free(v->keys);
+		v->keys = NULL;
+	}
+	return ret;
+}
+
+int volume_restore_from_keyring(struct volume *v)
+{
+	int ret = keys_from_keyring(v, keys_volume_restore);
+
+	if (ret)
+		keys_volume_evict(v->keys);
+	return ret;
+}
+
 int volume_open(const char *dir, const char *kms_override, const struct kms_opts *ko,
 		struct volume **out, char *err, size_t errcap)
 {
@@ -420,10 +482,16 @@ int volume_open(const char *dir, const char *kms_override, const struct kms_opts
 		goto out;
 	}
 	v->cipher = (uint8_t)v->cfg->cipher;
+	if (!kms_override && unlock_from_keyring(v) == 0) {
+		v->from_keyring = 1;     /* `phifs unlock` left them: no KMS round trip */
+		goto done;
+	}
 	uri = kms_override ? kms_override : v->cfg->kms_uri;
 	ret = kms_open(uri, ko, &k);
 	if (ret) {
 		seterr(err, errcap, "cannot open KMS %s: %s", uri, strerror(-ret));
+		if (ret == -ENOENT)
+			ret = -ENOKEY;   /* a missing key file: "cannot unlock", not "no volume" */
 		goto out;
 	}
 	ret = keys_volume_new(v->cfg->volume_id, &v->keys);
@@ -439,13 +507,12 @@ int volume_open(const char *dir, const char *kms_override, const struct kms_opts
 		goto out;
 	}
 	if (!ret)
-		ret = keys_volume_set_primary(v->keys, v->cfg->primary_version);
-	if (!ret)
-		ret = keys_volume_set_names(v->keys, v->cfg->names_version);
+		ret = keys_select(v);
 	if (ret) {
 		seterr(err, errcap, "%s: key versions in the config are not usable", dir);
 		goto out;
 	}
+done:
 	*out = v;
 	v = NULL;
 out:

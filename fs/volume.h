@@ -16,6 +16,7 @@ struct volume {
 	uint8_t cipher;                  /* FORMAT_CIPHER_* */
 	struct format_config *cfg;       /* as read (heap; not secret) */
 	struct keys_volume *keys;        /* unwrapped VKs (secmem) */
+	int from_keyring;                /* the keys came from `phifs unlock` (keyring.h) */
 };
 
 struct volume_create_opts {
@@ -26,10 +27,16 @@ struct volume_create_opts {
 
 /* Operator-facing error text goes to err (never PHI). */
 int volume_create(const char *dir, const struct volume_create_opts *o, char *err, size_t errcap);
-/* kms_override: NULL to use the URI recorded in the config. */
+/* kms_override: NULL to use the URI recorded in the config — and then keys
+ * left in the kernel keyring by `phifs unlock` are used first, without the
+ * KMS; an override always asks that KMS. */
 int volume_open(const char *dir, const char *kms_override, const struct kms_opts *ko,
 		struct volume **out, char *err, size_t errcap);
 void volume_close(struct volume *v);
+/* After keys_volume_evict (a lock or an idle timeout): the VKs back from the
+ * kernel keyring, accepted only if the config MAC verifies; 0, -ENOKEY (not
+ * unlocked), -EBADMSG (not this volume's keys; left evicted). */
+int volume_restore_from_keyring(struct volume *v);
 /* rotate-kms (§3.2): wraps every non-retired VK of an open volume under k's
  * current KEK and, if new_uri is set, records it as the volume's KMS; then
  * writes the config atomically. No file and no VK changes. */

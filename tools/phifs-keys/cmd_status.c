@@ -40,32 +40,6 @@ struct status {
 
 static struct status *st_walk;   /* nftw has no user pointer */
 
-int keys_parse_age(const char *s, int64_t *out)
-{
-	char *end;
-	long long v;
-	int64_t unit = 1;
-
-	errno = 0;
-	v = strtoll(s, &end, 10);
-	if (errno || end == s || v <= 0)
-		return -EINVAL;
-	if (*end == 'd')
-		unit = 86400;
-	else if (*end == 'h')
-		unit = 3600;
-	else if (*end == 'm')
-		unit = 60;
-	else if (*end != 's' && *end != '\0')
-		return -EINVAL;
-	if (*end && end[1])
-		return -EINVAL;
-	if (v > INT64_MAX / unit)
-		return -EINVAL;
-	*out = v * unit;
-	return 0;
-}
-
 static int cmp_ino(const void *a, const void *b)
 {
 	const ino_t *x = a, *y = b;
@@ -307,7 +281,7 @@ int keys_cmd_status(int argc, char **argv)
 		case 'j': s.json = 1; break;
 		case 'n': use_kms = 0; break;
 		case 'a':
-			if (keys_parse_age(optarg, &s.max_age))
+			if (parse_duration(optarg, &s.max_age))
 				die(EXIT_USAGE, "--max-age wants e.g. 365d, 12h, 30m or seconds");
 			break;
 		case 'h':

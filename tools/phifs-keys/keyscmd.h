@@ -10,7 +10,4 @@
 int keys_cmd_status(int argc, char **argv);
 int keys_cmd_rotate_kms(int argc, char **argv);
 
-/* "365d", "12h", "30m", "90s" or plain seconds → seconds; -EINVAL. */
-int keys_parse_age(const char *s, int64_t *out);
-
 #endif

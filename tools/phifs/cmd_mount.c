@@ -35,6 +35,7 @@ static void usage(void)
 	       "      passfile=FILE    passphrase provider: read it from FILE\n"
 	       "      pidfile=FILE     write the daemon's pid once mounted (removed at unmount)\n"
 	       "      readahead=KIB    kernel readahead for the mount (default 1024; 0 = kernel's)\n"
+	       "      idle_timeout=DUR evict the volume keys after DUR without any operation (15m)\n"
 	       "      ro, allow_other, direct_io, nowriteback, timeout=SECONDS, threads=N\n"
 	       "      other options are passed to libfuse (e.g. nodev, nosuid, noatime)\n"
 	       "  --kms URI, --passfile FILE, --extpass CMD, --ro, --allow-other,\n"
@@ -62,6 +63,16 @@ static void add_extra(struct mount_args *m, const char *o)
 	snprintf(m->extra + len, sizeof(m->extra) - len, "%s%s", len ? "," : "", o);
 }
 
+/* "15m", "1800", "1h": how long the keys may stay unused in the daemon. */
+static unsigned idle_timeout(const char *v)
+{
+	int64_t s;
+
+	if (parse_duration(v, &s) || s > 7 * 86400)
+		die(EXIT_USAGE, "idle_timeout= wants a duration up to 7d, e.g. 15m");
+	return (unsigned)s;
+}
+
 static void parse_one(struct mount_args *m, char *o)
 {
 	if (!strncmp(o, "kms=", 4))
@@ -84,6 +95,8 @@ static void parse_one(struct mount_args *m, char *o)
 		m->d.timeout = strtod(o + 8, NULL);
 	else if (!strncmp(o, "readahead=", 10))
 		m->d.readahead_kb = atoi(o + 10);
+	else if (!strncmp(o, "idle_timeout=", 13))
+		m->d.idle_timeout_s = idle_timeout(o + 13);
 	else if (!strncmp(o, "threads=", 8))
 		m->d.threads = atoi(o + 8);
 	else if (!strcmp(o, "debug"))

@@ -71,6 +71,32 @@ int kms_opt(int opt, const char *arg, struct kms_opts *o)
 	}
 }
 
+int parse_duration(const char *s, int64_t *out)
+{
+	char *end;
+	long long v;
+	int64_t unit = 1;
+
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno || end == s || v <= 0)
+		return -EINVAL;
+	if (*end == 'd')
+		unit = 86400;
+	else if (*end == 'h')
+		unit = 3600;
+	else if (*end == 'm')
+		unit = 60;
+	else if (*end != 's' && *end != '\0')
+		return -EINVAL;
+	if (*end && end[1])
+		return -EINVAL;
+	if (v > INT64_MAX / unit)
+		return -EINVAL;
+	*out = v * unit;
+	return 0;
+}
+
 int hex_id(const unsigned char *id, size_t len, char *out, size_t cap)
 {
 	if (cap < 2 * len + 1)

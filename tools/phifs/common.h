@@ -3,6 +3,7 @@
 #define PHIFS_TOOL_COMMON_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include "kms.h"
 
 /* Exit codes, documented in README.md and docs/OPERATIONS.md. */
@@ -20,6 +21,8 @@ int exit_code_for(int err);
 /* Parses the KMS options shared by init, mount and fsck (--passfile, --extpass). */
 int kms_opt(int opt, const char *arg, struct kms_opts *o);
 int hex_id(const unsigned char *id, size_t len, char *out, size_t cap);
+/* "365d", "12h", "30m", "90s" or plain seconds → seconds (> 0); -EINVAL. */
+int parse_duration(const char *s, int64_t *out);
 
 /* A command-line program made of subcommands (phifs, phifs-keys). */
 struct tool_cmd {
@@ -37,5 +40,7 @@ int cmd_mount(int argc, char **argv);
 int cmd_umount(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_fsck(int argc, char **argv);
+int cmd_unlock(int argc, char **argv);
+int cmd_lock(int argc, char **argv);
 
 #endif

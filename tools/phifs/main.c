@@ -12,6 +12,8 @@ static const struct tool_cmd cmds[] = {
 	{ "umount", cmd_umount, "unmount a volume; the daemon wipes its keys" },
 	{ "fsck", cmd_fsck, "verify every header, block and name of a volume" },
 	{ "info", cmd_info, "show volume id, cipher, key ids and format version" },
+	{ "unlock", cmd_unlock, "keep the volume keys in the kernel keyring for a while" },
+	{ "lock", cmd_lock, "end an unlock session; mounted volumes evict their keys" },
 };
 
 int main(int argc, char **argv)

@@ -1,0 +1,55 @@
+/*
+ * cmd_lock.c: `phifs lock CIPHERDIR` — ends an unlock session now: the
+ * volume keys leave the kernel keyring, and a lock mark tells a mounted daemon
+ * of the volume to evict its keys (fs/session.c) within a second and refuse
+ * new opens until `phifs unlock`. Needs no key: the volume id is in the config.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common.h"
+#include "hook.h"
+#include "keyring.h"
+#include "volume.h"
+
+int cmd_lock(int argc, char **argv)
+{
+	struct format_config *cfg;
+	char id[2 * FORMAT_ID_LEN + 1];
+	unsigned n = 0;
+	int fd, ret;
+
+	if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+		printf("usage: phifs lock CIPHERDIR\n");
+		return EXIT_OK;
+	}
+	if (argc != 2)
+		die(EXIT_USAGE, "usage: phifs lock CIPHERDIR");
+	cfg = calloc(1, sizeof(*cfg));
+	fd = open(argv[1], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	ret = !cfg ? -ENOMEM : fd < 0 ? -errno : volume_config_read(fd, cfg);
+	if (fd >= 0)
+		close(fd);
+	if (ret) {
+		free(cfg);
+		die(EXIT_VOLUME, "%s is not a readable phifs volume: %s", argv[1], strerror(-ret));
+	}
+	ret = keyring_set_locked(cfg->volume_id, 1);
+	for (unsigned i = 0; i < cfg->n_slots; i++)
+		n += keyring_forget(cfg->volume_id, cfg->slots[i].version) == 0;
+	hex_id(cfg->volume_id, FORMAT_ID_LEN, id, sizeof(id));
+	hook_key_op("lock", id, NULL, ret);
+	free(cfg);
+	if (ret)
+		die(EXIT_PROBLEMS, "cannot set the lock mark in the kernel keyring: %s",
+		    strerror(-ret));
+	printf("locked volume %s: %u key(s) removed from the keyring; a mounted daemon "
+	       "evicts its keys within a second\n", id, n);
+	return EXIT_OK;
+}
