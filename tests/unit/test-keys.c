@@ -121,6 +121,25 @@ static void test_kat_volume_keys(void **state)
 	keys_volume_free(kv);
 }
 
+/* A lock wipes every VK and derived key in place; restore derives them again. */
+static void test_evict_restore(void **state)
+{
+	struct keys_volume *kv = kat_volume(7);
+	uint8_t vk[KEYS_VK_LEN], zero[KEYS_NAMES_LEN] = { 0 };
+
+	(void)state;
+	memcpy(vk, keys_volume_vk(kv, 7), KEYS_VK_LEN);
+	keys_volume_evict(kv);
+	assert_memory_equal(keys_names_key(kv), zero, KEYS_NAMES_LEN);
+	assert_memory_equal(keys_volume_vk(kv, 7), zero, KEYS_VK_LEN);
+	assert_true(keys_volume_has(kv, 7));            /* the version stays known */
+	assert_int_equal(keys_volume_restore(kv, 8, vk), -ENOKEY);
+	assert_int_equal(keys_volume_restore(kv, 7, vk), 0);
+	assert_hex(keys_names_key(kv), kat_names);
+	assert_hex(keys_audit_key(kv), kat_audit);
+	keys_volume_free(kv);
+}
+
 static void test_derivation_deterministic_distinct(void **state)
 {
 	struct keys_volume *a = kat_volume(7), *b = kat_volume(7), *c = NULL, *d = NULL;
@@ -565,6 +584,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_kat_volume_keys),
+		cmocka_unit_test(test_evict_restore),
 		cmocka_unit_test(test_derivation_deterministic_distinct),
 		cmocka_unit_test(test_volume_errors),
 		cmocka_unit_test(test_vk_wrap_aad),
