@@ -19,6 +19,7 @@
 
 #include "fdio.h"
 #include "fileio_int.h"
+#include "hdrlock.h"
 #include "journal.h"
 #include "hook.h"
 #include "keys.h"
@@ -135,19 +136,31 @@ int fileio_backing_size(const struct fileio *f, uint64_t *plain, int *tail_bad)
 	return ret == -EBADMSG ? -EIO : ret;
 }
 
-/* Rewrites the header with new flags and pending size (one pwrite, §4.2). */
+/*
+ * Rewrites the header with new flags and pending size (one pwrite, §4.2),
+ * under the header lock that phifs-keys also takes. A file still wrapped
+ * under an older volume key moves to the primary one on the way (a rotation
+ * running while mounted must never see the daemon put the old wrapping back).
+ */
 int fileio_header_store(struct fileio *f, uint32_t flags, uint64_t pending, int sync)
 {
 	struct format_header h = f->hdr;
 	uint8_t enc[FORMAT_HEADER_LEN];
+	uint32_t primary = f->kv ? keys_volume_primary(f->kv) : 0;
 	int ret;
 
 	h.flags = flags;
 	h.pending_size = pending;
-	ret = keys_header_seal(f->fk, &h, enc);
+	ret = hdrlock_acquire(f->fd);
 	if (ret)
 		return ret;
-	ret = fdio_pwrite(f->fd, enc, sizeof(enc), 0);
+	if (primary && h.wrap_key_version != primary)
+		ret = keys_file_rewrap(f->kv, primary, f->fk, &h);
+	if (!ret)
+		ret = keys_header_seal(f->fk, &h, enc);
+	if (!ret)
+		ret = fdio_pwrite(f->fd, enc, sizeof(enc), 0);
+	hdrlock_release(f->fd);
 	if (!ret && sync && fdatasync(f->fd) < 0)
 		ret = -errno;
 	if (!ret)
@@ -212,6 +225,7 @@ int fileio_create(int fd, const struct keys_volume *kv, uint8_t cipher, struct f
 		ret = -EINVAL;
 		goto out;
 	}
+	f->kv = kv;
 	ret = keys_file_create(kv, cipher, &f->hdr, &f->fk);
 	if (ret)
 		goto out;
@@ -327,6 +341,7 @@ int fileio_open(int fd, const struct keys_volume *kv, int writable, struct filei
 		close(fd);
 		goto out;
 	}
+	f->kv = kv;
 	ret = fileio_read_header(f, kv);
 	if (!ret)
 		ret = fileio_backing_size(f, &f->size, NULL);

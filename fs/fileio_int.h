@@ -32,6 +32,7 @@ struct fileio {
 	int writable;                   /* 0: read-only mount, writes -EROFS */
 	uint8_t cipher;                 /* FORMAT_CIPHER_*, from the header */
 	struct keys_file *fk;           /* secmem; immutable after open */
+	const struct keys_volume *kv;   /* the volume's keys: re-wrap to its primary */
 	pthread_rwlock_t lock;          /* readers share; write/truncate/fallocate exclusive */
 	struct format_header hdr;       /* as on disk; lock (exclusive to change) */
 	uint64_t size;                  /* plaintext bytes; lock (exclusive to change) */

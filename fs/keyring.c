@@ -21,8 +21,10 @@
 #define KEYRING_PERM (KEY_POS_ALL | KEY_USR_VIEW | KEY_USR_READ | KEY_USR_SEARCH | \
 		      KEY_USR_SETATTR)
 
-/* "phifs:<vid hex>:v<version>", or ":locked" for KEYRING_LOCKED. */
+/* "phifs:<vid hex>:v<version>", ":locked" for KEYRING_LOCKED, ":adopted"
+ * for KEYRING_ADOPTED. */
 #define KEYRING_LOCKED UINT32_MAX
+#define KEYRING_ADOPTED (UINT32_MAX - 1)
 
 static void keyring_desc(const uint8_t vid[FORMAT_ID_LEN], uint32_t version, char out[64])
 {
@@ -32,6 +34,8 @@ static void keyring_desc(const uint8_t vid[FORMAT_ID_LEN], uint32_t version, cha
 		n += snprintf(out + n, 64 - (size_t)n, "%02x", vid[i]);
 	if (version == KEYRING_LOCKED)
 		snprintf(out + n, 64 - (size_t)n, ":locked");
+	else if (version == KEYRING_ADOPTED)
+		snprintf(out + n, 64 - (size_t)n, ":adopted");
 	else
 		snprintf(out + n, 64 - (size_t)n, ":v%u", version);
 }
@@ -168,4 +172,34 @@ int keyring_set_locked(const uint8_t vid[FORMAT_ID_LEN], int locked)
 int keyring_is_locked(const uint8_t vid[FORMAT_ID_LEN])
 {
 	return keyring_present(vid, KEYRING_LOCKED);
+}
+
+/* Not secret: which primary version the mounted daemon of the volume serves
+ * with, for phifs-keys to wait on. Kept an hour; refreshed on each adoption. */
+int keyring_set_adopted(const uint8_t vid[FORMAT_ID_LEN], uint32_t version)
+{
+	char desc[64];
+	key_serial_t id;
+
+	keyring_desc(vid, KEYRING_ADOPTED, desc);
+	id = add_key(KEYRING_TYPE, desc, &version, sizeof(version), KEY_SPEC_USER_KEYRING);
+	if (id < 0)
+		return -errno;
+	if (keyctl_setperm(id, KEYRING_PERM) < 0 || keyctl_set_timeout(id, 3600) < 0)
+		return -errno;
+	return 0;
+}
+
+int keyring_adopted(const uint8_t vid[FORMAT_ID_LEN], uint32_t *version)
+{
+	key_serial_t id;
+	uint32_t v;
+	int ret = keyring_find(vid, KEYRING_ADOPTED, &id);
+
+	if (ret)
+		return ret;
+	if (keyctl_read(id, (char *)&v, sizeof(v)) != (long)sizeof(v))
+		return -ENOKEY;
+	*version = v;
+	return 0;
 }

@@ -32,4 +32,9 @@ int keyring_time_left(const uint8_t vid[FORMAT_ID_LEN], uint32_t version, long *
 int keyring_set_locked(const uint8_t vid[FORMAT_ID_LEN], int locked);
 int keyring_is_locked(const uint8_t vid[FORMAT_ID_LEN]);
 
+/* The primary key version a mounted daemon adopted after a rotation
+ * (volume_adopt_config), published so phifs-keys can wait for it. */
+int keyring_set_adopted(const uint8_t vid[FORMAT_ID_LEN], uint32_t version);
+int keyring_adopted(const uint8_t vid[FORMAT_ID_LEN], uint32_t *version);
+
 #endif

@@ -82,8 +82,10 @@ struct vk_entry {
 };
 
 /*
- * Filled while a volume is being opened, then read-only: the daemon shares it
- * between threads without a lock. Holds no key bytes itself.
+ * Filled while a volume is being opened; afterwards only appended to (a key
+ * version adopted after rotate-volume-key: entry written, then n published
+ * with release order) and re-pointed (primary, atomically), so the daemon's
+ * threads read it without a lock. Holds no key bytes itself.
  */
 struct keys_volume {
 	uint8_t volume_id[FORMAT_ID_LEN];
@@ -108,7 +110,9 @@ static int derive(enum keys_purpose p, const uint8_t *ikm, size_t ikm_len,
 
 static const struct vk_entry *vk_find(const struct keys_volume *kv, uint32_t version)
 {
-	for (unsigned int i = 0; i < kv->n; i++)
+	unsigned int n = __atomic_load_n(&kv->n, __ATOMIC_ACQUIRE);
+
+	for (unsigned int i = 0; i < n; i++)
 		if (kv->vks[i].version == version)
 			return &kv->vks[i];
 	return NULL;
@@ -183,7 +187,8 @@ int keys_volume_add(struct keys_volume *kv, uint32_t version, const uint8_t vk[K
 		goto out;
 	kv->vks[kv->n].version = version;
 	kv->vks[kv->n].s = s;
-	kv->n++;
+	/* Published last: a mounted daemon adopts a rotated key while serving. */
+	__atomic_store_n(&kv->n, kv->n + 1, __ATOMIC_RELEASE);
 	s = NULL;
 out:
 	secmem_free(s);
@@ -228,7 +233,7 @@ int keys_volume_set_primary(struct keys_volume *kv, uint32_t version)
 
 	if (!e)
 		return -ENOKEY;
-	kv->primary = e;
+	__atomic_store_n(&kv->primary, e, __ATOMIC_RELEASE);
 	return 0;
 }
 
@@ -245,7 +250,9 @@ int keys_volume_set_names(struct keys_volume *kv, uint32_t version)
 /* 0 until a primary is set; callers that care check keys_volume_has first. */
 uint32_t keys_volume_primary(const struct keys_volume *kv)
 {
-	return kv->primary ? kv->primary->version : 0;
+	const struct vk_entry *p = __atomic_load_n(&kv->primary, __ATOMIC_ACQUIRE);
+
+	return p ? p->version : 0;
 }
 
 const uint8_t *keys_volume_id(const struct keys_volume *kv)
@@ -403,6 +410,7 @@ int keys_header_seal(const struct keys_file *fk, struct format_header *h,
 int keys_file_create(const struct keys_volume *kv, uint8_t cipher, struct format_header *h,
 		     struct keys_file **out)
 {
+	const struct vk_entry *primary;
 	struct keys_file *fk = NULL;
 	uint8_t enc[FORMAT_HEADER_LEN];
 	int ret;
@@ -410,7 +418,8 @@ int keys_file_create(const struct keys_volume *kv, uint8_t cipher, struct format
 	*out = NULL;
 	if (cipher != FORMAT_CIPHER_GCM && cipher != FORMAT_CIPHER_XTS)
 		return -EINVAL;
-	if (!kv->primary)
+	primary = __atomic_load_n(&kv->primary, __ATOMIC_ACQUIRE);
+	if (!primary)
 		return -ENOKEY;
 	ret = file_alloc(&fk);
 	if (ret)
@@ -426,7 +435,7 @@ int keys_file_create(const struct keys_volume *kv, uint8_t cipher, struct format
 	memset(h, 0, sizeof(*h));
 	h->cipher = cipher;
 	memcpy(h->file_id, fk->file_id, FORMAT_ID_LEN);
-	ret = dk_wrap(kv->primary, fk, h);
+	ret = dk_wrap(primary, fk, h);
 	if (!ret)
 		ret = keys_header_seal(fk, h, enc);
 	if (ret)

@@ -13,9 +13,11 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -97,11 +99,37 @@ static int restore(void)
 	return ret;
 }
 
+/* phifs.conf replaced (rotate-volume-key, rotate-kms): adopt new key
+ * versions. Retried every tick until the key is in the keyring. */
+static void watch_config(void)
+{
+	static struct stat seen;
+	struct stat st;
+	int ret;
+
+	if (fstatat(s_vol->rootfd, FORMAT_CONFIG_FILE, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+	    (st.st_ino == seen.st_ino && st.st_mtim.tv_sec == seen.st_mtim.tv_sec &&
+	     st.st_mtim.tv_nsec == seen.st_mtim.tv_nsec))
+		return;
+	pthread_mutex_lock(&s_mu);
+	ret = atomic_load(&s_state) == S_OPEN ? volume_adopt_config(s_vol) : -EAGAIN;
+	pthread_mutex_unlock(&s_mu);
+	if (ret)
+		return;
+	if (seen.st_ino)
+		log_msg(LOG_NOTICE, "adopted the volume config: primary key v%u",
+			s_vol->cfg->primary_version);
+	seen = st;
+	(void)keyring_set_adopted(s_vol->cfg->volume_id, s_vol->cfg->primary_version);
+}
+
 static void watch_once(void)
 {
 	const uint8_t *vid = s_vol->cfg->volume_id;
 	int state = atomic_load(&s_state);
 
+	if (state == S_OPEN)
+		watch_config();
 	if (state == S_OPEN) {
 		if (keyring_is_locked(vid))
 			evict(S_LOCKED, "evict-locked", "phifs lock");

@@ -178,11 +178,24 @@ static int wrap_slot(struct kms *k, const uint8_t volume_id[FORMAT_ID_LEN], uint
 	return wrap_into(k, volume_id, vk, s);
 }
 
+/* Writes cfg as the volume's config (MAC under v's keys) and adopts it. */
+static int config_commit(struct volume *v, struct format_config *cfg)
+{
+	int dfd = openat(v->rootfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);   /* syncfs needs one */
+	int ret = dfd < 0 ? -errno : volume_config_write(dfd, cfg, v->keys);
+
+	if (dfd >= 0)
+		close(dfd);
+	if (!ret)
+		*v->cfg = *cfg;
+	return ret;
+}
+
 int volume_rewrap(struct volume *v, struct kms *k, const char *new_uri, char *err,
 		  size_t errcap)
 {
 	struct format_config *cfg = malloc(sizeof(*cfg));
-	int dfd, ret = 0;
+	int ret = 0;
 
 	if (!cfg)
 		return -ENOMEM;
@@ -207,15 +220,9 @@ int volume_rewrap(struct volume *v, struct kms *k, const char *new_uri, char *er
 		goto out;
 	if (new_uri)
 		snprintf(cfg->kms_uri, sizeof(cfg->kms_uri), "%s", new_uri);
-	dfd = openat(v->rootfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);   /* syncfs needs one */
-	ret = dfd < 0 ? -errno : volume_config_write(dfd, cfg, v->keys);
-	if (dfd >= 0)
-		close(dfd);
-	if (ret) {
+	ret = config_commit(v, cfg);
+	if (ret)
 		seterr(err, errcap, "cannot write the new config: %s", strerror(-ret));
-		goto out;
-	}
-	*v->cfg = *cfg;
 out:
 	explicit_bzero(cfg, sizeof(*cfg));
 	free(cfg);
@@ -439,6 +446,94 @@ static int unlock_from_keyring(struct volume *v)
 	return ret;
 }
 
+int volume_add_key(struct volume *v, struct kms *k, uint8_t *vk, uint32_t *version)
+{
+	struct format_config *cfg = malloc(sizeof(*cfg));
+	uint32_t newv = 0, oldp = v->cfg->primary_version;
+	int ret;
+
+	if (!cfg)
+		return -ENOMEM;
+	*cfg = *v->cfg;
+	for (unsigned i = 0; i < cfg->n_slots; i++)
+		if (cfg->slots[i].version > newv)
+			newv = cfg->slots[i].version;
+	newv++;
+	ret = cfg->n_slots < FORMAT_MAX_SLOTS ? keys_random_key(vk, KEYS_VK_LEN) : -ENOSPC;
+	if (!ret)
+		ret = wrap_slot(k, cfg->volume_id, newv, vk, &cfg->slots[cfg->n_slots]);
+	if (!ret)
+		ret = keys_volume_add(v->keys, newv, vk);
+	if (ret)
+		goto out;
+	cfg->n_slots++;
+	for (unsigned i = 0; i < cfg->n_slots; i++)
+		if (cfg->slots[i].version == oldp)
+			cfg->slots[i].state = FORMAT_SLOT_RETIRING;
+	cfg->primary_version = newv;
+	/* The MAC goes under the new primary: set it before the write. */
+	ret = keys_volume_set_primary(v->keys, newv);
+	if (!ret)
+		ret = config_commit(v, cfg);
+	if (ret)
+		(void)keys_volume_set_primary(v->keys, oldp);
+	else
+		*version = newv;
+out:
+	explicit_bzero(cfg, sizeof(*cfg));
+	free(cfg);
+	return ret;
+}
+
+int volume_set_slot_state(struct volume *v, uint32_t version, uint16_t state)
+{
+	struct format_config *cfg = malloc(sizeof(*cfg));
+	int ret = -ENOKEY;
+
+	if (!cfg)
+		return -ENOMEM;
+	*cfg = *v->cfg;
+	for (unsigned i = 0; i < cfg->n_slots; i++) {
+		if (cfg->slots[i].version != version)
+			continue;
+		cfg->slots[i].state = state;
+		ret = 0;
+	}
+	if (!ret)
+		ret = config_commit(v, cfg);
+	free(cfg);
+	return ret;
+}
+
+int volume_adopt_config(struct volume *v)
+{
+	struct format_config *cfg = malloc(sizeof(*cfg));
+	uint8_t *vk = secmem_alloc(KEYS_VK_LEN);
+	int ret = cfg && vk ? volume_config_read(v->rootfd, cfg) : -ENOMEM;
+
+	if (!ret && memcmp(cfg->volume_id, v->cfg->volume_id, FORMAT_ID_LEN) != 0)
+		ret = -EBADMSG;
+	for (unsigned i = 0; !ret && i < cfg->n_slots; i++) {
+		const struct format_slot *s = &cfg->slots[i];
+
+		if (s->state == FORMAT_SLOT_RETIRED || keys_volume_has(v->keys, s->version))
+			continue;
+		ret = keyring_load(cfg->volume_id, s->version, vk);   /* left by phifs-keys */
+		if (!ret)
+			ret = keys_volume_add(v->keys, s->version, vk);
+	}
+	/* Authentic only if its MAC verifies under its own primary key. */
+	if (!ret)
+		ret = verify_mac(v->rootfd, cfg, v->keys);
+	if (!ret)
+		ret = keys_volume_set_primary(v->keys, cfg->primary_version);
+	if (!ret)
+		*v->cfg = *cfg;
+	secmem_free(vk);
+	free(cfg);
+	return ret;
+}
+
 int volume_restore_from_keyring(struct volume *v)
 {
 	int ret = keys_from_keyring(v, keys_volume_restore);
@@ -450,6 +545,12 @@ int volume_restore_from_keyring(struct volume *v)
 
 int volume_open(const char *dir, const char *kms_override, const struct kms_opts *ko,
 		struct volume **out, char *err, size_t errcap)
+{
+	return volume_open_kms(dir, kms_override, ko, 0, out, err, errcap);
+}
+
+int volume_open_kms(const char *dir, const char *kms_override, const struct kms_opts *ko,
+		    int keep_kms, struct volume **out, char *err, size_t errcap)
 {
 	struct volume *v = calloc(1, sizeof(*v));
 	struct kms *k = NULL;
@@ -513,6 +614,10 @@ int volume_open(const char *dir, const char *kms_override, const struct kms_opts
 		goto out;
 	}
 done:
+	if (keep_kms) {
+		v->kms = k;       /* the caller wraps a new key with it (rotation) */
+		k = NULL;
+	}
 	*out = v;
 	v = NULL;
 out:
@@ -525,6 +630,7 @@ void volume_close(struct volume *v)
 {
 	if (!v)
 		return;
+	kms_close(v->kms);
 	keys_volume_free(v->keys);
 	if (v->rootfd >= 0)
 		close(v->rootfd);

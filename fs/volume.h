@@ -17,6 +17,7 @@ struct volume {
 	struct format_config *cfg;       /* as read (heap; not secret) */
 	struct keys_volume *keys;        /* unwrapped VKs (secmem) */
 	int from_keyring;                /* the keys came from `phifs unlock` (keyring.h) */
+	struct kms *kms;                 /* volume_open_kms(keep_kms): still open, else NULL */
 };
 
 struct volume_create_opts {
@@ -32,7 +33,21 @@ int volume_create(const char *dir, const struct volume_create_opts *o, char *err
  * KMS; an override always asks that KMS. */
 int volume_open(const char *dir, const char *kms_override, const struct kms_opts *ko,
 		struct volume **out, char *err, size_t errcap);
+/* As volume_open; with keep_kms the KMS handle that unwrapped the keys stays
+ * open in v->kms (NULL when the keys came from the keyring). */
+int volume_open_kms(const char *dir, const char *kms_override, const struct kms_opts *ko,
+		    int keep_kms, struct volume **out, char *err, size_t errcap);
 void volume_close(struct volume *v);
+/* rotate-volume-key, step 1: a new random VK (returned in vk, a secmem
+ * buffer of KEYS_VK_LEN) wrapped by k as version max+1, made primary; the old
+ * primary's slot becomes retiring (unwrap only). One atomic config write. */
+int volume_add_key(struct volume *v, struct kms *k, uint8_t *vk, uint32_t *version);
+/* Sets a slot's state (FORMAT_SLOT_*) and writes the config. */
+int volume_set_slot_state(struct volume *v, uint32_t version, uint16_t state);
+/* A mounted daemon, when phifs.conf changed: reads it, takes new key versions
+ * from the kernel keyring (where phifs-keys put them), verifies the MAC and
+ * switches the primary. 0, -ENOKEY (key not there yet: retry), -EBADMSG. */
+int volume_adopt_config(struct volume *v);
 /* After keys_volume_evict (a lock or an idle timeout): the VKs back from the
  * kernel keyring, accepted only if the config MAC verifies; 0, -ENOKEY (not
  * unlocked), -EBADMSG (not this volume's keys; left evicted). */

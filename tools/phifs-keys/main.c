@@ -10,6 +10,7 @@
 static const struct tool_cmd cmds[] = {
 	{ "status", keys_cmd_status, "key versions, KEKs, files per key, ages (exit 3: too old)" },
 	{ "rotate-kms", keys_cmd_rotate_kms, "wrap the volume keys under a new KMS key; no file touched" },
+	{ "rotate-volume-key", keys_cmd_rotate_vk, "new volume key; re-wrap every file header (online, resumable)" },
 };
 
 int main(int argc, char **argv)

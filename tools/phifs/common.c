@@ -110,7 +110,7 @@ static void tool_usage(FILE *f, const char *prog, const struct tool_cmd *cmds, s
 {
 	fprintf(f, "usage: %s <command> [options]\n\ncommands:\n", prog);
 	for (size_t i = 0; i < n; i++)
-		fprintf(f, "  %-11s %s\n", cmds[i].name, cmds[i].help);
+		fprintf(f, "  %-18s %s\n", cmds[i].name, cmds[i].help);
 	fprintf(f, "\n%s <command> --help shows a command's options. Version %s.\n", prog,
 		PACKAGE_VERSION);
 }
