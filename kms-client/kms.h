@@ -60,6 +60,8 @@ struct kms_key_info {
  * fails afterwards, so only after everything is re-wrapped).
  */
 int kms_create_key(struct kms *k, char *id, size_t cap);
+/* Provider calls made by this process so far (wrap, unwrap, lifecycle). */
+unsigned long kms_op_count(void);
 int kms_describe(struct kms *k, const char *id, struct kms_key_info *info);
 int kms_health(struct kms *k);
 int kms_retire_key(struct kms *k, const char *id);

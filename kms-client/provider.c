@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,15 @@ static const struct kms_provider_ops *const providers[] = {
 	&kms_local_ops,
 	&kms_passphrase_ops,
 };
+
+/* Every call that reaches a provider (wrap, unwrap, lifecycle): what a
+ * benchmark and the daemon's log report as KMS operations. */
+static atomic_ulong kms_ops;
+
+unsigned long kms_op_count(void)
+{
+	return atomic_load(&kms_ops);
+}
 
 struct kms {
 	const struct kms_provider_ops *ops;
@@ -162,6 +172,7 @@ int kms_wrap(struct kms *k, const void *aad, size_t aad_len, const uint8_t *secr
 {
 	if (!args_ok(k, aad, aad_len, secret, len, blob) || !blob_len)
 		return -EINVAL;
+	atomic_fetch_add(&kms_ops, 1);
 	return k->ops->wrap(k->state, aad, aad_len, secret, len, blob, blob_len);
 }
 
@@ -170,6 +181,7 @@ int kms_unwrap(struct kms *k, const void *aad, size_t aad_len, const uint8_t *bl
 {
 	if (!args_ok(k, aad, aad_len, secret, len, blob) || !blob_len)
 		return -EINVAL;
+	atomic_fetch_add(&kms_ops, 1);
 	return k->ops->unwrap(k->state, aad, aad_len, blob, blob_len, secret, len);
 }
 
@@ -199,7 +211,10 @@ int kms_create_key(struct kms *k, char *id, size_t cap)
 	if (!k || !id || !cap)
 		return -EINVAL;
 	id[0] = '\0';
-	return k->ops->create_key ? k->ops->create_key(k->state, id, cap) : -EOPNOTSUPP;
+	if (!k->ops->create_key)
+		return -EOPNOTSUPP;
+	atomic_fetch_add(&kms_ops, 1);
+	return k->ops->create_key(k->state, id, cap);
 }
 
 int kms_describe(struct kms *k, const char *id, struct kms_key_info *info)
@@ -210,6 +225,7 @@ int kms_describe(struct kms *k, const char *id, struct kms_key_info *info)
 	snprintf(info->state, sizeof(info->state), "unknown");
 	if (!k->ops->describe)
 		return -EOPNOTSUPP;
+	atomic_fetch_add(&kms_ops, 1);
 	return k->ops->describe(k->state, id, info);
 }
 
@@ -217,12 +233,18 @@ int kms_health(struct kms *k)
 {
 	if (!k)
 		return -EINVAL;
-	return k->ops->health ? k->ops->health(k->state) : 0;
+	if (!k->ops->health)
+		return 0;
+	atomic_fetch_add(&kms_ops, 1);
+	return k->ops->health(k->state);
 }
 
 int kms_retire_key(struct kms *k, const char *id)
 {
 	if (!k || !id || !*id)
 		return -EINVAL;
-	return k->ops->retire_key ? k->ops->retire_key(k->state, id) : -EOPNOTSUPP;
+	if (!k->ops->retire_key)
+		return -EOPNOTSUPP;
+	atomic_fetch_add(&kms_ops, 1);
+	return k->ops->retire_key(k->state, id);
 }
