@@ -26,6 +26,7 @@
 static const struct kms_provider_ops *const providers[] = {
 	&kms_local_ops,
 	&kms_passphrase_ops,
+	&kms_pkcs11_ops,
 };
 
 /* Every call that reaches a provider (wrap, unwrap, lifecycle): what a
@@ -109,9 +110,9 @@ static int provider_find(const char *uri, const struct kms_provider_ops **ops, c
 		}
 	}
 	if (n < SCHEME_MAX)
-		kms_warn("unknown KMS provider '%.*s' (known: local, passphrase)", (int)n, uri);
+		kms_warn("unknown KMS provider '%.*s' (known: local, passphrase, pkcs11)", (int)n, uri);
 	else
-		kms_warn("unknown KMS provider (known: local, passphrase)");
+		kms_warn("unknown KMS provider (known: local, passphrase, pkcs11)");
 	return -EPROTONOSUPPORT;
 }
 

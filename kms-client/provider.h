@@ -42,6 +42,7 @@ struct kms_provider_ops {
 /* Read-only tables, one per provider file; provider.c lists them. */
 extern const struct kms_provider_ops kms_local_ops;
 extern const struct kms_provider_ops kms_passphrase_ops;
+extern const struct kms_provider_ops kms_pkcs11_ops;
 
 /* One operator-facing line on stderr, "phifs: kms: " ‖ message. Never pass key
  * bytes, passphrases or PHI; key file paths and exit codes are fine. */

@@ -13,6 +13,7 @@ libsrc="fs/fdio.c fs/cipher.c fs/secmem.c fs/secpool.c fs/format.c fs/keys.c fs/
 harnesses=("$@")
 [ ${#harnesses[@]} -gt 0 ] || for f in "$src"/tests/fuzz/fuzz-*.c; do harnesses+=("$(basename "$f" .c)"); done
 command -v clang >/dev/null || { echo "1..0 # SKIP clang not installed"; exit 0; }
+p11_cflags=$(pkg-config --cflags p11-kit-1)   # pkcs11.h for kms-client/p11_*.c
 echo "1..${#harnesses[@]}"
 n=0 fail=0
 for h in "${harnesses[@]}"; do
@@ -20,7 +21,7 @@ for h in "${harnesses[@]}"; do
 	objs=()
 	for s in $libsrc; do objs+=("$src/$s"); done
 	if ! clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -I"$build" -I"$src/fs" \
-		-I"$src/kms-client" "$src/tests/fuzz/$h.c" "${objs[@]}" -lssl -lcrypto -lsodium -lkeyutils -ldl -lpthread \
+		-I"$src/kms-client" $p11_cflags "$src/tests/fuzz/$h.c" "${objs[@]}" -lssl -lcrypto -lsodium -lkeyutils -ldl -lpthread \
 		-o "$work/$h" 2>"$work/$h.build"; then
 		echo "not ok $n - $h builds"; sed 's/^/# /' "$work/$h.build" | head -20; fail=1; continue
 	fi
