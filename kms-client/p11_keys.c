@@ -62,23 +62,37 @@ static void date_today(CK_DATE *d)
 	memcpy(d->day, buf + 6, 2);
 }
 
+/*
+ * CKA_START_DATE on its own: SoftHSM 2.6.1 answers CKR_GENERAL_ERROR when
+ * reading back a date it was given, which would fail the whole template.
+ * Unreadable or unset: 0 ("cannot say").
+ */
+static int64_t key_created(struct p11 *p, CK_OBJECT_HANDLE h)
+{
+	CK_DATE start;
+	CK_ATTRIBUTE a = { CKA_START_DATE, &start, sizeof(start) };
+
+	memset(&start, 0, sizeof(start));
+	if (p->f->C_GetAttributeValue(p->session, h, &a, 1) != CKR_OK ||
+	    a.ulValueLen != sizeof(start))
+		return 0;
+	return date_seconds(&start);
+}
+
 /* 1 read, 0 not one of our versions (not AES, CKA_ID longer than 8 bytes). */
 static int key_read(struct p11 *p, CK_OBJECT_HANDLE h, struct p11_key *k)
 {
 	CK_KEY_TYPE type = 0;
 	CK_BBOOL enc = CK_FALSE, wrap = CK_FALSE;
-	CK_DATE start;
 	CK_ATTRIBUTE a[] = {
 		{ CKA_KEY_TYPE, &type, sizeof(type) },
 		{ CKA_ID, k->id, sizeof(k->id) },
 		{ CKA_ENCRYPT, &enc, sizeof(enc) },
 		{ CKA_WRAP, &wrap, sizeof(wrap) },
-		{ CKA_START_DATE, &start, sizeof(start) },
 	};
 	CK_RV rv;
 
 	memset(k, 0, sizeof(*k));
-	memset(&start, 0, sizeof(start));
 	rv = p->f->C_GetAttributeValue(p->session, h, a, sizeof(a) / sizeof(a[0]));
 	if ((rv != CKR_OK && rv != CKR_ATTRIBUTE_TYPE_INVALID) || type != CKK_AES ||
 	    a[1].ulValueLen > P11_ID_MAX)
@@ -88,7 +102,7 @@ static int key_read(struct p11 *p, CK_OBJECT_HANDLE h, struct p11_key *k)
 	k->version = p11_id_version(k->id, k->id_len);
 	k->active = (a[2].ulValueLen == sizeof(enc) && enc) ||
 		    (a[3].ulValueLen == sizeof(wrap) && wrap);
-	k->created = a[4].ulValueLen == sizeof(start) ? date_seconds(&start) : 0;
+	k->created = key_created(p, h);
 	return 1;
 }
 
