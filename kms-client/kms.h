@@ -4,6 +4,8 @@
  * it. Providers are chosen by URI (docs/FORMAT.md §8):
  *   local:/path/keyfile     a 32-byte key file (created by kms_open with create=1)
  *   passphrase              Argon2id(passphrase) from a terminal, file or command
+ *   pkcs11:token=T;object=L?module-path=M&pin-source=file:P
+ *                           wrapped inside a PKCS#11 token (RFC 7512 URI)
  * Errors: -ENOENT no key file, -EACCES unsafe permissions, -EKEYREJECTED the
  * blob does not unwrap with this key (wrong key or tampered), -EPROTONOSUPPORT
  * unknown scheme, -EINVAL malformed URI, -EIO provider failure.

@@ -23,7 +23,8 @@ static void usage(void)
 {
 	printf("usage: phifs init [--kms URI] [--cipher gcm|xts] [--passfile FILE | --extpass CMD] CIPHERDIR\n"
 	       "  --kms URI       key provider: local:/path/keyfile (default %s,\n"
-	       "                  created mode 0600 if absent) or passphrase\n"
+	       "                  created mode 0600 if absent), passphrase, or\n"
+	       "                  pkcs11:token=T;object=L?module-path=M&pin-source=file:P\n"
 	       "  --cipher C      gcm (default: AES-256-GCM, authenticated) or\n"
 	       "                  xts (AES-256-XTS, length-preserving, confidentiality only)\n"
 	       "  --passfile F    passphrase provider: read the passphrase from F\n"
