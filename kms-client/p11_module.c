@@ -330,8 +330,9 @@ static int pin_read(const char *path, char *pin, size_t cap, size_t *len)
 		return ret;
 	pin[got] = '\0';
 	*len = strcspn(pin, "\r\n");
-	if (*len == 0) {
-		kms_warn("pkcs11: PIN file %s is empty", path);
+	if (*len == 0 || *len == cap - 1) {
+		kms_warn("pkcs11: PIN file %s: the first line is empty or longer than %zu bytes",
+			 path, cap - 2);
 		return -EACCES;
 	}
 	return 0;

@@ -138,27 +138,47 @@ static void test_key_ids(void **state)
 	assert_int_equal(p11_key_id_format("kek", id, 8, s, 20), -ERANGE);
 }
 
-/* Refusals before any module is loaded, through kms.h. */
+static void put_file(const char *path, const char *text, mode_t mode)
+{
+	int fd = open(path, O_CREAT | O_WRONLY | O_TRUNC, mode);
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	assert_int_equal(fchmod(fd, mode), 0);
+	close(fd);
+}
+
+static void uri_for(char *uri, size_t cap, const char *mod, const char *pin)
+{
+	snprintf(uri, cap, "pkcs11:token=T;object=kek?module-path=%s&pin-source=file:%s", mod,
+		 pin);
+}
+
+/* Refusals before any token is used, through kms.h. */
 static void test_open_refusals(void **state)
 {
-	char dir[] = "/tmp/phifs-p11-XXXXXX", pin[64], uri[256];
+	char dir[] = "/tmp/phifs-p11-XXXXXX", pin[64], mod[64], uri[256];
 	struct kms *k = NULL;
-	int fd;
 
 	(void)state;
 	assert_non_null(mkdtemp(dir));
 	snprintf(pin, sizeof(pin), "%s/pin", dir);
-	fd = open(pin, O_CREAT | O_WRONLY | O_EXCL, 0600);
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, "1234\n", 5), 5);
-	close(fd);
-	snprintf(uri, sizeof(uri), "pkcs11:token=T;object=kek?module-path=%s/none.so"
-		 "&pin-source=file:%s", dir, pin);
+	snprintf(mod, sizeof(mod), "%s/mod.so", dir);
+	put_file(pin, "1234\n", 0600);
+	uri_for(uri, sizeof(uri), mod, pin);
 	assert_int_equal(kms_open(uri, NULL, &k), -ENOENT);          /* no module */
 	assert_int_equal(chmod(pin, 0640), 0);
 	assert_int_equal(kms_open(uri, NULL, &k), -EACCES);          /* readable PIN file */
+	assert_int_equal(chmod(pin, 0600), 0);
+	put_file(mod, "not a module", 0666);
+	assert_int_equal(kms_open(uri, NULL, &k), -EACCES);          /* writable module */
+	assert_int_equal(chmod(mod, 0644), 0);
+	assert_int_equal(kms_open(uri, NULL, &k), -ENOENT);          /* not a module */
+	put_file(pin, "", 0600);
+	assert_int_equal(kms_open(uri, NULL, &k), -EACCES);          /* empty PIN */
 	assert_int_equal(unlink(pin), 0);
 	assert_int_equal(kms_open(uri, NULL, &k), -ENOENT);          /* no PIN file */
+	assert_int_equal(unlink(mod), 0);
 	assert_int_equal(kms_open("pkcs11:token=T;object=kek?module-path=/m&pin-value=1",
 				  NULL, &k), -EINVAL);
 	assert_null(k);
