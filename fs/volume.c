@@ -151,6 +151,16 @@ static int open_or_make_dir(const char *dir, int *out)
 	return 0;
 }
 
+/* A KMS URI as messages show it: without its query, which may carry
+ * credentials (RFC 7512 pin-value=) — refused, but echoed by an error. */
+static const char *uri_shown(const char *uri, char out[256])
+{
+	size_t n = strcspn(uri, "?");
+
+	snprintf(out, 256, "%.*s%s", (int)(n > 200 ? 200 : n), uri, uri[n] ? "?..." : "");
+	return out;
+}
+
 /* Wrap VK_v under the KMS into s's blob and KEK id (§3.2); s->version is v. */
 static int wrap_into(struct kms *k, const uint8_t volume_id[FORMAT_ID_LEN],
 		     const uint8_t vk[KEYS_VK_LEN], struct format_slot *s)
@@ -236,6 +246,7 @@ int volume_create(const char *dir, const struct volume_create_opts *o, char *err
 	struct kms *k = NULL;
 	struct kms_opts ko = o->kms;
 	uint8_t *vk = secmem_alloc(KEYS_VK_LEN);
+	char shown[256];
 	int dirfd = -1, ret;
 
 	if (!cfg || !vk) {
@@ -262,7 +273,8 @@ int volume_create(const char *dir, const struct volume_create_opts *o, char *err
 	ko.confirm = 1;
 	ret = kms_open(o->kms_uri, &ko, &k);
 	if (ret) {
-		seterr(err, errcap, "cannot open KMS %s: %s", o->kms_uri, strerror(-ret));
+		seterr(err, errcap, "cannot open KMS %s: %s", uri_shown(o->kms_uri, shown),
+		       strerror(-ret));
 		goto out;
 	}
 	cfg->version = FORMAT_VERSION;
@@ -281,7 +293,8 @@ int volume_create(const char *dir, const struct volume_create_opts *o, char *err
 		goto out;
 	ret = wrap_slot(k, cfg->volume_id, 1, vk, &cfg->slots[0]);
 	if (ret) {
-		seterr(err, errcap, "KMS %s could not wrap the volume key: %s", o->kms_uri,
+		seterr(err, errcap, "KMS %s could not wrap the volume key: %s",
+		       uri_shown(o->kms_uri, shown),
 		       strerror(-ret));
 		goto out;
 	}
@@ -354,7 +367,7 @@ static int unlock_all(struct kms *k, const char *uri, const struct format_config
 		      struct keys_volume *kv, char *err, size_t errcap)
 {
 	const struct format_slot *primary = format_config_slot(cfg, cfg->primary_version);
-	char blob_id[KMS_KEY_ID_MAX + 1];
+	char blob_id[KMS_KEY_ID_MAX + 1], shown[256];
 	int ret;
 
 	if (!primary) {
@@ -371,7 +384,8 @@ static int unlock_all(struct kms *k, const char *uri, const struct format_config
 			have = blob_id;
 		seterr(err, errcap,
 		       "wrong key: volume key v%u was wrapped by %s, but the KMS (%s) offers %s",
-		       primary->version, primary->kek_id, uri, have ? have : "another key");
+		       primary->version, primary->kek_id, uri_shown(uri, shown),
+		       have ? have : "another key");
 		return ret;
 	}
 	if (ret) {
@@ -555,6 +569,7 @@ int volume_open_kms(const char *dir, const char *kms_override, const struct kms_
 	struct volume *v = calloc(1, sizeof(*v));
 	struct kms *k = NULL;
 	const char *uri;
+	char shown[256];
 	int ret;
 
 	if (!v)
@@ -590,7 +605,7 @@ int volume_open_kms(const char *dir, const char *kms_override, const struct kms_
 	uri = kms_override ? kms_override : v->cfg->kms_uri;
 	ret = kms_open(uri, ko, &k);
 	if (ret) {
-		seterr(err, errcap, "cannot open KMS %s: %s", uri, strerror(-ret));
+		seterr(err, errcap, "cannot open KMS %s: %s", uri_shown(uri, shown), strerror(-ret));
 		if (ret == -ENOENT)
 			ret = -ENOKEY;   /* a missing key file: "cannot unlock", not "no volume" */
 		goto out;
