@@ -54,9 +54,9 @@ run_one() {
 	echo "| provider | mount (ms) | KMS ops to mount | KMS ops for $files creates | KMS ops for $files cold opens |"
 	echo "|---|---|---|---|---|"
 	run_one local "local:$W/kek.bin"
-	if [ -x "$root/scripts/softhsm-peer.sh" ] && [ -e /usr/lib/softhsm/libsofthsm2.so ]; then
-		eval "$("$root/scripts/softhsm-peer.sh" bench-uri "$W/hsm" 2>/dev/null)" || true
-		[ -n "${P11_URI:-}" ] && run_one pkcs11 "$P11_URI"
+	if [ -e /usr/lib/softhsm/libsofthsm2.so ] &&
+	   eval "$(bash "$root/scripts/softhsm-peer.sh" init "$W/hsm" bench)"; then
+		run_one pkcs11 "pkcs11:token=bench;object=kek?module-path=$P11_MODULE&pin-source=file:$P11_PIN_FILE"
 	fi
 	if [ -x "$root/scripts/kmip-peer.sh" ] && [ -x /usr/bin/pykmip-server ]; then
 		eval "$("$root/scripts/kmip-peer.sh" bench-uri "$W/kmip" 2>/dev/null)" || true
