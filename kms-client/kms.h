@@ -6,9 +6,15 @@
  *   passphrase              Argon2id(passphrase) from a terminal, file or command
  *   pkcs11:token=T;object=L?module-path=M&pin-source=file:P
  *                           wrapped inside a PKCS#11 token (RFC 7512 URI)
+ *   kmip://HOST:PORT/NAME?ca=..&cert=..&key=..
+ *                           a KEK named NAME inside a KMIP server (created by
+ *                           kms_open with create=1), used through Encrypt/Decrypt
  * Errors: -ENOENT no key file, -EACCES unsafe permissions, -EKEYREJECTED the
  * blob does not unwrap with this key (wrong key or tampered), -EPROTONOSUPPORT
- * unknown scheme, -EINVAL malformed URI, -EIO provider failure.
+ * unknown scheme, -EINVAL malformed URI, -EIO provider failure; kmip also
+ * -ECONNREFUSED, -ETIMEDOUT, -EHOSTUNREACH, -ECONNRESET (KMS unreachable),
+ * -EACCES (certificate not trusted or refused, permission denied), -ENOKEY (no
+ * such key in the KMS).
  */
 #ifndef PHIFS_KMS_H
 #define PHIFS_KMS_H

@@ -27,6 +27,7 @@ static const struct kms_provider_ops *const providers[] = {
 	&kms_local_ops,
 	&kms_passphrase_ops,
 	&kms_pkcs11_ops,
+	&kms_kmip_ops,
 };
 
 /* Every call that reaches a provider (wrap, unwrap, lifecycle): what a
@@ -110,9 +111,10 @@ static int provider_find(const char *uri, const struct kms_provider_ops **ops, c
 		}
 	}
 	if (n < SCHEME_MAX)
-		kms_warn("unknown KMS provider '%.*s' (known: local, passphrase, pkcs11)", (int)n, uri);
+		kms_warn("unknown KMS provider '%.*s' (known: local, passphrase, pkcs11, kmip)",
+			 (int)n, uri);
 	else
-		kms_warn("unknown KMS provider (known: local, passphrase, pkcs11)");
+		kms_warn("unknown KMS provider (known: local, passphrase, pkcs11, kmip)");
 	return -EPROTONOSUPPORT;
 }
 

@@ -43,6 +43,7 @@ struct kms_provider_ops {
 extern const struct kms_provider_ops kms_local_ops;
 extern const struct kms_provider_ops kms_passphrase_ops;
 extern const struct kms_provider_ops kms_pkcs11_ops;
+extern const struct kms_provider_ops kms_kmip_ops;
 
 /* One operator-facing line on stderr, "phifs: kms: " ‖ message. Never pass key
  * bytes, passphrases or PHI; key file paths and exit codes are fine. */

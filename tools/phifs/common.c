@@ -47,6 +47,8 @@ int exit_code_for(int err)
 	case -EACCES:
 	case -ECONNREFUSED:
 	case -ETIMEDOUT:
+	case -EHOSTUNREACH:
+	case -ECONNRESET:
 		return EXIT_KEY;
 	case -ENOENT:
 	case -EBADMSG:
