@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# kmip-peer.sh: a throwaway PyKMIP server for tests (docs/OPERATIONS.md "KMIP").
+#   scripts/kmip-peer.sh start DIR PORT   certificates (once per DIR), config, start, wait for LISTEN
+#   scripts/kmip-peer.sh stop DIR         kill the server's process group by its saved PID
+#   scripts/kmip-peer.sh free-port        print a free TCP port on 127.0.0.1
+# DIR gets: ca.pem, server.pem/.key (SAN IP:127.0.0.1), client.pem/.key (clientAuth),
+# rogue-ca.pem and rogue-client.pem/.key (a client of an untrusted CA), noeku-client.pem/.key
+# (trusted CA, no extendedKeyUsage), pykmip.conf,
+# pykmip.db (kept across restarts: the keys survive a stop/start), pykmip.log, pid.
+# Silent on success; on failure says why on stderr and exits non-zero.
+set -euo pipefail
+SERVER=/usr/bin/pykmip-server
+PYTHON=/usr/bin/python3   # a pyenv python3 earlier on PATH lacks the kmip module
+
+die() { echo "kmip-peer: $*" >&2; exit 1; }
+
+# issue NAME CN CA EXT: an RSA key and a certificate signed by CA (RSA: the
+# server's TLS 1.2 cipher list has no ECDSA suites).
+issue() {
+	local d=$1 name=$2 cn=$3 ca=$4 ext=$5
+	openssl req -new -newkey rsa:2048 -nodes -keyout "$d/$name.key" -out "$d/$name.csr" \
+		-subj "/CN=$cn" 2>/dev/null
+	printf '%s\n' "$ext" > "$d/$name.ext"
+	openssl x509 -req -in "$d/$name.csr" -CA "$d/$ca.pem" -CAkey "$d/$ca.key" \
+		-CAcreateserial -days 2 -out "$d/$name.pem" -extfile "$d/$name.ext" 2>/dev/null
+	rm -f "$d/$name.csr" "$d/$name.ext"
+	chmod 600 "$d/$name.key"
+}
+
+make_ca() {
+	openssl req -x509 -newkey rsa:2048 -nodes -keyout "$1/$2.key" -out "$1/$2.pem" -days 2 \
+		-subj "/CN=$3" -addext "basicConstraints=critical,CA:TRUE" \
+		-addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
+}
+
+certs() {
+	local d=$1
+	[ -s "$d/client.pem" ] && return 0
+	make_ca "$d" ca "phifs test KMIP CA"
+	make_ca "$d" rogue-ca "phifs untrusted CA"
+	issue "$d" server 127.0.0.1 ca \
+		"subjectAltName=IP:127.0.0.1
+extendedKeyUsage=serverAuth"
+	issue "$d" client phifs-client ca "extendedKeyUsage=clientAuth"
+	issue "$d" rogue-client phifs-client rogue-ca "extendedKeyUsage=clientAuth"
+	issue "$d" noeku-client phifs-client ca "basicConstraints=CA:FALSE"
+}
+
+listening() { ss -ltnH "sport = :$1" 2>/dev/null | grep -q LISTEN; }
+
+start() {
+	local d=$1 port=$2 pid
+	[ -x "$SERVER" ] || die "$SERVER not installed (apt-get install python3-pykmip)"
+	mkdir -p "$d/policies"
+	d=$(cd "$d" && pwd)
+	listening "$port" && die "port $port is already in use"
+	certs "$d"
+	cat > "$d/pykmip.conf" <<EOF
+[server]
+hostname=127.0.0.1
+port=$port
+certificate_path=$d/server.pem
+key_path=$d/server.key
+ca_path=$d/ca.pem
+auth_suite=TLS1.2
+policy_path=$d/policies
+enable_tls_client_auth=True
+database_path=$d/pykmip.db
+EOF
+	setsid "$PYTHON" "$SERVER" -f "$d/pykmip.conf" -l "$d/pykmip.log" \
+		</dev/null >>"$d/server.out" 2>&1 &
+	pid=$!
+	echo "$pid" > "$d/pid"
+	for _ in $(seq 150); do
+		listening "$port" && return 0
+		kill -0 "$pid" 2>/dev/null || die "server exited; see $d/server.out and $d/pykmip.log"
+		sleep 0.1
+	done
+	stop "$d"
+	die "server not listening on 127.0.0.1:$port after 15 s"
+}
+
+# Three processes in their own session: kill the group (SIGTERM takes ~11 s).
+stop() {
+	local d=$1 pid
+	[ -s "$d/pid" ] || return 0
+	pid=$(cat "$d/pid")
+	kill -KILL -- "-$pid" 2>/dev/null || true
+	for _ in $(seq 50); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	rm -f "$d/pid"
+}
+
+free_port() {
+	local p
+	for _ in $(seq 50); do
+		p=$((20000 + RANDOM % 20000))
+		listening "$p" || { echo "$p"; return 0; }
+	done
+	die "no free port found"
+}
+
+case "${1:-}" in
+start) [ $# -eq 3 ] || die "usage: $0 start DIR PORT"; start "$2" "$3" ;;
+stop) [ $# -eq 2 ] || die "usage: $0 stop DIR"; stop "$2" ;;
+free-port) free_port ;;
+*) die "usage: $0 start DIR PORT | stop DIR | free-port" ;;
+esac

@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# kmip.sh: the kmip provider against a real PyKMIP server (scripts/kmip-peer.sh):
+# the provider's key lifecycle (tests/tools/kms-probe), then a volume whose key
+# lives in the KMS — init creates the KEK, mount/round trip/remount; a client
+# certificate from an untrusted CA, one without clientAuth, and a server the
+# CA does not vouch for are refused with clear messages; a KMS that accepts
+# TCP but never answers times out; with the server killed, a mounted volume
+# keeps working and a new mount fails fast with exit 3 naming the KMS; after a
+# restart on the same database it mounts again.
+. "$(dirname "$0")/lib.sh"
+[ -x /usr/bin/pykmip-server ] || { echo "1..0 # SKIP /usr/bin/pykmip-server not installed (python3-pykmip)"; exit 0; }
+setup
+PEER="$top_srcdir/scripts/kmip-peer.sh"
+PROBE="$top_builddir/tests/tools/kms-probe"
+PD="$WORK/kmip"
+mkdir -p "$PD"
+PORT=$("$PEER" free-port) || bail "no free port"
+SILENT_PID=
+kmip_teardown() {
+	[ -n "$SILENT_PID" ] && kill "$SILENT_PID" 2>/dev/null
+	"$PEER" stop "$PD"
+	teardown
+}
+trap kmip_teardown EXIT
+uri() { # uri KEY-NAME CA CLIENT
+	echo "kmip://127.0.0.1:$PORT/$1?ca=$PD/$2.pem&cert=$PD/$3.pem&key=$PD/$3.key"
+}
+URI=$(uri phifs-kek ca client)
+plan 40
+
+"$PEER" start "$PD" "$PORT" || bail "cannot start the PyKMIP peer"
+
+# 1..20: the probe's own TAP lines, renumbered into ours.
+"$PROBE" "$(uri probe-kek ca client)" > "$WORK/probe.out" 2> "$WORK/probe.err"
+n=0
+while read -r line; do
+	case "$line" in
+	"ok "*) n=$((n + 1)); ok "probe: ${line#ok * - }" ;;
+	"not ok "*) n=$((n + 1)); not_ok "probe: ${line#not ok * - }" ;;
+	"#"*) echo "$line" ;;
+	esac
+done < "$WORK/probe.out"
+while [ $n -lt 20 ]; do n=$((n + 1)); not_ok "probe: missing result $n"; done
+[ -s "$WORK/probe.err" ] && sed 's/^/# probe stderr: /' "$WORK/probe.err"
+
+check "init creates the KEK in the KMS" sh -c "'$PHIFS' init --kms '$URI' '$CIPHER' >/dev/null"
+check "info shows the kmip KEK id" sh -c "'$PHIFS' info '$CIPHER' | grep -q 'wrapped by kmip:[0-9A-Za-z-]'"
+check "mount" mount_volume
+MARKER="PATIENT-MARKER-$(date +%s)-KMIP-John-Roe"
+mkdir -p "$WORK/plain"
+head -c 1048589 /dev/urandom > "$WORK/plain/big"
+for i in $(seq 40); do echo "$MARKER line $i"; done > "$WORK/plain/notes.txt"
+cp "$WORK/plain/big" "$WORK/plain/notes.txt" "$MNT/" 2>/dev/null
+check "random data reads back equal" cmp -s "$WORK/plain/big" "$MNT/big"
+check_fails "backing files hold no plaintext" grep -rqa "$MARKER" "$CIPHER"
+check "umount" umount_volume
+check "remount (unwrap through the KMS)" mount_volume
+check "data equal after remount" cmp -s "$WORK/plain/big" "$MNT/big"
+umount_volume
+
+# refused: every one exits 3, mounts nothing, and says why
+refused() { # refused DESCRIPTION URI EXPECTED-MESSAGE
+	local out rc
+	out=$("$PHIFS" mount --kms "$2" "$CIPHER" "$MNT" 2>&1); rc=$?
+	if [ $rc -eq 3 ] && echo "$out" | grep -q "$3" && ! mountpoint -q "$MNT"; then
+		ok "$1 (exit 3, \"$3\")"
+	else
+		not_ok "$1 (exit $rc)"; echo "$out" | sed 's/^/# /'
+	fi
+}
+refused "a client certificate from an untrusted CA is refused" \
+	"$(uri phifs-kek ca rogue-client)" "client certificate refused"
+refused "a client certificate without clientAuth is refused" \
+	"$(uri phifs-kek ca noeku-client)" "authentication not successful"
+refused "a server certificate the ca= does not vouch for is refused" \
+	"$(uri phifs-kek rogue-ca client)" "server certificate of 127.0.0.1:$PORT not trusted"
+
+# A KMS that accepts TCP and never speaks: bounded by the 5 s timeouts, never a hang.
+SPORT=$("$PEER" free-port)
+/usr/bin/python3 -c "import socket, time
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(('127.0.0.1', $SPORT)); s.listen(16); time.sleep(120)" &
+SILENT_PID=$!
+for _ in $(seq 50); do ss -ltnH "sport = :$SPORT" | grep -q LISTEN && break; sleep 0.1; done
+t0=$(date +%s)
+out=$("$PHIFS" mount --kms "kmip://127.0.0.1:$SPORT/phifs-kek?ca=$PD/ca.pem&cert=$PD/client.pem&key=$PD/client.key" \
+	"$CIPHER" "$MNT" 2>&1); rc=$?
+t=$(( $(date +%s) - t0 ))
+kill "$SILENT_PID" 2>/dev/null; wait "$SILENT_PID" 2>/dev/null; SILENT_PID=
+if [ $rc -eq 3 ] && [ $t -lt 30 ] && echo "$out" | grep -q "127.0.0.1:$SPORT unreachable: Connection timed out"; then
+	ok "a silent KMS times out (exit 3 after ${t}s)"
+else
+	not_ok "a silent KMS times out (exit $rc after ${t}s)"; echo "$out" | sed 's/^/# /'
+fi
+
+check "mount again" mount_volume
+"$PEER" stop "$PD"
+check "with the KMS killed, the mounted volume still reads" cmp -s "$WORK/plain/notes.txt" "$MNT/notes.txt"
+check "... and writes" sh -c "cp '$WORK/plain/big' '$MNT/big2' && cmp -s '$WORK/plain/big' '$MNT/big2'"
+check "umount" umount_volume
+t0=$(date +%s)
+out=$("$PHIFS" mount "$CIPHER" "$MNT" 2>&1); rc=$?
+t=$(( $(date +%s) - t0 ))
+if [ $rc -eq 3 ] && [ $t -lt 30 ] && echo "$out" | grep -q "KMS 127.0.0.1:$PORT unreachable"; then
+	ok "with the KMS down a new mount fails fast (exit 3 after ${t}s, names the KMS)"
+else
+	not_ok "with the KMS down a new mount fails fast (exit $rc after ${t}s)"; echo "$out" | sed 's/^/# /'
+fi
+"$PEER" start "$PD" "$PORT" || bail "cannot restart the PyKMIP peer"
+check "after a restart on the same database the volume mounts" mount_volume
+check "and its data is intact" cmp -s "$WORK/plain/big" "$MNT/big2"
+check "umount" umount_volume
+finish
