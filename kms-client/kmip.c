@@ -1,6 +1,6 @@
 /*
  * kmip.c: the `kmip://HOST:PORT/KEY-NAME?ca=..&cert=..&key=..` provider
- * (docs/FORMAT.md §8, docs/OPERATIONS.md "KMIP").
+ * (docs/FORMAT.md §8.1, docs/OPERATIONS.md "KMIP").
  *
  * Owns the URI, the choice of the current KEK (Locate by Name, then the most
  * recent Active object by Initial Date), the blob layout (version ‖ the KMIP
