@@ -61,5 +61,7 @@ run_one() {
 	if [ -x "$root/scripts/kmip-peer.sh" ] && [ -x /usr/bin/pykmip-server ]; then
 		eval "$("$root/scripts/kmip-peer.sh" bench-uri "$W/kmip" 2>/dev/null)" || true
 		[ -n "${KMIP_URI:-}" ] && run_one kmip "$KMIP_URI"
+		# this block runs in the pipeline's subshell: cleanup never sees PEER_STOP
+		[ -n "${PEER_STOP:-}" ] && eval "$PEER_STOP" || true
 	fi
 } | tee "${out:-/dev/null}"

@@ -3,6 +3,8 @@
 #   scripts/kmip-peer.sh start DIR PORT   certificates (once per DIR), config, start, wait for LISTEN
 #   scripts/kmip-peer.sh stop DIR         kill the server's process group by its saved PID
 #   scripts/kmip-peer.sh free-port        print a free TCP port on 127.0.0.1
+#   scripts/kmip-peer.sh bench-uri DIR    start on a free port; print KMIP_URI=... and
+#                                         PEER_STOP=... for `eval` (bench/kms.sh)
 # DIR gets: ca.pem, server.pem/.key (SAN IP:127.0.0.1), client.pem/.key (clientAuth),
 # rogue-ca.pem and rogue-client.pem/.key (a client of an untrusted CA), noeku-client.pem/.key
 # (trusted CA, no extendedKeyUsage), pykmip.conf,
@@ -102,9 +104,20 @@ free_port() {
 	die "no free port found"
 }
 
+bench_uri() {
+	local d=$1 port
+	mkdir -p "$d"
+	d=$(cd "$d" && pwd)
+	port=$(free_port)
+	start "$d" "$port"
+	printf 'KMIP_URI=%q\n' "kmip://127.0.0.1:$port/bench-kek?ca=$d/ca.pem&cert=$d/client.pem&key=$d/client.key"
+	printf 'PEER_STOP=%q\n' "$(cd "$(dirname "$0")" && pwd)/kmip-peer.sh stop $d"
+}
+
 case "${1:-}" in
+bench-uri) [ $# -eq 2 ] || die "usage: $0 bench-uri DIR"; bench_uri "$2" ;;
 start) [ $# -eq 3 ] || die "usage: $0 start DIR PORT"; start "$2" "$3" ;;
 stop) [ $# -eq 2 ] || die "usage: $0 stop DIR"; stop "$2" ;;
 free-port) free_port ;;
-*) die "usage: $0 start DIR PORT | stop DIR | free-port" ;;
+*) die "usage: $0 start DIR PORT | stop DIR | free-port | bench-uri DIR" ;;
 esac

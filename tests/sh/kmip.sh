@@ -6,7 +6,8 @@
 # CA does not vouch for are refused with clear messages; a KMS that accepts
 # TCP but never answers times out; with the server killed, a mounted volume
 # keeps working and a new mount fails fast with exit 3 naming the KMS; after a
-# restart on the same database it mounts again.
+# restart on the same database it mounts again, and a handle whose connection
+# the restart dropped reconnects.
 . "$(dirname "$0")/lib.sh"
 [ -x /usr/bin/pykmip-server ] || { echo "1..0 # SKIP /usr/bin/pykmip-server not installed (python3-pykmip)"; exit 0; }
 setup
@@ -26,22 +27,27 @@ uri() { # uri KEY-NAME CA CLIENT
 	echo "kmip://127.0.0.1:$PORT/$1?ca=$PD/$2.pem&cert=$PD/$3.pem&key=$PD/$3.key"
 }
 URI=$(uri phifs-kek ca client)
-plan 40
+plan 42
 
 "$PEER" start "$PD" "$PORT" || bail "cannot start the PyKMIP peer"
 
 # 1..20: the probe's own TAP lines, renumbered into ours.
 "$PROBE" "$(uri probe-kek ca client)" > "$WORK/probe.out" 2> "$WORK/probe.err"
-n=0
-while read -r line; do
-	case "$line" in
-	"ok "*) n=$((n + 1)); ok "probe: ${line#ok * - }" ;;
-	"not ok "*) n=$((n + 1)); not_ok "probe: ${line#not ok * - }" ;;
-	"#"*) echo "$line" ;;
-	esac
-done < "$WORK/probe.out"
-while [ $n -lt 20 ]; do n=$((n + 1)); not_ok "probe: missing result $n"; done
-[ -s "$WORK/probe.err" ] && sed 's/^/# probe stderr: /' "$WORK/probe.err"
+# relay OUT ERR COUNT: a probe's TAP lines as ours (COUNT of them expected).
+relay() {
+	local n=0 line
+	while read -r line; do
+		case "$line" in
+		"ok "*) n=$((n + 1)); ok "probe: ${line#ok * - }" ;;
+		"not ok "*) n=$((n + 1)); not_ok "probe: ${line#not ok * - }" ;;
+		"#"*) echo "$line" ;;
+		esac
+	done < "$1"
+	while [ $n -lt "$3" ]; do n=$((n + 1)); not_ok "probe: missing result $n"; done
+	[ -s "$2" ] && sed 's/^/# probe stderr: /' "$2"
+	return 0
+}
+relay "$WORK/probe.out" "$WORK/probe.err" 20
 
 check "init creates the KEK in the KMS" sh -c "'$PHIFS' init --kms '$URI' '$CIPHER' >/dev/null"
 check "info shows the kmip KEK id" sh -c "'$PHIFS' info '$CIPHER' | grep -q 'wrapped by kmip:[0-9A-Za-z-]'"
@@ -94,6 +100,12 @@ else
 fi
 
 check "mount again" mount_volume
+# A probe holding an open connection across the restart below must reconnect.
+mkfifo "$WORK/resume"
+"$PROBE" --pause "$(uri probe-kek ca client)" < "$WORK/resume" > "$WORK/pause.out" 2> "$WORK/pause.err" &
+PAUSED=$!
+exec 7> "$WORK/resume"
+for _ in $(seq 100); do grep -q "^# paused" "$WORK/pause.out" && break; sleep 0.1; done
 "$PEER" stop "$PD"
 check "with the KMS killed, the mounted volume still reads" cmp -s "$WORK/plain/notes.txt" "$MNT/notes.txt"
 check "... and writes" sh -c "cp '$WORK/plain/big' '$MNT/big2' && cmp -s '$WORK/plain/big' '$MNT/big2'"
@@ -107,6 +119,9 @@ else
 	not_ok "with the KMS down a new mount fails fast (exit $rc after ${t}s)"; echo "$out" | sed 's/^/# /'
 fi
 "$PEER" start "$PD" "$PORT" || bail "cannot restart the PyKMIP peer"
+echo resume >&7; exec 7>&-
+wait "$PAUSED"
+relay "$WORK/pause.out" "$WORK/pause.err" 2
 check "after a restart on the same database the volume mounts" mount_volume
 check "and its data is intact" cmp -s "$WORK/plain/big" "$MNT/big2"
 check "umount" umount_volume

@@ -9,6 +9,10 @@
  * the new key → a fresh open picks the new key → retire_key(old) → old blobs
  * then fail cleanly, new ones still unwrap. Prints the mean time per wrap
  * and unwrap as a TAP comment.
+ *
+ * kms-probe --pause URI: wraps, prints "# paused" and waits for a line on
+ * stdin (meanwhile the test restarts the server), then unwraps and wraps
+ * again on the same handle: the dropped connection must be reopened.
  */
 #include "config.h"
 
@@ -119,6 +123,26 @@ static void rotation(const char *uri, struct kms *k, const uint8_t *secret,
 	check(kms_health(k) == 0, "health after rotation");
 }
 
+static int pause_mode(const char *uri, const uint8_t *secret)
+{
+	struct kms_opts none = { 0 };
+	struct wrapped w, w2;
+	struct kms *k = NULL;
+	char line[16];
+
+	printf("1..2\n");
+	check(kms_open(uri, &none, &k) == 0 && wrap(k, "pause", secret, &w) == 0,
+	      "open and wrap before the server restarts");
+	printf("# paused\n");
+	fflush(stdout);
+	if (!fgets(line, sizeof(line), stdin))
+		printf("# no resume line\n");
+	check(k && unwrap_equals(k, "pause", &w, secret) == 0 && wrap(k, "pause", secret, &w2) == 0,
+	      "the same handle unwraps and wraps after the restart (reconnected)");
+	kms_close(k);
+	return n_fail ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct kms_opts create = { .create = 1 };
@@ -129,13 +153,15 @@ int main(int argc, char **argv)
 	struct wrapped w, bad;
 	int ret;
 
+	for (size_t i = 0; i < sizeof(secret); i++)
+		secret[i] = (uint8_t)(i * 7 + 1);
+	if (argc == 3 && strcmp(argv[1], "--pause") == 0)
+		return pause_mode(argv[2], secret);
 	if (argc != 2) {
-		fprintf(stderr, "usage: kms-probe URI\n");
+		fprintf(stderr, "usage: kms-probe [--pause] URI\n");
 		return 2;
 	}
 	printf("1..20\n");
-	for (size_t i = 0; i < sizeof(secret); i++)
-		secret[i] = (uint8_t)(i * 7 + 1);
 	ret = kms_open(argv[1], &create, &k);
 	check(ret == 0, "open (creating the key when absent)");
 	if (ret) {
