@@ -303,8 +303,11 @@ static int ssl_all(struct kmip_tls *t, const uint8_t *out, uint8_t *in, size_t l
 			continue;
 		}
 		ret = ssl_again(t, r, deadline);
+		/* After the handshake a TLS error (OpenSSL 3 reports a peer that
+		 * vanished without close_notify this way) leaves only a dead
+		 * connection: a new one may work, so it is retried like a reset. */
 		if (ret < 0)
-			return ret;
+			return ret == -EPROTO ? -ECONNRESET : ret;
 	}
 	return 0;
 }

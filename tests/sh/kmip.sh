@@ -4,7 +4,7 @@
 # lives in the KMS — init creates the KEK, mount/round trip/remount; a client
 # certificate from an untrusted CA, one without clientAuth, and a server the
 # CA does not vouch for are refused with clear messages; a KMS that accepts
-# TCP but never answers times out; with the server killed, a mounted volume
+# TCP but never answers times out, one that hangs up mid-request is retried; with the server killed, a mounted volume
 # keeps working and a new mount fails fast with exit 3 naming the KMS; after a
 # restart on the same database it mounts again, and a handle whose connection
 # the restart dropped reconnects.
@@ -27,7 +27,7 @@ uri() { # uri KEY-NAME CA CLIENT
 	echo "kmip://127.0.0.1:$PORT/$1?ca=$PD/$2.pem&cert=$PD/$3.pem&key=$PD/$3.key"
 }
 URI=$(uri phifs-kek ca client)
-plan 42
+plan 43
 
 "$PEER" start "$PD" "$PORT" || bail "cannot start the PyKMIP peer"
 
@@ -97,6 +97,32 @@ if [ $rc -eq 3 ] && [ $t -lt 30 ] && echo "$out" | grep -q "127.0.0.1:$SPORT unr
 	ok "a silent KMS times out (exit 3 after ${t}s)"
 else
 	not_ok "a silent KMS times out (exit $rc after ${t}s)"; echo "$out" | sed 's/^/# /'
+fi
+
+# A KMS that completes TLS, reads the request and hangs up (no close_notify):
+# retried, then reported as a reset, exit 3 — not a protocol or volume error.
+/usr/bin/python3 -c "import socket, ssl, time
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain('$PD/server.pem', '$PD/server.key')
+ctx.load_verify_locations('$PD/ca.pem'); ctx.verify_mode = ssl.CERT_REQUIRED
+ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(('127.0.0.1', $SPORT)); s.listen(16)
+while True:
+    c, _ = s.accept()
+    try:
+        t = ctx.wrap_socket(c, server_side=True); t.recv(8); t.close()
+    except Exception:
+        c.close()" &
+SILENT_PID=$!
+for _ in $(seq 50); do ss -ltnH "sport = :$SPORT" | grep -q LISTEN && break; sleep 0.1; done
+out=$("$PHIFS" mount --kms "kmip://127.0.0.1:$SPORT/phifs-kek?ca=$PD/ca.pem&cert=$PD/client.pem&key=$PD/client.key" \
+	"$CIPHER" "$MNT" 2>&1); rc=$?
+kill "$SILENT_PID" 2>/dev/null; wait "$SILENT_PID" 2>/dev/null; SILENT_PID=
+if [ $rc -eq 3 ] && echo "$out" | grep -q "127.0.0.1:$SPORT unreachable: Connection reset by peer (3 attempts)"; then
+	ok "a KMS that hangs up mid-request: retried, then exit 3"
+else
+	not_ok "a KMS that hangs up mid-request (exit $rc)"; echo "$out" | sed 's/^/# /'
 fi
 
 check "mount again" mount_volume
