@@ -556,7 +556,12 @@ static int kmip_health(void *state)
 	return ret;
 }
 
-/* Revoke (Superseded): Decrypt fails afterwards, so never the current key. */
+/*
+ * Revoke (Superseded): Decrypt fails afterwards. The caller has re-wrapped
+ * everything first (kms.h); that may be under another KMIP name or provider,
+ * so retiring this handle's own current key is allowed — later wraps through
+ * this handle then fail at the server.
+ */
 static int kmip_retire_key(void *state, const char *id)
 {
 	struct kmip *k = state;
@@ -568,10 +573,6 @@ static int kmip_retire_key(void *state, const char *id)
 	ret = id_to_uid(k, id, &uid);
 	if (ret)
 		return ret;
-	if (strcmp(uid, k->uid) == 0) {
-		kms_warn("kmip: %s is the current key; create a new one and re-wrap first", id);
-		return -EBUSY;
-	}
 	ret = kmip_req_revoke(k->req, KMIP_REQ_MAX, &len, uid);
 	ret = call(k, KMIP_OP_REVOKE, ret, len, 0, &r);
 	bufs_wipe(k);

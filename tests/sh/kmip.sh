@@ -7,7 +7,8 @@
 # TCP but never answers times out, one that hangs up mid-request is retried; with the server killed, a mounted volume
 # keeps working and a new mount fails fast with exit 3 naming the KMS; after a
 # restart on the same database it mounts again, and a handle whose connection
-# the restart dropped reconnects.
+# the restart dropped reconnects; rotate-kms moves the volume to another KEK
+# and revokes the old one.
 . "$(dirname "$0")/lib.sh"
 [ -x /usr/bin/pykmip-server ] || { echo "1..0 # SKIP /usr/bin/pykmip-server not installed (python3-pykmip)"; exit 0; }
 setup
@@ -27,7 +28,7 @@ uri() { # uri KEY-NAME CA CLIENT
 	echo "kmip://127.0.0.1:$PORT/$1?ca=$PD/$2.pem&cert=$PD/$3.pem&key=$PD/$3.key"
 }
 URI=$(uri phifs-kek ca client)
-plan 43
+plan 48
 
 "$PEER" start "$PD" "$PORT" || bail "cannot start the PyKMIP peer"
 
@@ -150,5 +151,19 @@ wait "$PAUSED"
 relay "$WORK/pause.out" "$WORK/pause.err" 2
 check "after a restart on the same database the volume mounts" mount_volume
 check "and its data is intact" cmp -s "$WORK/plain/big" "$MNT/big2"
+check "umount" umount_volume
+
+# Rotation to another KMIP key name, retiring the old KEK (phifs-keys rotate-kms).
+OLD_KEK=$("$PHIFS" info "$CIPHER" | sed -n 's/.*wrapped by \(kmip:[^ ]*\).*/\1/p' | head -1)
+check "rotate-kms --to another key name --retire-old" \
+	"$PHIFS_KEYS" rotate-kms --to "$(uri phifs-kek-2 ca client)" --retire-old "$CIPHER"
+out=$("$PHIFS_KEYS" status "$CIPHER" 2>&1)
+if echo "$out" | grep -q "KEK kmip:[^ ]*: active" && ! echo "$out" | grep -q "KEK $OLD_KEK:"; then
+	ok "status: the new KEK is active, the old one ($OLD_KEK) no longer used"
+else
+	not_ok "status after rotate-kms"; echo "$out" | sed 's/^/# /'
+fi
+check "mounts under the new KEK" mount_volume
+check "data intact after the KEK rotation" cmp -s "$WORK/plain/big" "$MNT/big2"
 check "umount" umount_volume
 finish
