@@ -306,6 +306,10 @@ static int find_current(struct kmip *k, int *found)
 	ret = locate(k, uids, &n);
 	for (size_t i = 0; !ret && i < n; i++) {
 		ret = get_attrs(k, uids[i], &state, &date);
+		if (ret == -ENOKEY || ret == -EACCES) {
+			ret = 0;   /* destroyed since Locate, or not ours: not a candidate */
+			continue;
+		}
 		if (ret || state != KMIP_STATE_ACTIVE)
 			continue;
 		if (!*found || date > best_date ||
