@@ -60,6 +60,19 @@ int fileio_open_data(const struct fileio *f, uint64_t nb, uint64_t i, const uint
 	return ret;
 }
 
+/*
+ * A slot of zeros is a hole — except an XTS final block: every write and every
+ * extension writes the final block, and a short XTS tail is XORed with a pad,
+ * so for 1 in 256 one-byte tails its ciphertext is really 0x00.
+ */
+static int slot_is_hole(const struct fileio *f, uint64_t size, uint64_t i, const uint8_t *slot,
+			size_t need)
+{
+	if (f->cipher == FORMAT_CIPHER_XTS && i + 1 == fileio_nblocks(size))
+		return 0;
+	return block_is_zero(slot, need);
+}
+
 static void window_slot(const struct fileio *f, const struct fileio_window *w, uint64_t i,
 			const uint8_t **slot, size_t *avail)
 {
@@ -93,7 +106,7 @@ static int scan_batch(const struct fileio *f, uint64_t size, uint64_t j, uint8_t
 		const uint8_t *slot;
 
 		window_slot(f, &w, m, &slot, &avail);
-		if (avail < need || !block_is_zero(slot, need)) {
+		if (avail < need || !slot_is_hole(f, size, m, slot, need)) {
 			*k = m;
 			return 1;
 		}
@@ -272,7 +285,7 @@ int fileio_decode(const struct fileio *f, uint64_t size, uint64_t i,
 		fileio_report(f, i, "truncated");
 		return -EIO;
 	}
-	if (block_is_zero(slot, need))
+	if (slot_is_hole(f, size, i, slot, need))
 		return decode_hole(f, size, i, w, pt, hc, b);
 	if (f->cipher == FORMAT_CIPHER_XTS)
 		return block_xts_decrypt(f->fk->block_key, f->fk->tail_key, i, slot, len, pt);
@@ -301,7 +314,7 @@ int fileio_load(const struct fileio *f, uint64_t size, uint64_t i, uint8_t *pt, 
 	ret = fdio_pread(f->fd, slot, need, block_slot_offset(f->cipher, i), &got);
 	if (ret)
 		return ret;
-	if (!need_pt && got == need && !block_is_zero(slot, need) &&
+	if (!need_pt && got == need && !slot_is_hole(f, size, i, slot, need) &&
 	    (f->cipher == FORMAT_CIPHER_XTS || block_gcm_slot_gap(slot) == 0)) {
 		*b = (struct fileio_blk){ .len = len };
 		return 0;
@@ -414,7 +427,7 @@ static int next_zero_slot(const struct fileio *f, uint64_t size, uint64_t from, 
 		ret = fdio_pread(f->fd, slot, need, block_slot_offset(f->cipher, jh), &got);
 		if (ret)
 			return ret;
-		if (got == need && block_is_zero(slot, need)) {
+		if (got == need && slot_is_hole(f, size, jh, slot, need)) {
 			*j = jh;
 			return 0;
 		}

@@ -291,6 +291,30 @@ static void test_roundtrip_xts(void **state)
 	roundtrip(XTS);
 }
 
+/* A short XTS tail is XORed with a pad: for one of the 256 values of a 1-byte
+ * file its ciphertext is 0x00, which must still read back as that value, not
+ * as a hole (a final block is always written data). */
+static void test_xts_zero_tail(void **state)
+{
+	char path[128];
+	struct fileio *f = fcreate(path, XTS);
+	uint8_t two[2];
+
+	(void)state;
+	for (unsigned v = 0; v < 256; v++) {
+		uint8_t b = (uint8_t)v;
+
+		assert_int_equal(fileio_truncate(f, 0), 0);
+		wr(f, &b, 1, 0);
+		check_content(f, &b, 1);
+		two[0] = (uint8_t)(v * 7), two[1] = b;
+		assert_int_equal(fileio_truncate(f, 0), 0);
+		wr(f, two, 2, 0);
+		check_content(f, two, 2);
+	}
+	fileio_close(f);
+}
+
 /* Unaligned pieces appended in order give the same file as one write. */
 static void test_append_pieces(void **state)
 {
@@ -1030,6 +1054,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_roundtrip_gcm),
 		cmocka_unit_test(test_roundtrip_xts),
+		cmocka_unit_test(test_xts_zero_tail),
 		cmocka_unit_test(test_append_pieces),
 		cmocka_unit_test(test_model_gcm),
 		cmocka_unit_test(test_model_xts),
