@@ -38,6 +38,11 @@ int fileio_lseek(struct fileio *f, uint64_t off, int whence, uint64_t *result);
 const uint8_t *fileio_file_id(const struct fileio *f);
 int fileio_fd(const struct fileio *f);
 
+/* A new data key for the file and every block re-encrypted under it, online
+ * and crash-safe (docs/FORMAT.md §5.7; fileio_rekey.c). Needs the journal
+ * (journal_open). -EROFS read-only, -EUCLEAN a failed rekey awaits a remount. */
+int fileio_rekey(struct fileio *f);
+
 /* fsck: authenticate the header and every block; cb once per problem found.
  * Returns the number of problems (0 = clean) or -errno if it could not check. */
 typedef void (*fileio_problem_fn)(void *arg, uint64_t blockno, const char *what);

@@ -777,6 +777,26 @@ static void op_statfs(fuse_req_t req, fuse_ino_t ino)
 	fuse_reply_statfs(req, &sv);
 }
 
+/* `phifs-keys rekey` asks for a file's new data key through this name. */
+#define REKEY_XATTR "trusted.phifs.rekey"
+
+static int rekey_inode(struct fsd *fs, const struct opctx *c, struct inode *i)
+{
+	struct fileio *fio;
+	int ret;
+
+	if (c->uid != 0)
+		return -EPERM;
+	if (i->type != S_IFREG)
+		return -EINVAL;
+	ret = inode_file_get(i, fs->vol->keys, 1, &fio);
+	if (ret)
+		return ret;
+	ret = fileio_rekey(fio);
+	inode_file_put(i);
+	return ret;
+}
+
 static void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
 			size_t size, int flags)
 {
@@ -784,9 +804,12 @@ static void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const 
 	struct opctx c;
 	int ret = op_enter(req, "setxattr", ino, &c);
 
-	if (!ret)
-		ret = fs->opts.readonly ? -EROFS
-					: xattr_set(fs->vol, ino_of(req, ino), name, value, size, flags);
+	if (!ret && fs->opts.readonly)
+		ret = -EROFS;
+	else if (!ret && strcmp(name, REKEY_XATTR) == 0)
+		ret = rekey_inode(fs, &c, ino_of(req, ino));
+	else if (!ret)
+		ret = xattr_set(fs->vol, ino_of(req, ino), name, value, size, flags);
 	reply_err(req, &c, ret);
 }
 
