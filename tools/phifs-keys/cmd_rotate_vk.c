@@ -52,14 +52,6 @@ struct rvk {
 
 static struct rvk *g;   /* nftw has no user pointer */
 
-static double mono(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* Regular backing files that hold file contents (not config, journal, side files). */
 static int is_content(const char *path, const struct stat *sb, int type, const struct FTW *ftw,
 		      int *skip)
@@ -85,7 +77,7 @@ static int count_one(const char *path, const struct stat *sb, int type, struct F
 
 static void progress(struct rvk *r, int final)
 {
-	double now = mono(), el = now - r->t0;
+	double now = tool_now(), el = now - r->t0;
 
 	if (!final && now - r->last_report < (r->json ? 1.0 : 0.2))
 		return;
@@ -226,7 +218,7 @@ static void retire_unused(struct rvk *r, json_object *retired)
 
 static void summary(struct rvk *r, int resumed, json_object *retired)
 {
-	double el = mono() - r->t0;
+	double el = tool_now() - r->t0;
 	json_object *o;
 
 	progress(r, 1);
@@ -274,7 +266,7 @@ static int rvk_run(struct rvk *r)
 		goto out;
 	}
 	g = r;
-	r->t0 = mono();
+	r->t0 = tool_now();
 	if (nftw(r->dir, count_one, 64, FTW_PHYS | FTW_ACTIONRETVAL) != 0 ||
 	    nftw(r->dir, rewrap_one, 64, FTW_PHYS | FTW_ACTIONRETVAL) != 0) {
 		warnx_phifs("cannot walk %s: %s", r->dir, strerror(errno));
