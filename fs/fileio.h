@@ -8,6 +8,7 @@
 #define PHIFS_FILEIO_H
 
 #include <stdint.h>
+#include <sys/ioctl.h>
 #include <sys/types.h>
 #include "format.h"
 #include "keys.h"
@@ -42,6 +43,9 @@ int fileio_fd(const struct fileio *f);
  * and crash-safe (docs/FORMAT.md §5.7; fileio_rekey.c). Needs the journal
  * (journal_open). -EROFS read-only, -EUCLEAN a failed rekey awaits a remount. */
 int fileio_rekey(struct fileio *f);
+/* The ioctl on an open file of the mount that asks the daemon for
+ * fileio_rekey (root only; phifs-keys rekey). */
+#define FILEIO_IOC_REKEY _IO('P', 1)
 
 /* fsck: authenticate the header and every block; cb once per problem found.
  * Returns the number of problems (0 = clean) or -errno if it could not check. */

@@ -4,8 +4,8 @@
  * (docs/OPERATIONS.md, "Key rotation"; docs/FORMAT.md §5.7).
  *
  * The mounted daemon does the work, because it holds the open files' keys and
- * locks: this tool only asks it, file by file, with
- * setxattr(path, "trusted.phifs.rekey") (root only), throttles, counts and
+ * locks: this tool only asks it, file by file, with the FILEIO_IOC_REKEY
+ * ioctl on the file opened read-only (root only), throttles, counts and
  * remembers. Resuming after kill -9: the inode numbers of files done in this
  * run are appended to a state file (not PHI: no names, no content); a rerun
  * skips them, a run that ends without failures removes it. A file the tool
@@ -24,15 +24,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
 #include <json-c/json.h>
 
 #include "../phifs/common.h"
+#include "fileio.h"
 #include "keyscmd.h"
 
-#define REKEY_XATTR "trusted.phifs.rekey"
 #define STATE_DIR "/var/lib/phifs"
 #define STATE_MAGIC "phifs-rekey-state 1\n"
 #define MAX_FAILED_LISTED 1000
@@ -233,19 +232,35 @@ static void fail(struct rekey *r, const char *path, ino_t ino, int err)
 		warnx_phifs("cannot rekey inode %llu: %s", (unsigned long long)ino, strerror(err));
 }
 
+/* 0 or a positive errno. */
+static int ask_daemon(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC), err = 0;
+
+	if (fd < 0)
+		return errno;
+	if (ioctl(fd, FILEIO_IOC_REKEY) < 0)
+		err = errno;
+	if (close(fd) < 0 && !err)
+		err = errno;
+	return err;
+}
+
 static void rekey_one(struct rekey *r, const char *path, const struct stat *sb)
 {
+	int err;
+
 	r->seen++;
 	if (done_has(r, sb->st_ino)) {
 		r->skipped++;        /* a hard link, or done before a kill */
-	} else if (setxattr(path, REKEY_XATTR, "1", 1, 0) == 0) {
+	} else if ((err = ask_daemon(path)) == 0) {
 		r->rekeyed++;
 		r->bytes += (uint64_t)sb->st_size;
 		state_mark(r, sb->st_ino);
-	} else if (errno == ENOENT) {
+	} else if (err == ENOENT) {
 		r->vanished++;       /* removed while we walked: nothing to protect */
 	} else {
-		fail(r, path, sb->st_ino, errno);
+		fail(r, path, sb->st_ino, err);
 	}
 	progress(r, 0);
 	throttle(r);
