@@ -33,6 +33,7 @@
 #include "keyring.h"
 #include "keyscmd.h"
 #include "names.h"
+#include "redo.h"
 #include "rewrap.h"
 #include "secmem.h"
 #include "volume.h"
@@ -157,8 +158,15 @@ static int daemon_adopt(struct rvk *r, const uint8_t *vk)
 	int ret, session = 0;
 
 	ret = journal_open(r->v->rootfd, 0, 0);
+	if (!ret) {
+		/* Not mounted, and we now hold the volume lock. A rekey a crash
+		 * interrupted keeps its copy in phifs.journal/, which the walk
+		 * skips: finish it first, or retiring a key could orphan it. */
+		ret = redo_replay_all(r->v->keys);
+		return ret < 0 ? ret : 0;
+	}
 	if (ret != -EBUSY)
-		return ret;      /* not mounted; and we now hold the volume lock */
+		return ret;
 	for (unsigned i = 0; i < r->v->cfg->n_slots; i++)
 		if (r->v->cfg->slots[i].version != r->version &&
 		    keyring_time_left(vid, r->v->cfg->slots[i].version, &left) == 0 && left > 0)
