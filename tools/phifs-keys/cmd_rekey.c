@@ -146,13 +146,18 @@ static int state_open(struct rekey *r)
 	return fflush(r->state) == 0 ? 0 : -errno;
 }
 
-/* One write() per line: kill -9 cannot leave half of it. */
+/* One write() per line: kill -9 cannot leave half of it. A state file that
+ * cannot be written costs only work after a kill: say so once, go on. */
 static void state_mark(struct rekey *r, ino_t ino)
 {
 	if (done_add(r, ino) != 0 || !r->state)
 		return;
-	fprintf(r->state, "%llu\n", (unsigned long long)ino);
-	fflush(r->state);
+	if (fprintf(r->state, "%llu\n", (unsigned long long)ino) > 0 && fflush(r->state) == 0)
+		return;
+	warnx_phifs("cannot record progress in %s (%s): a rerun after a kill redoes files",
+		    r->state_path, strerror(errno));
+	(void)fclose(r->state);
+	r->state = NULL;
 }
 
 /* ---- reporting ------------------------------------------------------------ */
