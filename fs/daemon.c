@@ -22,6 +22,7 @@
 #include "fdio.h"
 #include "fuse_ops.h"
 #include "journal.h"
+#include "redo.h"
 #include "log.h"
 #include "readahead.h"
 #include "secmem.h"
@@ -187,6 +188,14 @@ static int run_mounted(const struct daemon_opts *o, int notify_fd, char *err, si
 	}
 	if (ret > 0)
 		log_msg(LOG_NOTICE, "undid %d write(s) a crash interrupted (write journal)", ret);
+	ret = redo_replay_all(fs.vol->keys);
+	if (ret < 0) {
+		snprintf(err, errcap, "cannot finish an interrupted rekey (%s/rk.*): %s",
+			 JOURNAL_DIR, strerror(-ret));
+		goto out;
+	}
+	if (ret > 0)
+		log_msg(LOG_NOTICE, "finished %d rekey(s) a crash interrupted", ret);
 	ret = inode_table_init(&fs.table, fs.vol->rootfd);
 	if (ret)
 		goto out;

@@ -205,6 +205,12 @@ void fileio_close(struct fileio *f)
 
 int fileio_create(int fd, const struct keys_volume *kv, uint8_t cipher, struct fileio **out)
 {
+	return fileio_create_as(fd, kv, cipher, NULL, out);
+}
+
+int fileio_create_as(int fd, const struct keys_volume *kv, uint8_t cipher,
+		     const uint8_t *file_id, struct fileio **out)
+{
 	struct fileio *f = NULL;
 	uint8_t enc[FORMAT_HEADER_LEN];
 	struct stat st;
@@ -226,7 +232,7 @@ int fileio_create(int fd, const struct keys_volume *kv, uint8_t cipher, struct f
 		goto out;
 	}
 	f->kv = kv;
-	ret = keys_file_create(kv, cipher, &f->hdr, &f->fk);
+	ret = keys_file_create_as(kv, cipher, file_id, &f->hdr, &f->fk);
 	if (ret)
 		goto out;
 	f->cipher = f->hdr.cipher;

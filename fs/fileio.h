@@ -8,6 +8,7 @@
 #define PHIFS_FILEIO_H
 
 #include <stdint.h>
+#include <sys/ioctl.h>
 #include <sys/types.h>
 #include "format.h"
 #include "keys.h"
@@ -37,6 +38,14 @@ int fileio_fsync(struct fileio *f, int datasync);
 int fileio_lseek(struct fileio *f, uint64_t off, int whence, uint64_t *result);
 const uint8_t *fileio_file_id(const struct fileio *f);
 int fileio_fd(const struct fileio *f);
+
+/* A new data key for the file and every block re-encrypted under it, online
+ * and crash-safe (docs/FORMAT.md §5.7; fileio_rekey.c). Needs the journal
+ * (journal_open). -EROFS read-only, -EUCLEAN a failed rekey awaits a remount. */
+int fileio_rekey(struct fileio *f);
+/* The ioctl on an open file of the mount that asks the daemon for
+ * fileio_rekey (root only; phifs-keys rekey). */
+#define FILEIO_IOC_REKEY _IO('P', 1)
 
 /* fsck: authenticate the header and every block; cb once per problem found.
  * Returns the number of problems (0 = clean) or -errno if it could not check. */

@@ -5,7 +5,8 @@
  *
  * Split: fileio.c (object, header, buffers, open-time recovery),
  * fileio_read.c (block decode, hole proofs, read, lseek), fileio_write.c
- * (write, extend, truncate, fallocate), fileio_verify.c (fsck walk).
+ * (write, extend, truncate, fallocate), fileio_verify.c (fsck walk),
+ * fileio_rekey.c (new data key, blocks re-encrypted).
  */
 #ifndef PHIFS_FILEIO_INT_H
 #define PHIFS_FILEIO_INT_H
@@ -86,6 +87,9 @@ int fileio_header_store(struct fileio *f, uint32_t flags, uint64_t pending, int 
 int fileio_put(struct fileio *f, const void *buf, size_t len, uint64_t off);
 void fileio_report(const struct fileio *f, uint64_t blockno, const char *what);
 int fileio_backing_size(const struct fileio *f, uint64_t *plain, int *tail_bad);
+/* fileio_create with a given file id (NULL: random): the copy a rekey writes. */
+int fileio_create_as(int fd, const struct keys_volume *kv, uint8_t cipher,
+		     const uint8_t *file_id, struct fileio **out);
 
 /* fileio_read.c */
 int fileio_seal(const struct fileio *f, uint64_t i, uint32_t flags, uint32_t gap,
@@ -99,6 +103,9 @@ int fileio_load(const struct fileio *f, uint64_t size, uint64_t i, uint8_t *pt, 
 		struct fileio_holes *hc, struct fileio_blk *b);
 int fileio_next_data(const struct fileio *f, uint64_t size, uint64_t from, uint64_t *k);
 int fileio_auth_gap(const struct fileio *f, uint64_t size, uint64_t k, uint32_t *gap);
+/* fileio_read and fileio_lseek for a caller already holding f->lock. */
+ssize_t fileio_read_locked(struct fileio *f, void *buf, size_t len, uint64_t off);
+int fileio_lseek_locked(struct fileio *f, uint64_t off, int whence, uint64_t *result);
 
 /* fileio_write.c */
 int fileio_trunc_finish(struct fileio *f, uint64_t size, const uint8_t *pt, uint32_t gap);

@@ -359,15 +359,23 @@ static int read_chunk(const struct fileio *f, uint64_t size, uint8_t *dst, size_
 
 ssize_t fileio_read(struct fileio *f, void *buf, size_t len, uint64_t off)
 {
-	struct fileio_holes hc = { 0 };
-	ssize_t ret = 0;
-	uint64_t size;
-	size_t done = 0;
+	ssize_t ret;
 
 	if (len == 0)
 		return 0;
 	pthread_rwlock_rdlock(&f->lock);
-	size = f->size;
+	ret = fileio_read_locked(f, buf, len, off);
+	pthread_rwlock_unlock(&f->lock);
+	return ret;
+}
+
+ssize_t fileio_read_locked(struct fileio *f, void *buf, size_t len, uint64_t off)
+{
+	struct fileio_holes hc = { 0 };
+	ssize_t ret = 0;
+	uint64_t size = f->size;
+	size_t done = 0;
+
 	/* §5.3: HAS_DATA but no block: the file was cut to its header. */
 	if (f->cipher == FORMAT_CIPHER_GCM && size == 0 && (f->hdr.flags & FORMAT_HDR_HAS_DATA)) {
 		fileio_report(f, 0, "truncated");
@@ -397,7 +405,6 @@ ssize_t fileio_read(struct fileio *f, void *buf, size_t len, uint64_t off)
 	}
 	ret = (ssize_t)done;
 out:
-	pthread_rwlock_unlock(&f->lock);
 	return ret;
 }
 
@@ -510,14 +517,18 @@ int fileio_lseek(struct fileio *f, uint64_t off, int whence, uint64_t *result)
 	int ret;
 
 	pthread_rwlock_rdlock(&f->lock);
-	if (off >= f->size)
-		ret = -ENXIO;
-	else if (whence == SEEK_DATA)
-		ret = seek_data(f, f->size, off, result);
-	else if (whence == SEEK_HOLE)
-		ret = seek_hole(f, f->size, off, result);
-	else
-		ret = -EINVAL;
+	ret = fileio_lseek_locked(f, off, whence, result);
 	pthread_rwlock_unlock(&f->lock);
 	return ret;
+}
+
+int fileio_lseek_locked(struct fileio *f, uint64_t off, int whence, uint64_t *result)
+{
+	if (off >= f->size)
+		return -ENXIO;
+	if (whence == SEEK_DATA)
+		return seek_data(f, f->size, off, result);
+	if (whence == SEEK_HOLE)
+		return seek_hole(f, f->size, off, result);
+	return -EINVAL;
 }

@@ -26,6 +26,7 @@
 #include "fileio.h"
 #include "fsck.h"
 #include "journal.h"
+#include "redo.h"
 #include "names.h"
 
 struct walk {
@@ -244,6 +245,17 @@ static int walk_dir(struct walk *w, int dirfd)
 	return 0;
 }
 
+/* The undo journal, then interrupted rekeys (§5.6, §5.7): how many of each. */
+static int replay_journals(struct volume *v)
+{
+	int undone = journal_replay_all(v->keys), redone;
+
+	if (undone < 0)
+		return undone;
+	redone = redo_replay_all(v->keys);
+	return redone < 0 ? redone : undone + redone;
+}
+
 int fsck_run(struct volume *v, const struct fsck_cb *cb, struct fsck_stats *st)
 {
 	struct walk *w = calloc(1, sizeof(*w));
@@ -261,7 +273,7 @@ int fsck_run(struct volume *v, const struct fsck_cb *cb, struct fsck_stats *st)
 	if (ret == -EBUSY)
 		st->mounted = 1;   /* a daemon owns the journal: verify what is there */
 	else if (!ret)
-		ret = journal_replay_all(v->keys);
+		ret = replay_journals(v);
 	if (ret < 0 && ret != -EBUSY)
 		goto out;
 	st->replayed = ret > 0 ? (uint64_t)ret : 0;

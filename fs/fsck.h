@@ -17,7 +17,7 @@ struct fsck_stats {
 	uint64_t dirs, files, symlinks, others;
 	uint64_t bytes;              /* plaintext bytes verified */
 	uint64_t problems;
-	uint64_t replayed;           /* interrupted writes undone from the journal */
+	uint64_t replayed;           /* interrupted writes undone, rekeys finished (journal) */
 	int mounted;                 /* a daemon holds the volume lock: its journal was left
 					alone, and its in-flight writes may show as problems */
 };

@@ -777,6 +777,42 @@ static void op_statfs(fuse_req_t req, fuse_ino_t ino)
 	fuse_reply_statfs(req, &sv);
 }
 
+/* `phifs-keys rekey` asks for a file's new data key with an ioctl on an open
+ * handle. Not a setxattr: the kernel stamps ctime after one, and a caller
+ * killed meanwhile leaves the page cache with a stray EIO for the next close. */
+static int rekey_handle(struct fsd *fs, const struct opctx *c, struct fuse_file_info *fi)
+{
+	if (c->uid != 0)
+		return -EPERM;
+	if (fs->opts.readonly)
+		return -EROFS;
+	if (!fi || !fi->fh)
+		return -EBADF;
+	return fileio_rekey(((struct fhandle *)(uintptr_t)fi->fh)->fio);
+}
+
+static void op_ioctl(fuse_req_t req, fuse_ino_t ino, unsigned int cmd, void *arg,
+		     struct fuse_file_info *fi, unsigned flags, const void *in_buf,
+		     size_t in_bufsz, size_t out_bufsz)
+{
+	struct fsd *fs = fsd_of(req);
+	struct opctx c;
+	int ret = op_enter(req, "ioctl", ino, &c);
+
+	(void)arg;
+	(void)in_buf;
+	(void)in_bufsz;
+	(void)out_bufsz;
+	if (!ret && (flags & FUSE_IOCTL_DIR))
+		ret = -ENOTTY;
+	else if (!ret)
+		ret = cmd == FILEIO_IOC_REKEY ? rekey_handle(fs, &c, fi) : -ENOTTY;
+	if (ret)
+		return reply_err(req, &c, ret);
+	op_leave(&c, 0);
+	fuse_reply_ioctl(req, 0, NULL, 0);
+}
+
 static void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
 			size_t size, int flags)
 {
@@ -912,4 +948,5 @@ const struct fuse_lowlevel_ops fuse_ops = {
 	.removexattr = op_removexattr,
 	.fallocate = op_fallocate,
 	.lseek = op_lseek,
+	.ioctl = op_ioctl,
 };

@@ -362,7 +362,8 @@ int journal_replay_all(const struct keys_volume *kv)
 	while ((e = readdir(d)) && ret >= 0) {
 		int r;
 
-		if (e->d_name[0] == '.')
+		/* Only undo files (t<pid>.<tid>); rk.* belong to fs/redo.c. */
+		if (e->d_name[0] != 't')
 			continue;
 		r = journal_replay_one(kv, e->d_name);
 		if (r < 0)
@@ -372,6 +373,11 @@ int journal_replay_all(const struct keys_volume *kv)
 	}
 	closedir(d);
 	return ret < 0 ? ret : done;
+}
+
+int journal_dirfd(void)
+{
+	return j_dirfd;
 }
 
 void journal_close(void)

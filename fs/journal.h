@@ -28,6 +28,9 @@ int journal_open(int rootfd, int create, int wait_s);
  * we hold the lock; kv unlocks the files' keys), voids and removes their
  * journal files. Returns how many writes were undone, or -errno. */
 int journal_replay_all(const struct keys_volume *kv);
+/* The open JOURNAL_DIR (the redo records of fs/redo.c live beside the undo
+ * files), or -1 when journal_open was not called or found no directory. */
+int journal_dirfd(void);
 /* Removes this process's journal files at a clean unmount (all void). */
 void journal_close(void);
 

@@ -410,6 +410,14 @@ int keys_header_seal(const struct keys_file *fk, struct format_header *h,
 int keys_file_create(const struct keys_volume *kv, uint8_t cipher, struct format_header *h,
 		     struct keys_file **out)
 {
+	return keys_file_create_as(kv, cipher, NULL, h, out);
+}
+
+/* file_id NULL: a random one (a new file); else that one (a rekey, which
+ * keeps the id because every block's AAD binds it). */
+int keys_file_create_as(const struct keys_volume *kv, uint8_t cipher,
+			const uint8_t *file_id, struct format_header *h, struct keys_file **out)
+{
 	const struct vk_entry *primary;
 	struct keys_file *fk = NULL;
 	uint8_t enc[FORMAT_HEADER_LEN];
@@ -425,7 +433,10 @@ int keys_file_create(const struct keys_volume *kv, uint8_t cipher, struct format
 	if (ret)
 		goto out;
 	fk->cipher = cipher;
-	ret = cipher_random(fk->file_id, sizeof(fk->file_id));
+	if (file_id)
+		memcpy(fk->file_id, file_id, sizeof(fk->file_id));
+	else
+		ret = cipher_random(fk->file_id, sizeof(fk->file_id));
 	if (!ret)
 		ret = cipher_random(fk->dk, sizeof(fk->dk));
 	if (!ret)

@@ -65,6 +65,9 @@ size_t keys_vk_wrap_aad(const uint8_t volume_id[FORMAT_ID_LEN], uint32_t version
 /* New file: random file id and DK, wrapped under the primary VK; header MAC set. */
 int keys_file_create(const struct keys_volume *kv, uint8_t cipher, struct format_header *h,
 		     struct keys_file **out);
+/* The same with a given file id and a fresh DK: a rekeyed file (§5.7). */
+int keys_file_create_as(const struct keys_volume *kv, uint8_t cipher,
+			const uint8_t *file_id, struct format_header *h, struct keys_file **out);
 /* Existing file: decode, unwrap, verify MAC. -EBADMSG bad header/MAC/wrap,
  * -ENOKEY the wrap key version is not unlocked, -EPROTO unsupported. */
 int keys_file_open(const struct keys_volume *kv, const uint8_t *hdr, size_t len,

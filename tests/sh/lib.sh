@@ -93,5 +93,39 @@ manifest() {
 	[ ! -e one-byte ] || echo "x ./one-byte $(getfattr --only-values -n user.patient one-byte)")
 }
 
+# Path and SHA-256 of every file of a tree outside its top-level w/ (where
+# the tests' writers run), in one process: thousands of files.
+pymanifest() {
+	/usr/bin/python3 - "$1" <<'PYEOF'
+import hashlib, os, sys
+root = sys.argv[1]
+for dp, dns, fns in sorted(os.walk(root)):
+    dns.sort()
+    if os.path.relpath(dp, root).split(os.sep)[0] == "w":
+        continue
+    for fn in sorted(fns):
+        p = os.path.join(dp, fn)
+        with open(p, "rb") as f:
+            print(os.path.relpath(p, root), hashlib.sha256(f.read()).hexdigest())
+PYEOF
+}
+
+# A writer appending to and truncating 31 files in $MNT/w until $WORK/stop
+# exists (random seed $1); its PID in WPID. Stop: touch "$WORK/stop"; wait "$WPID".
+start_writer() {
+	mkdir -p "$MNT/w"
+	/usr/bin/python3 - "$MNT" "$WORK/stop" "$1" <<'PYEOF' &
+import os, random, sys
+mnt = sys.argv[1]; rnd = random.Random(int(sys.argv[3]))
+while not os.path.exists(sys.argv[2]):
+    p = os.path.join(mnt, "w", "x%d" % rnd.randint(0, 30))
+    with open(p, "ab") as f:
+        f.write(os.urandom(rnd.randint(1, 20000)))
+    if rnd.random() < 0.3:
+        os.truncate(p, rnd.randint(0, 30000))
+PYEOF
+	WPID=$!
+}
+
 sha() { sha256sum "$1" | cut -d' ' -f1; }
 finish() { [ "$T_FAIL" -eq 0 ]; exit $?; }

@@ -22,34 +22,8 @@ for i in range(n):
     with open(os.path.join(mnt, "d%d" % (i % 10), "f%d" % i), "wb") as f:
         f.write(body)
 PYEOF
-# Path, size and SHA-256 of every file outside w/ (one process: 10,000 files).
-pymanifest() {
-	$PY - "$1" <<'PYEOF'
-import hashlib, os, sys
-root = sys.argv[1]
-for dp, dns, fns in sorted(os.walk(root)):
-    dns.sort()
-    if os.path.relpath(dp, root).split(os.sep)[0] == "w":
-        continue
-    for fn in sorted(fns):
-        p = os.path.join(dp, fn)
-        with open(p, "rb") as f:
-            print(os.path.relpath(p, root), hashlib.sha256(f.read()).hexdigest())
-PYEOF
-}
 pymanifest "$MNT" > "$WORK/before"
-mkdir "$MNT/w"
-cat > "$WORK/writer.py" <<'PYEOF'
-import os, random, sys, time
-mnt = sys.argv[1]; rnd = random.Random(7)
-while not os.path.exists(sys.argv[2]):
-    p = os.path.join(mnt, "w", "x%d" % rnd.randint(0, 30))
-    with open(p, "ab") as f:
-        f.write(os.urandom(rnd.randint(1, 20000)))
-    if rnd.random() < 0.3:
-        os.truncate(p, rnd.randint(0, 30000))
-PYEOF
-$PY "$WORK/writer.py" "$MNT" "$WORK/stop" & wpid=$!
+start_writer 7
 
 kills=0
 for seed in 1 2 3 4; do
@@ -65,7 +39,7 @@ echo "$out" | tail -1 | $PY -c 'import json,sys; d=json.load(sys.stdin); sys.exi
 	&& ok "its JSON summary reports no failure" || { not_ok "JSON summary"; diag "$out"; }
 echo "$out" | $PY -c 'import json,sys; [json.loads(l) for l in sys.stdin]' \
 	&& ok "every line of the JSON output is a JSON object" || not_ok "every line of the JSON output is a JSON object"
-touch "$WORK/stop"; wait "$wpid"
+touch "$WORK/stop"; wait "$WPID"
 check "the writer's files read to their end" sh -c "cat '$MNT'/w/* > /dev/null"
 pymanifest "$MNT" > "$WORK/after"
 check "all 10,000 files are byte-identical after the killed and resumed rotation" cmp "$WORK/before" "$WORK/after"

@@ -43,19 +43,6 @@ static struct fileio *fo(int writable)
 	return f;
 }
 
-static void slurp(const char *p, uint8_t **buf, size_t *len)
-{
-	struct stat st;
-	int fd = open(p, O_RDONLY);
-
-	assert_true(fd >= 0);
-	assert_int_equal(fstat(fd, &st), 0);
-	*len = (size_t)st.st_size;
-	*buf = malloc(*len + 1);
-	assert_int_equal(read(fd, *buf, *len), (ssize_t)*len);
-	close(fd);
-}
-
 static void spill(const char *p, const uint8_t *buf, size_t len, off_t off)
 {
 	int fd = open(p, O_WRONLY | O_CREAT, 0600);
@@ -109,15 +96,15 @@ static void make_torn(void)
 	assert_int_equal(fileio_write(f, a, N, 0), N);
 	memcpy(id, fileio_file_id(f), 16);
 	fileio_close(f);
-	slurp(path, &old, &olen);
+	tv_slurp(path, &old, &olen);
 	(void)id;
 	f = fo(1);
 	assert_int_equal(fileio_write(f, b + 2 * BS, 4 * BS, 2 * BS), 4 * BS);   /* journaled */
 	fileio_close(f);
 	find_journal();
-	slurp(jpath, &jrec, &jlen);
+	tv_slurp(jpath, &jrec, &jlen);
 	assert_int_equal(memcmp(jrec, "\0\0\0\0", 4), 0);   /* voided after the write */
-	slurp(path, &neu, &nlen);
+	tv_slurp(path, &neu, &nlen);
 	assert_int_equal(nlen, olen);
 	/* The crash: the journal still valid, the in-place write stopped at the
 	 * page boundary 3 pages in, in the middle of slot 2. */
@@ -174,12 +161,12 @@ static void test_bad_record_ignored(void **state)
 
 	(void)state;
 	make_torn();
-	slurp(jpath, &jrec, &jlen);
+	tv_slurp(jpath, &jrec, &jlen);
 	jrec[200] ^= 1;   /* inside the slot data of the record */
 	spill(jpath, jrec, jlen, 0);
-	slurp(path, &before, &blen);
+	tv_slurp(path, &before, &blen);
 	assert_int_equal(journal_replay_all(kv), 0);
-	slurp(path, &after, &alen);
+	tv_slurp(path, &after, &alen);
 	assert_int_equal(alen, blen);
 	assert_memory_equal(after, before, blen);
 	free(jrec);
@@ -197,7 +184,7 @@ static void test_other_file_ignored(void **state)
 
 	(void)state;
 	make_torn();
-	slurp(jpath, &jrec, &jlen);             /* a valid record for the old file */
+	tv_slurp(jpath, &jrec, &jlen);             /* a valid record for the old file */
 	unlink(path);
 	fd = open(path, O_RDWR | O_CREAT | O_EXCL, 0600);
 	assert_true(fd >= 0);

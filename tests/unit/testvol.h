@@ -3,8 +3,11 @@
 #ifndef PHIFS_TESTVOL_H
 #define PHIFS_TESTVOL_H
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include "testutil.h"
 #include "cipher.h"
 #include "keys.h"
@@ -32,6 +35,21 @@ static inline struct keys_volume *tv_setup(const char *what, char *dir, size_t n
 	snprintf(dir, n, "/tmp/phifs-%s-XXXXXX", what);
 	assert_non_null(mkdtemp(dir));
 	return tv_keys();
+}
+
+/* A whole backing file into a malloc'd buffer (the caller frees it). */
+static inline void tv_slurp(const char *p, uint8_t **buf, size_t *len)
+{
+	struct stat st;
+	int fd = open(p, O_RDONLY);
+
+	assert_true(fd >= 0);
+	assert_int_equal(fstat(fd, &st), 0);
+	*len = (size_t)st.st_size;
+	*buf = malloc(*len + 1);
+	assert_non_null(*buf);
+	assert_int_equal(read(fd, *buf, *len), (ssize_t)*len);
+	close(fd);
 }
 
 /* Removes the scratch directory and frees the keys: the teardown. */

@@ -33,6 +33,7 @@
 #include "keyring.h"
 #include "keyscmd.h"
 #include "names.h"
+#include "redo.h"
 #include "rewrap.h"
 #include "secmem.h"
 #include "volume.h"
@@ -51,14 +52,6 @@ struct rvk {
 };
 
 static struct rvk *g;   /* nftw has no user pointer */
-
-static double mono(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* Regular backing files that hold file contents (not config, journal, side files). */
 static int is_content(const char *path, const struct stat *sb, int type, const struct FTW *ftw,
@@ -85,7 +78,7 @@ static int count_one(const char *path, const struct stat *sb, int type, struct F
 
 static void progress(struct rvk *r, int final)
 {
-	double now = mono(), el = now - r->t0;
+	double now = tool_now(), el = now - r->t0;
 
 	if (!final && now - r->last_report < (r->json ? 1.0 : 0.2))
 		return;
@@ -165,8 +158,15 @@ static int daemon_adopt(struct rvk *r, const uint8_t *vk)
 	int ret, session = 0;
 
 	ret = journal_open(r->v->rootfd, 0, 0);
+	if (!ret) {
+		/* Not mounted, and we now hold the volume lock. A rekey a crash
+		 * interrupted keeps its copy in phifs.journal/, which the walk
+		 * skips: finish it first, or retiring a key could orphan it. */
+		ret = redo_replay_all(r->v->keys);
+		return ret < 0 ? ret : 0;
+	}
 	if (ret != -EBUSY)
-		return ret;      /* not mounted; and we now hold the volume lock */
+		return ret;
 	for (unsigned i = 0; i < r->v->cfg->n_slots; i++)
 		if (r->v->cfg->slots[i].version != r->version &&
 		    keyring_time_left(vid, r->v->cfg->slots[i].version, &left) == 0 && left > 0)
@@ -226,7 +226,7 @@ static void retire_unused(struct rvk *r, json_object *retired)
 
 static void summary(struct rvk *r, int resumed, json_object *retired)
 {
-	double el = mono() - r->t0;
+	double el = tool_now() - r->t0;
 	json_object *o;
 
 	progress(r, 1);
@@ -274,7 +274,7 @@ static int rvk_run(struct rvk *r)
 		goto out;
 	}
 	g = r;
-	r->t0 = mono();
+	r->t0 = tool_now();
 	if (nftw(r->dir, count_one, 64, FTW_PHYS | FTW_ACTIONRETVAL) != 0 ||
 	    nftw(r->dir, rewrap_one, 64, FTW_PHYS | FTW_ACTIONRETVAL) != 0) {
 		warnx_phifs("cannot walk %s: %s", r->dir, strerror(errno));

@@ -10,5 +10,6 @@
 int keys_cmd_status(int argc, char **argv);
 int keys_cmd_rotate_kms(int argc, char **argv);
 int keys_cmd_rotate_vk(int argc, char **argv);
+int keys_cmd_rekey(int argc, char **argv);
 
 #endif

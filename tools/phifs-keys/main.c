@@ -11,6 +11,7 @@ static const struct tool_cmd cmds[] = {
 	{ "status", keys_cmd_status, "key versions, KEKs, files per key, ages (exit 3: too old)" },
 	{ "rotate-kms", keys_cmd_rotate_kms, "wrap the volume keys under a new KMS key; no file touched" },
 	{ "rotate-volume-key", keys_cmd_rotate_vk, "new volume key; re-wrap every file header (online, resumable)" },
+	{ "rekey", keys_cmd_rekey, "new data key for files of a mounted volume; blocks re-encrypted (online, resumable)" },
 };
 
 int main(int argc, char **argv)

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "common.h"
 #include "secmem.h"
@@ -71,6 +72,14 @@ int kms_opt(int opt, const char *arg, struct kms_opts *o)
 	default:
 		return 0;
 	}
+}
+
+double tool_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 int parse_duration(const char *s, int64_t *out)

@@ -21,6 +21,8 @@ int exit_code_for(int err);
 /* Parses the KMS options shared by init, mount and fsck (--passfile, --extpass). */
 int kms_opt(int opt, const char *arg, struct kms_opts *o);
 int hex_id(const unsigned char *id, size_t len, char *out, size_t cap);
+/* Seconds on the monotonic clock: elapsed times and rates of long runs. */
+double tool_now(void);
 /* "365d", "12h", "30m", "90s" or plain seconds → seconds (> 0); -EINVAL. */
 int parse_duration(const char *s, int64_t *out);
 
