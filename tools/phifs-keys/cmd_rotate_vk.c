@@ -80,9 +80,8 @@ static void progress(struct rvk *r, int final)
 {
 	double now = tool_now(), el = now - r->t0;
 
-	if (!final && now - r->last_report < (r->json ? 1.0 : 0.2))
+	if (!tool_report_due(&r->last_report, now, r->json, final))
 		return;
-	r->last_report = now;
 	if (r->json && !final) {
 		printf("{\"type\":\"progress\",\"done\":%llu,\"total\":%llu,\"rewrapped\":%llu}\n",
 		       (unsigned long long)r->done, (unsigned long long)r->total,

@@ -239,15 +239,8 @@ static void print_json(struct status *s, const char *dir)
 
 static int status_run(struct status *s, const char *dir, int use_kms)
 {
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), ret;
-
-	if (fd < 0)
-		die(EXIT_VOLUME, "cannot open %s: %s", dir, strerror(errno));
-	ret = volume_config_read(fd, &s->cfg);
-	close(fd);
-	if (ret)
-		die(exit_code_for(ret == -ENOENT ? -ENOENT : -EBADMSG),
-		    "%s is not a readable phifs volume: %s", dir, strerror(-ret));
+	if (tool_config_read(dir, &s->cfg) != EXIT_OK)
+		return EXIT_VOLUME;
 	st_walk = s;
 	if (nftw(dir, visit, 64, FTW_PHYS | FTW_ACTIONRETVAL) != 0)
 		die(EXIT_PROBLEMS, "cannot walk %s: %s", dir, strerror(errno));

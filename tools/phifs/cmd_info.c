@@ -89,24 +89,6 @@ static void print_json(const char *dir, const struct format_config *c, const cha
 	json_object_put(o);
 }
 
-/* The config of dir into c; exit code and message on failure. */
-static int info_read(const char *dir, struct format_config *c)
-{
-	int fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC), ret;
-
-	if (fd < 0) {
-		warnx_phifs("%s: %s", dir, strerror(errno));
-		return EXIT_VOLUME;
-	}
-	ret = volume_config_read(fd, c);
-	close(fd);
-	if (ret == -ENOENT)
-		warnx_phifs("%s is not a phifs volume", dir);
-	else if (ret)
-		warnx_phifs("%s: config unreadable or unsupported: %s", dir, strerror(-ret));
-	return ret ? EXIT_VOLUME : EXIT_OK;
-}
-
 int cmd_info(int argc, char **argv)
 {
 	struct format_config *c = NULL;
@@ -124,7 +106,7 @@ int cmd_info(int argc, char **argv)
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		die(EXIT_PROBLEMS, "out of memory");
-	ret = info_read(argv[argc - 1], c);
+	ret = tool_config_read(argv[argc - 1], c);
 	if (ret)
 		goto out;
 	hex_id(c->volume_id, FORMAT_ID_LEN, id, sizeof(id));

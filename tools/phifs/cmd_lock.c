@@ -23,7 +23,7 @@ int cmd_lock(int argc, char **argv)
 	struct format_config *cfg;
 	char id[2 * FORMAT_ID_LEN + 1];
 	unsigned n = 0;
-	int fd, ret;
+	int ret;
 
 	if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
 		printf("usage: phifs lock CIPHERDIR\n");
@@ -32,13 +32,11 @@ int cmd_lock(int argc, char **argv)
 	if (argc != 2)
 		die(EXIT_USAGE, "usage: phifs lock CIPHERDIR");
 	cfg = calloc(1, sizeof(*cfg));
-	fd = open(argv[1], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	ret = !cfg ? -ENOMEM : fd < 0 ? -errno : volume_config_read(fd, cfg);
-	if (fd >= 0)
-		close(fd);
-	if (ret) {
+	if (!cfg)
+		die(EXIT_PROBLEMS, "out of memory");
+	if (tool_config_read(argv[1], cfg) != EXIT_OK) {
 		free(cfg);
-		die(EXIT_VOLUME, "%s is not a readable phifs volume: %s", argv[1], strerror(-ret));
+		return EXIT_VOLUME;
 	}
 	ret = keyring_set_locked(cfg->volume_id, 1);
 	for (unsigned i = 0; i < cfg->n_slots; i++)

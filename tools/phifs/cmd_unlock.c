@@ -29,13 +29,15 @@ static int unlock_open(const char *dir, const char *kms, const struct kms_opts *
 {
 	struct format_config *cfg = calloc(1, sizeof(*cfg));
 	char err[1024] = "";
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), ret;
+	int ret;
 
-	ret = !cfg ? -ENOMEM : fd < 0 ? -errno : volume_config_read(fd, cfg);
-	if (fd >= 0)
-		close(fd);
-	if (!ret)
-		ret = volume_open(dir, kms ? kms : cfg->kms_uri, ko, v, err, sizeof(err));
+	if (!cfg)
+		return -ENOMEM;
+	if (tool_config_read(dir, cfg) != EXIT_OK) {
+		free(cfg);
+		return -EBADMSG;     /* already said why; exit 4 */
+	}
+	ret = volume_open(dir, kms ? kms : cfg->kms_uri, ko, v, err, sizeof(err));
 	free(cfg);
 	if (ret)
 		warnx_phifs("cannot unlock %s: %s", dir, err[0] ? err : strerror(-ret));

@@ -5,14 +5,17 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "common.h"
 #include "secmem.h"
+#include "volume.h"
 
 static void vwarn_phifs(const char *fmt, va_list ap)
 {
@@ -150,4 +153,29 @@ int tool_main(const char *prog, const struct tool_cmd *cmds, size_t n, int argc,
 	fprintf(stderr, "%s: unknown command '%s'\n", prog, argv[1]);
 	tool_usage(stderr, prog, cmds, n);
 	return EXIT_USAGE;
+}
+
+int tool_config_read(const char *dir, struct format_config *c)
+{
+	int fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC), ret;
+
+	if (fd < 0) {
+		warnx_phifs("%s: %s", dir, strerror(errno));
+		return EXIT_VOLUME;
+	}
+	ret = volume_config_read(fd, c);
+	close(fd);
+	if (ret == -ENOENT)
+		warnx_phifs("%s is not a phifs volume", dir);
+	else if (ret)
+		warnx_phifs("%s: config unreadable or unsupported: %s", dir, strerror(-ret));
+	return ret ? EXIT_VOLUME : EXIT_OK;
+}
+
+int tool_report_due(double *last, double now, int json, int final)
+{
+	if (!final && now - *last < (json ? 1.0 : 0.2))
+		return 0;
+	*last = now;
+	return 1;
 }

@@ -23,6 +23,13 @@ int kms_opt(int opt, const char *arg, struct kms_opts *o);
 int hex_id(const unsigned char *id, size_t len, char *out, size_t cap);
 /* Seconds on the monotonic clock: elapsed times and rates of long runs. */
 double tool_now(void);
+/* The config of a cipher dir, no key needed: EXIT_OK, or EXIT_VOLUME with a
+ * message on stderr (not a volume, unreadable, unsupported). */
+struct format_config;
+int tool_config_read(const char *dir, struct format_config *c);
+/* Rate limit of progress output: 1 when a report is due at `now` (5 a second
+ * on a terminal, 1 a second as JSON, always when final); updates *last. */
+int tool_report_due(double *last, double now, int json, int final);
 /* "365d", "12h", "30m", "90s" or plain seconds → seconds (> 0); -EINVAL. */
 int parse_duration(const char *s, int64_t *out);
 
