@@ -5,11 +5,15 @@ set -euo pipefail
 pkgs=(build-essential autoconf automake libtool pkg-config clang libclang-rt-14-dev
       libfuse3-dev fuse3 libssl-dev libsodium-dev libkeyutils-dev keyutils
       libcmocka-dev libjson-c-dev attr openssl xxd
-      python3-pykmip softhsm2 opensc libp11-kit-dev)
+      python3-pykmip softhsm2 opensc libp11-kit-dev
+      libcurl4-openssl-dev libzstd-dev)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
+# s3rver (the S3 test peer) runs on Node.js: Debian's nodejs + npm unless a
+# Node.js with its own npm (e.g. NodeSource's, which conflicts with Debian's npm) is there.
+command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
 [ ${#missing[@]} -eq 0 ] && exit 0
 sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
 export DEBIAN_FRONTEND=noninteractive
