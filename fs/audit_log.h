@@ -1,0 +1,61 @@
+/*
+ * audit_log.h: the tamper-evident audit log writer and verifier — hash chain,
+ * forward-secure MAC, signed checkpoints, sinks (local spool with rotation,
+ * syslog). It knows nothing of FUSE: fs/audit.c turns filesystem events into
+ * records and feeds them here from its writer thread; CLI tools append their
+ * own events (unlock, lock, fsck, key operations) the same way.
+ * Spec: docs/AUDIT_FORMAT.md.
+ *
+ * A record is a JSON object (json-c). The caller fills the event fields (see
+ * docs/AUDIT_FORMAT.md "Record": time, host, vol, event, actor, object,
+ * result, ...); audit_log_append() adds "v", "seq", "prev" and "mac",
+ * serialises it as one line and hands it to every sink.
+ */
+#ifndef PHIFS_AUDIT_LOG_H
+#define PHIFS_AUDIT_LOG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct json_object;
+struct audit_log;
+
+struct audit_log_opts {
+	const char *spool_dir;        /* local append-only spool directory; NULL = none */
+	const char *keys_dir;         /* verification material, kept apart from the log */
+	const char *stream;           /* stream name: one chain per writer, e.g. "<volid hex>" */
+	const char *syslog;           /* NULL, "local" (RFC 5424 on /dev/log) or
+				       * "tls://HOST:PORT?ca=..&cert=..&key=.." (RFC 5425);
+				       * several separated by ',' */
+	uint64_t rotate_bytes;        /* rotate the spool file past this size; 0 = default */
+	unsigned rotate_seconds;      /* ... or this age; 0 = default */
+	unsigned checkpoint_records;  /* signed checkpoint every N records; 0 = default */
+	unsigned checkpoint_seconds;  /* ... or every N seconds, also when idle; 0 = default */
+	unsigned mac_epoch_seconds;   /* MAC key evolves one way at this period; 0 = default */
+	unsigned sync_ms;             /* batched fdatasync period; 0 = every append */
+};
+
+/* Opens (or continues) the stream's chain; -errno if it cannot be made durable. */
+int audit_log_open(const struct audit_log_opts *o, struct audit_log **out);
+/* Appends one record (the object gains v/seq/prev/mac). 0 once written to
+ * every sink (durable at the next audit_log_sync), -EIO/-ENOSPC/... when a sink
+ * failed: the caller decides (fail closed or continue) and later reports the
+ * gap with an "audit-gap" record. Thread-compatible: callers serialise. */
+int audit_log_append(struct audit_log *l, struct json_object *rec);
+/* Makes everything appended so far durable (fdatasync); runs timers:
+ * checkpoints when due, MAC epoch changes, rotation. Call at least once a second. */
+int audit_log_sync(struct audit_log *l);
+/* Final checkpoint, sync, wipe keys, free. NULL is fine. */
+void audit_log_close(struct audit_log *l);
+
+/* Verification (phifs-audit verify): what was found and where. */
+struct audit_verify_result {
+	uint64_t records;             /* records that verified */
+	uint64_t checkpoints;
+	int ok;                       /* 1: untouched */
+	char first_bad[512];          /* "FILE:LINE: reason" of the first failure ("" if ok) */
+};
+int audit_verify(const char *const *files, size_t n, const char *keys_dir,
+		 struct audit_verify_result *r);
+
+#endif

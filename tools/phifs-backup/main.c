@@ -1,0 +1,27 @@
+/*
+ * main.c: `phifs-backup`, encrypted backup of cipher directories
+ * (docs/BACKUP_FORMAT.md, docs/OPERATIONS.md "Backup"): only a dispatch table,
+ * one file per subcommand.
+ */
+#include "config.h"
+
+#include "../phifs/common.h"
+#include "backupcmd.h"
+
+static const struct tool_cmd cmds[] = {
+	{ "init", backup_cmd_init, "create a repository (--kms URI for its key)" },
+	{ "backup", backup_cmd_backup, "back up a cipher directory (incremental, no plaintext needed)" },
+	{ "snapshots", backup_cmd_snapshots, "list snapshots" },
+	{ "ls", backup_cmd_ls, "list the files of a snapshot" },
+	{ "restore", backup_cmd_restore, "restore a snapshot to a new cipher directory" },
+	{ "check", backup_cmd_check, "check the repository (--read-data, --read-data-subset N%)" },
+	{ "forget", backup_cmd_forget, "drop snapshots by a retention policy" },
+	{ "prune", backup_cmd_prune, "delete data no snapshot needs (minimum-retention floor)" },
+	{ "sync", backup_cmd_sync, "copy missing objects to other repositories (--to REPO)" },
+	{ "verify-replica", backup_cmd_verify_replica, "compare a replica with its source (--source REPO)" },
+};
+
+int main(int argc, char **argv)
+{
+	return tool_main("phifs-backup", cmds, sizeof(cmds) / sizeof(cmds[0]), argc, argv);
+}
