@@ -18,6 +18,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
 #include <openssl/kdf.h>
@@ -385,8 +386,8 @@ out:
 	return ret;
 }
 
-int cipher_hmac_sha256(const void *key, size_t key_len, const void *data, size_t len,
-		       uint8_t out[CIPHER_HMAC_LEN])
+int cipher_hmac_sha256_iov(const void *key, size_t key_len, const struct iovec *iov, int n,
+			   uint8_t out[CIPHER_HMAC_LEN])
 {
 	EVP_MAC *mac = hmac_get();
 	EVP_MAC_CTX *mctx = mac ? EVP_MAC_CTX_new(mac) : NULL;
@@ -398,13 +399,25 @@ int cipher_hmac_sha256(const void *key, size_t key_len, const void *data, size_t
 		goto out;
 	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0);
 	params[1] = OSSL_PARAM_construct_end();
-	if (EVP_MAC_init(mctx, key, key_len, params) != 1 || EVP_MAC_update(mctx, data, len) != 1 ||
-	    EVP_MAC_final(mctx, out, &outl, CIPHER_HMAC_LEN) != 1 || outl != CIPHER_HMAC_LEN)
+	if (EVP_MAC_init(mctx, key, key_len, params) != 1)
+		goto out;
+	for (int i = 0; i < n; i++)
+		if (EVP_MAC_update(mctx, iov[i].iov_base, iov[i].iov_len) != 1)
+			goto out;
+	if (EVP_MAC_final(mctx, out, &outl, CIPHER_HMAC_LEN) != 1 || outl != CIPHER_HMAC_LEN)
 		goto out;
 	ret = 0;
 out:
 	EVP_MAC_CTX_free(mctx);
 	return ret;
+}
+
+int cipher_hmac_sha256(const void *key, size_t key_len, const void *data, size_t len,
+		       uint8_t out[CIPHER_HMAC_LEN])
+{
+	struct iovec v = { .iov_base = (void *)data, .iov_len = len };
+
+	return cipher_hmac_sha256_iov(key, key_len, &v, 1, out);
 }
 
 int cipher_sha256(const void *data, size_t len, uint8_t out[32])

@@ -37,6 +37,10 @@ int cipher_hkdf_sha256(const void *ikm, size_t ikm_len, const void *salt, size_t
 		       const void *info, size_t info_len, void *out, size_t out_len);
 int cipher_hmac_sha256(const void *key, size_t key_len, const void *data, size_t len,
 		       uint8_t out[CIPHER_HMAC_LEN]);
+/* The HMAC of the concatenation of n buffers (no copy into one). */
+struct iovec;
+int cipher_hmac_sha256_iov(const void *key, size_t key_len, const struct iovec *iov, int n,
+			   uint8_t out[CIPHER_HMAC_LEN]);
 int cipher_sha256(const void *data, size_t len, uint8_t out[32]);
 
 void cipher_thread_cleanup(void);

@@ -68,6 +68,42 @@ int fdio_pwrite(int fd, const void *buf, size_t len, uint64_t off)
 	return ret ? ret : (got == len ? 0 : -EIO);
 }
 
+int fdio_pwritev(int fd, const struct iovec *iov, int n, uint64_t off)
+{
+	size_t total = 0, skip;
+	ssize_t w;
+
+	if (n < 0 || n > 8 || off > INT64_MAX)
+		return -EINVAL;
+	for (int i = 0; i < n; i++)
+		total += iov[i].iov_len;
+	do
+		w = pwritev(fd, iov, n, (off_t)off);
+	while (w < 0 && errno == EINTR);
+	if (w < 0)
+		return -errno;
+	if ((size_t)w == total)
+		return 0;
+	/* Short: finish buffer by buffer from where the kernel stopped. */
+	skip = (size_t)w;
+	for (int i = 0; i < n; i++) {
+		size_t l = iov[i].iov_len;
+		int ret;
+
+		if (skip >= l) {
+			skip -= l;
+			off += l;
+			continue;
+		}
+		ret = fdio_pwrite(fd, (const uint8_t *)iov[i].iov_base + skip, l - skip, off + skip);
+		if (ret)
+			return ret;
+		off += l;
+		skip = 0;
+	}
+	return 0;
+}
+
 int fdio_opendir(int dirfd, DIR **out)
 {
 	int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);

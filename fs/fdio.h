@@ -7,6 +7,7 @@
 #define PHIFS_FDIO_H
 
 #include <dirent.h>
+#include <sys/uio.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -16,6 +17,9 @@ int fdio_pread(int fd, void *buf, size_t len, uint64_t off, size_t *got);
 /* Write all len bytes: 0, -errno, or -EIO when the kernel accepts nothing. */
 int fdio_write(int fd, const void *buf, size_t len);
 int fdio_pwrite(int fd, const void *buf, size_t len, uint64_t off);
+/* All of iov[0..n) at off: one pwritev, then single pwrites for whatever a
+ * short transfer left (n <= 8). 0 or -errno. */
+int fdio_pwritev(int fd, const struct iovec *iov, int n, uint64_t off);
 
 /* A DIR stream over the directory dirfd names (any fd, O_PATH too), with
  * its own descriptor; closedir() releases it. 0 or -errno. */

@@ -1,8 +1,10 @@
 /*
- * test-journal.c: fs/journal.c through fs/fileio — a write torn between pages
- * (what SIGKILL does to a buffered pwrite) is undone by journal_replay_all
- * (what mount and fsck run first); a torn or foreign record is ignored; every
- * record is void once its write returned.
+ * test-journal.c: fs/journal.c and journal_replay.c through fs/fileio — a
+ * write torn between pages (what SIGKILL does to a buffered pwrite) ends
+ * whole after journal_replay_all (what mount and fsck run first): an
+ * overwrite is redone, an append undone, a record of an older build (PHJ1)
+ * still undone; a torn or foreign record is ignored; every record is void
+ * once its write returned.
  */
 #include "config.h"
 #include <dirent.h>
@@ -13,9 +15,11 @@
 #include <unistd.h>
 #include "testutil.h"
 #include "testvol.h"
+#include "block.h"
 #include "cipher.h"
 #include "fileio.h"
 #include "journal.h"
+#include "journal_int.h"
 #include "keys.h"
 #include "secmem.h"
 
@@ -72,48 +76,68 @@ static void find_journal(void)
 	assert_int_equal(n, 1);
 }
 
+static void make_file(uint8_t **old, size_t *olen)
+{
+	struct fileio *f = NULL;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/file", dir);
+	unlink(path);
+	fd = open(path, O_RDWR | O_CREAT | O_EXCL, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(fileio_create(fd, kv, FORMAT_CIPHER_GCM, &f), 0);
+	assert_int_equal(fileio_write(f, a, N, 0), N);
+	fileio_close(f);
+	tv_slurp(path, old, olen);
+}
+
+/* Revives this thread's (void) journal record as magic: what a SIGKILL
+ * between record and void leaves. Returns the record's kind byte. */
+static int revive_journal(const char *magic)
+{
+	uint8_t *jrec;
+	size_t jlen;
+	int kind;
+
+	find_journal();
+	tv_slurp(jpath, &jrec, &jlen);
+	assert_int_equal(memcmp(jrec, "\0\0\0\0", 4), 0);   /* voided after the write */
+	memcpy(jrec, magic, 4);
+	spill(jpath, jrec, jlen, 0);
+	kind = jrec[4];
+	free(jrec);
+	return kind;
+}
+
 /*
  * Leaves the file as a SIGKILL would: A on disk, B's journal record valid,
- * B's in-place write done only up to a page boundary inside a slot.
- * Returns the file id's journal path in jpath.
+ * B's in-place overwrite done only up to a page boundary inside a slot.
  */
 static void make_torn(void)
 {
 	struct fileio *f;
-	uint8_t *old, *neu, *jrec;
-	size_t olen, nlen, jlen;
-	uint8_t id[16];
+	uint8_t *old, *neu;
+	size_t olen, nlen;
 
-	snprintf(path, sizeof(path), "%s/file", dir);
-	unlink(path);
-	f = NULL;
-	{
-		int fd = open(path, O_RDWR | O_CREAT | O_EXCL, 0600);
-
-		assert_true(fd >= 0);
-		assert_int_equal(fileio_create(fd, kv, FORMAT_CIPHER_GCM, &f), 0);
-	}
-	assert_int_equal(fileio_write(f, a, N, 0), N);
-	memcpy(id, fileio_file_id(f), 16);
-	fileio_close(f);
-	tv_slurp(path, &old, &olen);
-	(void)id;
+	make_file(&old, &olen);
 	f = fo(1);
 	assert_int_equal(fileio_write(f, b + 2 * BS, 4 * BS, 2 * BS), 4 * BS);   /* journaled */
 	fileio_close(f);
-	find_journal();
-	tv_slurp(jpath, &jrec, &jlen);
-	assert_int_equal(memcmp(jrec, "\0\0\0\0", 4), 0);   /* voided after the write */
+	assert_int_equal(revive_journal("PHJ2"), 1);     /* an overwrite: REDO */
 	tv_slurp(path, &neu, &nlen);
 	assert_int_equal(nlen, olen);
-	/* The crash: the journal still valid, the in-place write stopped at the
-	 * page boundary 3 pages in, in the middle of slot 2. */
-	memcpy(jrec, "PHJ1", 4);
-	spill(jpath, jrec, jlen, 0);
+	/* The in-place write stopped at the page boundary 3 pages in, in the
+	 * middle of slot 2. */
 	spill(path, old + 3 * BS, olen - 3 * BS, 3 * BS);
 	free(old);
 	free(neu);
-	free(jrec);
+}
+
+/* A then B written over blocks 2..5: what a completed overwrite gives. */
+static void expect_overwritten(uint8_t *exp)
+{
+	memcpy(exp, a, N);
+	memcpy(exp + 2 * BS, b + 2 * BS, 4 * BS);
 }
 
 static void check_file(struct fileio *f, const uint8_t *exp)
@@ -126,17 +150,100 @@ static void check_file(struct fileio *f, const uint8_t *exp)
 	free(got);
 }
 
-static void test_torn_write_replayed(void **state)
+static void test_torn_overwrite_redone(void **state)
 {
 	struct fileio *f;
+	uint8_t exp[N];
 
 	(void)state;
 	make_torn();
 	assert_int_equal(journal_replay_all(kv), 1);
 	f = fo(0);
-	check_file(f, a);   /* the unacknowledged write is undone as a whole */
+	expect_overwritten(exp);
+	check_file(f, exp);   /* the interrupted overwrite is completed as a whole */
 	fileio_close(f);
 	assert_int_equal(journal_replay_all(kv), 0);   /* nothing twice */
+}
+
+/* An append torn mid-way is undone: the file is A again, at A's size. */
+static void test_torn_append_undone(void **state)
+{
+	struct fileio *f;
+	uint8_t *old, *neu;
+	size_t olen, nlen;
+
+	(void)state;
+	make_file(&old, &olen);
+	f = fo(1);
+	assert_int_equal(fileio_write(f, b, 3 * BS, N), 3 * BS);   /* extends: UNDO */
+	fileio_close(f);
+	assert_int_equal(revive_journal("PHJ2"), 0);
+	tv_slurp(path, &neu, &nlen);
+	assert_true(nlen > olen + 2 * BS);
+	/* The write stopped at the first page boundary past 1.5 new slots. */
+	assert_int_equal(truncate(path, (off_t)((olen + BS + BS / 2) / BS * BS)), 0);
+	assert_int_equal(journal_replay_all(kv), 1);
+	f = fo(0);
+	{
+		uint64_t sz = 0;
+
+		assert_int_equal(fileio_size(f, &sz), 0);
+		assert_int_equal(sz, N);
+	}
+	check_file(f, a);
+	fileio_close(f);
+	free(old);
+	free(neu);
+}
+
+/* A PHJ1 record (by path, undo) left by an older build is still undone. */
+static void test_phj1_record_undone(void **state)
+{
+	uint8_t *old, *rec, hdr[FORMAT_HEADER_LEN];
+	const char *rel = "file";
+	size_t olen, pl = strlen(rel), L = 4 * block_slot_len(FORMAT_CIPHER_GCM, BS), total;
+	struct format_header h;
+	struct keys_file *fk = NULL;
+	struct fileio *f;
+	uint64_t off = block_slot_offset(FORMAT_CIPHER_GCM, 2);
+	uint8_t *p;
+
+	(void)state;
+	make_torn();   /* then replace the PHJ2 record with what a PHJ1 build wrote */
+	make_file(&old, &olen);
+	memcpy(hdr, old, sizeof(hdr));
+	assert_int_equal(keys_file_open(kv, hdr, sizeof(hdr), &h, &fk), 0);
+	total = J_FIXED1 + pl + L;
+	rec = calloc(1, total);
+	memcpy(rec, "PHJ1", 4);
+	rec[4] = (uint8_t)pl;
+	memcpy(rec + 6, rel, pl);
+	p = rec + 6 + pl;
+	memcpy(p, fk->file_id, 16);
+	for (int i = 0; i < 8; i++) {
+		p[16 + i] = (uint8_t)((uint64_t)olen >> (8 * i));
+		p[24 + i] = (uint8_t)(off >> (8 * i));
+	}
+	for (int i = 0; i < 4; i++)
+		p[32 + i] = (uint8_t)(L >> (8 * i));
+	memcpy(p + 36, old + off, L);
+	assert_int_equal(cipher_hmac_sha256(fk->header_mac_key, sizeof(fk->header_mac_key), rec,
+					    total - 32, rec + total - 32), 0);
+	spill(jpath, rec, total, 0);
+	/* tear the file the same way as make_torn */
+	{
+		uint8_t junk[BS];
+
+		memset(junk, 0x5a, sizeof(junk));
+		spill(path, junk, sizeof(junk), (off_t)off + 100);
+	}
+	assert_int_equal(journal_replay_all(kv), 1);
+	f = fo(0);
+	check_file(f, a);
+	fileio_close(f);
+	keys_file_free(fk);
+	free(rec);
+	free(old);
 }
 
 static void test_without_replay_the_tear_shows(void **state)
@@ -163,6 +270,7 @@ static void test_bad_record_ignored(void **state)
 	make_torn();
 	tv_slurp(jpath, &jrec, &jlen);
 	jrec[200] ^= 1;   /* inside the slot data of the record */
+	assert_true(jlen > 300);
 	spill(jpath, jrec, jlen, 0);
 	tv_slurp(path, &before, &blen);
 	assert_int_equal(journal_replay_all(kv), 0);
@@ -174,24 +282,20 @@ static void test_bad_record_ignored(void **state)
 	free(after);
 }
 
-/* A record naming a path whose file now has another file id is not replayed. */
+/* A record naming a file (inode, often reused) that now has another file id
+ * is not replayed. */
 static void test_other_file_ignored(void **state)
 {
 	struct fileio *f;
-	uint8_t *jrec;
-	size_t jlen;
-	int fd;
+	uint8_t *jrec, *old;
+	size_t jlen, olen;
 
 	(void)state;
 	make_torn();
 	tv_slurp(jpath, &jrec, &jlen);             /* a valid record for the old file */
-	unlink(path);
-	fd = open(path, O_RDWR | O_CREAT | O_EXCL, 0600);
-	assert_true(fd >= 0);
-	assert_int_equal(fileio_create(fd, kv, FORMAT_CIPHER_GCM, &f), 0);
-	assert_int_equal(fileio_write(f, a, N, 0), N);
-	fileio_close(f);
-	spill(jpath, jrec, jlen, 0);            /* back in place, naming the new file's path */
+	make_file(&old, &olen);                    /* a new file at the same path */
+	free(old);
+	spill(jpath, jrec, jlen, 0);               /* back in place */
 	assert_int_equal(journal_replay_all(kv), 0);
 	f = fo(0);
 	check_file(f, a);
@@ -217,13 +321,18 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
+	journal_close();
+	if (jdir >= 0)
+		close(jdir);
 	return tv_teardown(kv, dir);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_torn_write_replayed),
+		cmocka_unit_test(test_torn_overwrite_redone),
+		cmocka_unit_test(test_torn_append_undone),
+		cmocka_unit_test(test_phj1_record_undone),
 		cmocka_unit_test(test_without_replay_the_tear_shows),
 		cmocka_unit_test(test_bad_record_ignored),
 		cmocka_unit_test(test_other_file_ignored),

@@ -1,0 +1,46 @@
+/*
+ * journal_int.h: what journal.c (records written around tearable writes) and
+ * journal_replay.c (records undone or redone at mount and by fsck) share —
+ * the record layouts of docs/FORMAT.md §5.6.
+ */
+#ifndef PHIFS_JOURNAL_INT_H
+#define PHIFS_JOURNAL_INT_H
+
+#include <stdint.h>
+#include "cipher.h"
+#include "format.h"
+
+/* PHJ1 (written by builds before PHJ2; replayed, never written):
+ * "PHJ1" | u16 P | backing path (P) | file id | u64 old size | u64 off | u32 L | L | HMAC */
+#define J_MAGIC1 "PHJ1"
+#define J_FIXED1 (4 + 2 + FORMAT_ID_LEN + 8 + 8 + 4 + CIPHER_HMAC_LEN)
+/* PHJ2: "PHJ2" | u8 kind | 3 zero | u64 inode | file id | u64 old size |
+ *       u64 off | u32 L | L bytes | HMAC */
+#define J_MAGIC2 "PHJ2"
+#define J_HEAD2 (4 + 4 + 8 + FORMAT_ID_LEN + 8 + 8 + 4)
+#define J_FIXED2 (J_HEAD2 + CIPHER_HMAC_LEN)
+#define J_KIND_UNDO 0     /* L = the old bytes below the old size: put back, cut to old size */
+#define J_KIND_REDO 1     /* L = the new bytes of a write inside the old size: write again */
+#define J_MAX_DATA (4u << 20)     /* far above one write's 1 MiB + 2 slots */
+
+static inline void journal_put_le(uint8_t *p, uint64_t v, int n)
+{
+	for (int i = 0; i < n; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static inline uint64_t journal_get_le(const uint8_t *p, int n)
+{
+	uint64_t v = 0;
+
+	for (int i = n - 1; i >= 0; i--)
+		v = v << 8 | p[i];
+	return v;
+}
+
+/* The cipher root journal_open was given (-1 before). */
+int journal_rootfd(void);
+/* Voids the record of journal file fd (its magic becomes zero). */
+int journal_void(int fd);
+
+#endif
