@@ -5,6 +5,9 @@
  */
 #include "config.h"
 
+#include <stdlib.h>
+#include <string.h>
+
 #include "../phifs/common.h"
 #include "backupcmd.h"
 
@@ -21,7 +24,27 @@ static const struct tool_cmd cmds[] = {
 	{ "verify-replica", backup_cmd_verify_replica, "compare a replica with its source (--source REPO)" },
 };
 
+/* "-r REPO", "--repo REPO" or "--repo=REPO" before the command name is the
+ * same as PHIFS_REPO (every subcommand also takes -r after its name). */
+static int global_repo(int argc, char **argv)
+{
+	if (argc > 2 && (!strcmp(argv[1], "-r") || !strcmp(argv[1], "--repo"))) {
+		setenv("PHIFS_REPO", argv[2], 1);
+		return 2;
+	}
+	if (argc > 1 && !strncmp(argv[1], "--repo=", 7)) {
+		setenv("PHIFS_REPO", argv[1] + 7, 1);
+		return 1;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
+	int shift = global_repo(argc, argv);
+
+	argv[shift] = argv[0];
+	argc -= shift;
+	argv += shift;
 	return tool_main("phifs-backup", cmds, sizeof(cmds) / sizeof(cmds[0]), argc, argv);
 }

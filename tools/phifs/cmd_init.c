@@ -7,7 +7,6 @@
 
 #include <errno.h>
 #include <getopt.h>
-#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,22 +29,6 @@ static void usage(void)
 	       "  --passfile F    passphrase provider: read the passphrase from F\n"
 	       "  --extpass CMD   passphrase provider: run CMD and read its output\n",
 	       DEFAULT_KMS);
-}
-
-/* A local key file's directory is made 0700 if missing (e.g. /etc/phifs). */
-static void make_key_dir(const char *uri)
-{
-	char *copy;
-
-	if (strncmp(uri, "local:", 6) != 0)
-		return;
-	copy = strdup(uri + 6);
-	if (!copy)
-		return;
-	if (mkdir(dirname(copy), 0700) < 0 && errno != EEXIST)
-		fprintf(stderr, "phifs: cannot create the key file's directory: %s\n",
-			strerror(errno));
-	free(copy);
 }
 
 int cmd_init(int argc, char **argv)
@@ -89,7 +72,7 @@ int cmd_init(int argc, char **argv)
 		usage();
 		return EXIT_USAGE;
 	}
-	make_key_dir(o.kms_uri);
+	tool_make_key_dir(o.kms_uri);
 	ret = volume_create(argv[optind], &o, err, sizeof(err));
 	if (ret)
 		die(exit_code_for(ret) == EXIT_KEY ? EXIT_KEY : EXIT_PROBLEMS, "init failed: %s",

@@ -6,10 +6,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <libgen.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -109,6 +111,20 @@ int parse_duration(const char *s, int64_t *out)
 		return -EINVAL;
 	*out = v * unit;
 	return 0;
+}
+
+void tool_make_key_dir(const char *uri)
+{
+	char *copy;
+
+	if (strncmp(uri, "local:", 6) != 0)
+		return;
+	copy = strdup(uri + 6);
+	if (!copy)
+		return;
+	if (mkdir(dirname(copy), 0700) < 0 && errno != EEXIST)
+		warnx_phifs("cannot create the key file's directory: %s", strerror(errno));
+	free(copy);
 }
 
 int hex_id(const unsigned char *id, size_t len, char *out, size_t cap)

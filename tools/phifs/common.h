@@ -20,6 +20,9 @@ void die(int code, const char *fmt, ...) __attribute__((noreturn, format(printf,
 int exit_code_for(int err);
 /* Parses the KMS options shared by init, mount and fsck (--passfile, --extpass). */
 int kms_opt(int opt, const char *arg, struct kms_opts *o);
+/* A local:/path key file's directory is made 0700 if missing (e.g. /etc/phifs),
+ * before kms_open creates the key file in it (init). */
+void tool_make_key_dir(const char *kms_uri);
 int hex_id(const unsigned char *id, size_t len, char *out, size_t cap);
 /* Seconds on the monotonic clock: elapsed times and rates of long runs. */
 double tool_now(void);
