@@ -12,10 +12,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "policy.h"
 #include "report_rules.h"
 
 void report_cfg_defaults(struct report_cfg *c)
@@ -48,68 +48,13 @@ static int parse_uint(const char *v, unsigned long long max, unsigned long long 
 	return (errno || end == v || *end || *v == '-' || *out > max) ? -EINVAL : 0;
 }
 
-static int parse_hhmm(const char *s, int *min)
-{
-	unsigned h, m;
-	int n = 0;
-
-	if (sscanf(s, "%2u:%2u%n", &h, &m, &n) != 2 || h > 24 || m > 59 || (h == 24 && m))
-		return -EINVAL;
-	*min = (int)(h * 60 + m);
-	return n;
-}
-
-/* "07:00-19:00" */
+/* "07:00-19:00", the policy's syntax (fs/policy.c), not across midnight. */
 static int parse_hours(const char *v, struct report_cfg *c)
 {
-	int n = parse_hhmm(v, &c->work_start_min);
-
-	if (n <= 0 || v[n] != '-')
-		return -EINVAL;
-	v += n + 1;
-	n = parse_hhmm(v, &c->work_end_min);
-	if (n <= 0 || v[n] || c->work_end_min <= c->work_start_min)
+	if (policy_parse_hours(v, strlen(v), &c->work_start_min, &c->work_end_min) ||
+	    c->work_end_min <= c->work_start_min)
 		return -EINVAL;
 	return 0;
-}
-
-static int day_index(const char *s, size_t len)
-{
-	static const char *const days[] = { "sun", "mon", "tue", "wed", "thu", "fri", "sat" };
-
-	for (int i = 0; i < 7; i++)
-		if (len == 3 && !strncasecmp(s, days[i], 3))
-			return i;
-	return -1;
-}
-
-/* "mon-fri", "mon,wed,fri", "sat-sun" or a mix, separated by commas. */
-static int parse_days(const char *v, unsigned *mask)
-{
-	*mask = 0;
-	while (*v) {
-		size_t len = strcspn(v, ",-");
-		int a = day_index(v, len), b = a;
-
-		if (a < 0)
-			return -EINVAL;
-		v += len;
-		if (*v == '-') {
-			len = strcspn(++v, ",");
-			b = day_index(v, len);
-			if (b < 0)
-				return -EINVAL;
-			v += len;
-		}
-		for (int d = a;; d = (d + 1) % 7) {
-			*mask |= 1u << d;
-			if (d == b)
-				break;
-		}
-		if (*v == ',')
-			v++;
-	}
-	return *mask ? 0 : -EINVAL;
 }
 
 static int parse_tz(const char *v, struct report_cfg *c)
@@ -168,7 +113,7 @@ static int set_key(struct report_cfg *c, const char *k, const char *v)
 	if (!strcmp(k, "work_hours"))
 		return parse_hours(v, c);
 	if (!strcmp(k, "work_days"))
-		return parse_days(v, &c->work_days);
+		return policy_parse_days(v, strlen(v), &c->work_days);
 	if (!strcmp(k, "timezone"))
 		return parse_tz(v, c);
 	return -ENOENT;
