@@ -12,7 +12,7 @@ AUDIT="$top_builddir/tools/phifs-audit/phifs-audit"
 GEN="$top_srcdir/tests/audit/gen-log.py"
 WORK=$(mktemp -d /tmp/phifs-audit-test.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
-plan 26
+plan 29
 
 $PY "$GEN" --plant --truth "$WORK/truth.json" > "$WORK/planted.log" || bail "generator failed"
 $PY "$GEN" > "$WORK/clean.log" || bail "generator failed"
@@ -150,3 +150,21 @@ want=$(grep -c "\"file\":\"$fid\"" "$WORK/planted.log")
 "$AUDIT" show --since 2026-11-16T07:00:00Z --until 2026-11-16T07:31:00Z "$WORK/planted.log" > "$WORK/table.txt"
 [ "$(wc -l < "$WORK/table.txt")" -eq 2 ] && grep -q "^TIME (UTC)" "$WORK/table.txt" && grep -Eq "^2026-11-16T07:30:00Z +1 root .*mount +ok" "$WORK/table.txt" \
 	&& ok "show table: header and one row" || { not_ok "show table"; diag "$(cat "$WORK/table.txt")"; }
+
+# --match-path: the hmac reference of a known path under the volume's audit key.
+PHIFS="$top_builddir/tools/phifs/phifs"
+"$PHIFS" init --kms "local:$WORK/kek.bin" "$WORK/vol" >/dev/null || bail "cannot create a volume"
+ref=$("$AUDIT" show --volume "$WORK/vol" --match-path /clinical/p1.txt "$WORK/clean.log" 2>&1 >/dev/null | sed -n 's/.*path reference hmac://p')
+ref2=$("$AUDIT" show --volume "$WORK/vol" --match-path clinical/p1.txt/ "$WORK/clean.log" 2>&1 >/dev/null | sed -n 's/.*path reference hmac://p')
+other=$("$AUDIT" show --volume "$WORK/vol" --match-path /clinical/p2.txt "$WORK/clean.log" 2>&1 >/dev/null | sed -n 's/.*path reference hmac://p')
+[ ${#ref} -eq 64 ] && [ "$ref" = "$ref2" ] && [ "$ref" != "$other" ] \
+	&& ok "--match-path: a 64-hex reference, the same for 'clinical/p1.txt/', another for p2" || not_ok "--match-path reference ($ref $ref2 $other)"
+{ head -3 "$WORK/clean.log"
+  echo '{"v":1,"seq":4,"time":"2026-11-19T12:00:00.000000Z","host":"db1","vol":"v","event":"open","actor":{"uid":1,"user":"alice"},"object":{"file":"01","path":{"hmac":"'"$ref"'"}},"result":"ok"}'
+  echo '{"v":1,"seq":5,"time":"2026-11-19T12:01:00.000000Z","host":"db1","vol":"v","event":"rename","actor":{"uid":1,"user":"alice"},"object":{"path":{"hmac":"'"$other"'"}},"object2":{"path":{"hmac":"'"$ref"'"}},"result":"ok"}'
+  echo '{"v":1,"seq":6,"time":"2026-11-19T12:02:00.000000Z","host":"db1","vol":"v","event":"open","actor":{"uid":1,"user":"alice"},"object":{"path":{"hmac":"'"$other"'"}},"result":"ok"}'
+} > "$WORK/paths.log"
+got=$("$AUDIT" show --json --volume "$WORK/vol" --match-path /clinical/p1.txt "$WORK/paths.log" 2>/dev/null | $PY -c 'import json,sys; print([json.loads(l)["seq"] for l in sys.stdin])')
+[ "$got" = "[4, 5]" ] && ok "--match-path finds the path as object and as rename target, nothing else" || not_ok "--match-path records ($got)"
+run key.txt "$AUDIT" show --key "$WORK/paths.log"
+[ $rc -eq 2 ] && grep -q -- "--volume" "$WORK/key.txt.err" && ok "--key without --volume: exit 2, says why" || not_ok "--key without --volume (rc=$rc)"

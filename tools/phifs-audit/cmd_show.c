@@ -34,6 +34,15 @@ struct filter {
 	char path_hmac[2 * CIPHER_HMAC_LEN + 1];  /* --match-path: hex, "" when not asked */
 };
 
+struct show_opts {
+	struct filter f;
+	int json;
+	int key;                     /* --key: decrypt "enc" path references */
+	const char *vol;             /* --volume CIPHERDIR */
+	const char *mpath;           /* --match-path PATH */
+	struct kms_opts ko;
+};
+
 static int is_uid(const char *s)
 {
 	return s[strspn(s, "0123456789")] == '\0';
@@ -93,22 +102,56 @@ static int matches(const struct filter *f, const struct report_rec *r)
 	return 1;
 }
 
-/* The path reference, shortened: "hmac:1a2b3c4d5e6f", "enc", "/plain". */
-static void path_ref(struct json_object *obj, char *out, size_t cap)
+/* "enc" reference → plaintext, with the volume's keys: not available in this
+ * version (the ciphertext format is fs/audit_path.c's, docs/AUDIT_FORMAT.md). */
+static int decrypt_ref(const struct volume *v, const char *b64, char *out, size_t cap)
 {
-	struct json_object *object, *path;
+	(void)v;
+	(void)b64;
+	(void)out;
+	(void)cap;
+	return -ENOTSUP;
+}
+
+/* One path reference, shortened: "hmac:1a2b3c4d5e6f", "enc", "/plain"; an
+ * "enc" one decrypted when the volume is open for --key. */
+static void ref_text(struct json_object *ref, const struct volume *key, const char *label,
+		     char *out, size_t cap)
+{
+	char plain[4096];
 	const char *h;
 
 	out[0] = '\0';
-	if (!json_object_object_get_ex(obj, "object", &object) ||
-	    !json_object_object_get_ex(object, "path", &path))
+	if (!ref)
 		return;
-	if ((h = report_str(path, "hmac")))
-		snprintf(out, cap, " path=hmac:%.12s", h);
-	else if (report_str(path, "enc"))
-		snprintf(out, cap, " path=enc");
-	else if ((h = report_str(path, "plain")))
-		snprintf(out, cap, " path=%s", h);
+	if ((h = report_str(ref, "hmac")))
+		snprintf(out, cap, " %s=hmac:%.12s", label, h);
+	else if ((h = report_str(ref, "enc")) && key && !decrypt_ref(key, h, plain, sizeof(plain)))
+		snprintf(out, cap, " %s=%s", label, plain);
+	else if (h)
+		snprintf(out, cap, " %s=enc%s", label, key ? "(undecryptable)" : "");
+	else if ((h = report_str(ref, "plain")))
+		snprintf(out, cap, " %s=%s", label, h);
+}
+
+/* The path references of a record: object, object2 (rename/link), xattr name. */
+static void path_refs(struct json_object *obj, const struct volume *key, char *out, size_t cap)
+{
+	static const char *const objs[] = { "object", "object2" };
+	struct json_object *o, *ref;
+	size_t n = 0;
+
+	out[0] = '\0';
+	for (int i = 0; i < 2; i++) {
+		ref = NULL;
+		if (json_object_object_get_ex(obj, objs[i], &o))
+			json_object_object_get_ex(o, "path", &ref);
+		ref_text(ref, key, i ? "to" : "path", out + n, cap - n);
+		n = strlen(out);
+	}
+	ref = NULL;
+	json_object_object_get_ex(obj, "xattr", &ref);
+	ref_text(ref, key, "xattr", out + n, cap - n);
 }
 
 static void io_part(struct json_object *obj, const char *key, char *out, size_t cap)
@@ -122,16 +165,16 @@ static void io_part(struct json_object *obj, const char *key, char *out, size_t 
 }
 
 /* The event fields worth a glance, no PHI beyond what the record holds. */
-static void detail(const struct report_rec *r, char *out, size_t cap)
+static void detail(const struct report_rec *r, const struct volume *key, char *out, size_t cap)
 {
 	struct json_object *flags;
-	char a[64], b[64], p[96];
+	char a[64], b[64], p[3 * 4200];
 	const char *s;
 	size_t n = 0;
 
 	io_part(r->obj, "read", a, sizeof(a));
 	io_part(r->obj, "write", b, sizeof(b));
-	path_ref(r->obj, p, sizeof(p));
+	path_refs(r->obj, key, p, sizeof(p));
 	n += (size_t)snprintf(out, cap, "%s%s%s", a, b, p);
 	if (report_int(r->obj, "bytes") >= 0 && n < cap)
 		n += (size_t)snprintf(out + n, cap - n, " bytes=%lld@%lld",
@@ -154,43 +197,35 @@ static void detail(const struct report_rec *r, char *out, size_t cap)
 		snprintf(out + n, cap - n, " [%s]", s);
 }
 
-static void print_row(const struct report_rec *r)
+static void print_row(const struct report_rec *r, const struct volume *key)
 {
-	char t[32], d[512];
+	char t[32], d[16384];
 	struct json_object *actor = NULL;
 	const char *comm;
 
 	json_object_object_get_ex(r->obj, "actor", &actor);
 	comm = report_str(actor, "comm");
 	report_format_time(r->t_us, t);
-	detail(r, d, sizeof(d));
+	detail(r, key, d, sizeof(d));
 	printf("%-20s %8lld %-12s %-10s %-11s %-7s %-12.12s%s\n", t, (long long)r->seq, r->who,
 	       comm ? comm : "-", r->event, r->result ? r->result : "-",
 	       r->file ? r->file : "-", d);
 }
 
 /* The hmac reference of a plaintext path: HMAC-SHA256 under the volume's
- * audit key over the path relative to the volume root, leading '/' (the
- * same bytes fs/audit.c hashes, docs/AUDIT_FORMAT.md "Path references"). */
-static int match_path(const char *voldir, const struct kms_opts *ko, const char *path,
-		      char out[2 * CIPHER_HMAC_LEN + 1])
+ * audit key over the path relative to the volume root, leading '/', no
+ * trailing '/' (the same bytes fs/audit_path.c hashes). */
+static int match_path(const struct volume *v, const char *path, char out[2 * CIPHER_HMAC_LEN + 1])
 {
 	uint8_t mac[CIPHER_HMAC_LEN];
-	struct volume *v = NULL;
-	char err[256] = "", norm[4096];
+	char norm[4096];
 	size_t len;
 	int ret;
 
 	snprintf(norm, sizeof(norm), "%s%s", path[0] == '/' ? "" : "/", path);
 	for (len = strlen(norm); len > 1 && norm[len - 1] == '/';)
 		norm[--len] = '\0';
-	ret = volume_open(voldir, NULL, ko, &v, err, sizeof(err));
-	if (ret) {
-		warnx_phifs("show: cannot open volume: %s", err[0] ? err : strerror(-ret));
-		return exit_code_for(ret);
-	}
 	ret = cipher_hmac_sha256(keys_audit_key(v->keys), KEYS_AUDIT_LEN, norm, len, mac);
-	volume_close(v);
 	if (ret) {
 		warnx_phifs("show: %s", strerror(-ret));
 		return EXIT_PROBLEMS;
@@ -202,20 +237,31 @@ static int match_path(const char *voldir, const struct kms_opts *ko, const char 
 	return EXIT_OK;
 }
 
+static int open_volume(const struct show_opts *o, struct volume **v)
+{
+	char err[256] = "";
+	int ret = volume_open(o->vol, NULL, &o->ko, v, err, sizeof(err));
+
+	if (ret) {
+		warnx_phifs("show: cannot open volume: %s", err[0] ? err : strerror(-ret));
+		return exit_code_for(ret);
+	}
+	return EXIT_OK;
+}
+
 static int usage(FILE *f, int code)
 {
 	fprintf(f,
 		"usage: phifs-audit show [--since T] [--until T] [--user NAME|UID] [--event E[,E]]\n"
 		"         [--file FILEID] [--result ok|denied|error] [--json]\n"
-		"         [--volume CIPHERDIR [--passfile F | --extpass CMD] --match-path PATH]\n"
+		"         [--volume CIPHERDIR [--passfile F | --extpass CMD] [--match-path PATH] [--key]]\n"
 		"         LOG|DIR...\n"
 		"  T: RFC 3339 (2026-11-23T08:00:00Z) or relative (24h, 7d)\n"
 		"  exit 0 records printed (or none matched), 2 usage, 3 volume key, 4 unreadable logs\n");
 	return code;
 }
 
-static int parse_opts(int argc, char **argv, struct filter *f, int *json, const char **vol,
-		      const char **mpath, struct kms_opts *ko)
+static int parse_opts(int argc, char **argv, struct show_opts *o)
 {
 	static const struct option longopts[] = {
 		{ "since", required_argument, NULL, 's' },
@@ -237,72 +283,78 @@ static int parse_opts(int argc, char **argv, struct filter *f, int *json, const 
 	int opt;
 
 	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-		if (kms_opt(opt, optarg, ko))
+		if (kms_opt(opt, optarg, &o->ko))
 			continue;
 		switch (opt) {
 		case 's':
 		case 'u':
-			if (report_parse_time(optarg, now, opt == 's' ? &f->since : &f->until)) {
+			if (report_parse_time(optarg, now, opt == 's' ? &o->f.since : &o->f.until)) {
 				warnx_phifs("show: bad time '%s'", optarg);
 				return EXIT_USAGE;
 			}
 			break;
-		case 'U': f->user = optarg; break;
-		case 'e': f->events = optarg; break;
-		case 'f': f->file = optarg; break;
+		case 'U': o->f.user = optarg; break;
+		case 'e': o->f.events = optarg; break;
+		case 'f': o->f.file = optarg; break;
 		case 'r':
 			if (strcmp(optarg, "ok") && strcmp(optarg, "denied") && strcmp(optarg, "error"))
 				return usage(stderr, EXIT_USAGE);
-			f->result = optarg;
+			o->f.result = optarg;
 			break;
-		case 'j': *json = 1; break;
-		case 'v': *vol = optarg; break;
-		case 'm': *mpath = optarg; break;
-		case 'k':
-			warnx_phifs("show: --key: decrypting \"enc\" path references is not available "
-				    "in this version; use --match-path with the hmac references");
-			return EXIT_USAGE;
+		case 'j': o->json = 1; break;
+		case 'v': o->vol = optarg; break;
+		case 'm': o->mpath = optarg; break;
+		case 'k': o->key = 1; break;
 		case 'h': return usage(stdout, EXIT_OK);
 		default: return usage(stderr, EXIT_USAGE);
 		}
 	}
-	if (optind >= argc || (*mpath && !*vol)) {
-		if (*mpath && !*vol)
-			warnx_phifs("show: --match-path needs --volume CIPHERDIR (the key)");
-		return usage(stderr, EXIT_USAGE);
+	if ((o->mpath || o->key) && !o->vol) {
+		warnx_phifs("show: --match-path and --key need --volume CIPHERDIR (the key)");
+		return EXIT_USAGE;
 	}
+	if (o->key && decrypt_ref(NULL, "", NULL, 0) == -ENOTSUP) {
+		warnx_phifs("show: --key: decrypting \"enc\" path references is not available "
+			    "in this version; use --match-path");
+		return EXIT_USAGE;
+	}
+	if (optind >= argc)
+		return usage(stderr, EXIT_USAGE);
 	return -1;
 }
 
 int audit_cmd_show(int argc, char **argv)
 {
-	struct filter f = { .since = INT64_MIN, .until = INT64_MAX };
+	struct show_opts o = { .f = { .since = INT64_MIN, .until = INT64_MAX } };
 	struct report_log log = { 0 };
-	struct kms_opts ko = { 0 };
-	const char *vol = NULL, *mpath = NULL;
-	int json = 0, ret;
+	struct volume *v = NULL;
+	int ret;
 
-	ret = parse_opts(argc, argv, &f, &json, &vol, &mpath, &ko);
+	ret = parse_opts(argc, argv, &o);
 	if (ret >= 0)
 		return ret;
-	if (mpath && (ret = match_path(vol, &ko, mpath, f.path_hmac)) != EXIT_OK)
+	if (o.vol && (ret = open_volume(&o, &v)) != EXIT_OK)
 		return ret;
+	if (o.mpath && (ret = match_path(v, o.mpath, o.f.path_hmac)) != EXIT_OK)
+		goto out;
 	if (report_load((const char *const *)argv + optind, (size_t)(argc - optind), &log)) {
-		report_log_free(&log);
-		return EXIT_UNREADABLE;
+		ret = EXIT_UNREADABLE;
+		goto out;
 	}
-	if (!json)
+	if (!o.json)
 		printf("%-20s %8s %-12s %-10s %-11s %-7s %-12s %s\n", "TIME (UTC)", "SEQ", "USER",
 		       "PROCESS", "EVENT", "RESULT", "FILE", "DETAIL");
 	for (size_t i = 0; i < log.n; i++) {
-		if (!matches(&f, &log.r[i]))
+		if (!matches(&o.f, &log.r[i]))
 			continue;
-		if (json)
+		if (o.json)
 			puts(log.r[i].line);
 		else
-			print_row(&log.r[i]);
+			print_row(&log.r[i], o.key ? v : NULL);
 	}
 	ret = log.bad_lines ? EXIT_UNREADABLE : EXIT_OK;
+out:
 	report_log_free(&log);
+	volume_close(v);
 	return ret;
 }
