@@ -12,7 +12,7 @@ AUDIT="$top_builddir/tools/phifs-audit/phifs-audit"
 GEN="$top_srcdir/tests/audit/gen-log.py"
 WORK=$(mktemp -d /tmp/phifs-audit-test.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
-plan 29
+plan 32
 
 $PY "$GEN" --plant --truth "$WORK/truth.json" > "$WORK/planted.log" || bail "generator failed"
 $PY "$GEN" > "$WORK/clean.log" || bail "generator failed"
@@ -168,3 +168,24 @@ got=$("$AUDIT" show --json --volume "$WORK/vol" --match-path /clinical/p1.txt "$
 [ "$got" = "[4, 5]" ] && ok "--match-path finds the path as object and as rename target, nothing else" || not_ok "--match-path records ($got)"
 run key.txt "$AUDIT" show --key "$WORK/paths.log"
 [ $rc -eq 2 ] && grep -q -- "--volume" "$WORK/key.txt.err" && ok "--key without --volume: exit 2, says why" || not_ok "--key without --volume (rc=$rc)"
+
+# Spool layout (docs/AUDIT_FORMAT.md §5): STREAM.FIRSTSEQ.log per stream; a
+# tools stream on the same volume is its own chain; a deleted middle file is a
+# gap; a torn last line (writer crash) is skipped, not an error.
+mkdir "$WORK/sp"
+V=55555555555555555555555555555555
+sed -n 1,1500p "$WORK/clean.log" > "$WORK/sp/$V.00000000000000000001.log"
+sed -n 1501,3000p "$WORK/clean.log" > "$WORK/sp/$V.00000000000000001501.log"
+sed -n '3001,$p' "$WORK/clean.log" > "$WORK/sp/$V.00000000000000003001.log"
+for i in 1 2 3; do
+	echo '{"v":1,"seq":'$i',"time":"2026-11-1'$((6 + i))'T12:00:00.000000Z","host":"db1","vol":"'$V'","event":"unlock","actor":{"uid":0,"user":"root"},"result":"ok"}'
+done > "$WORK/sp/$V-tools.00000000000000000001.log"
+printf '{"v":1,"seq":4,"time":"2026-11-19T12:0' >> "$WORK/sp/$V-tools.00000000000000000001.log"
+run sp.json "$AUDIT" report --json --config "$WORK/report.conf" "$WORK/sp"
+[ $rc -eq 0 ] && grep -q '"3 unlock records"' "$WORK/sp.json" && ok "spool dir with a tools stream: no gap, unlocks listed, exit 0" \
+	|| { not_ok "spool streams (rc=$rc)"; diag "$(cat "$WORK/sp.json" "$WORK/sp.json.err")"; }
+grep -q "torn last line, skipped" "$WORK/sp.json.err" && ok "a torn last line: skipped with a warning" || not_ok "torn line warning"
+rm "$WORK/sp/$V.00000000000000001501.log"
+run sp2.json "$AUDIT" report --json --config "$WORK/report.conf" "$WORK/sp"
+[ $rc -eq 1 ] && grep -q ' 1500 sequence numbers missing","evidence":\[3001\]' "$WORK/sp2.json" \
+	&& ok "a deleted rotated file: audit-gap of 1500 at seq 3001" || { not_ok "deleted file (rc=$rc)"; diag "$(grep gap "$WORK/sp2.json")"; }

@@ -101,7 +101,7 @@ int report_parse_time(const char *s, int64_t now_us, int64_t *out_us)
 	return 0;
 }
 
-static void rec_fill(struct report_rec *r)
+static void rec_fill(struct report_rec *r, const char *stream)
 {
 	struct json_object *actor = NULL, *object = NULL;
 	const char *host, *vol, *t = report_str(r->obj, "time");
@@ -124,10 +124,14 @@ static void rec_fill(struct report_rec *r)
 		snprintf(r->who, sizeof(r->who), "uid:%lld", (long long)r->uid);
 	else
 		snprintf(r->who, sizeof(r->who), "-");
-	snprintf(r->stream, sizeof(r->stream), "%s %s", host ? host : "-", vol ? vol : "-");
+	if (stream)
+		snprintf(r->stream, sizeof(r->stream), "%s", stream);
+	else
+		snprintf(r->stream, sizeof(r->stream), "%s %s", host ? host : "-", vol ? vol : "-");
 }
 
-static int log_push(struct report_log *log, struct json_object *obj, const char *line)
+static int log_push(struct report_log *log, struct json_object *obj, const char *line,
+		    const char *stream)
 {
 	struct report_rec *r;
 	char *copy = strdup(line);
@@ -150,14 +154,31 @@ static int log_push(struct report_log *log, struct json_object *obj, const char 
 	r->obj = obj;
 	r->line = copy;
 	r->order = log->n++;
-	rec_fill(r);
+	rec_fill(r, stream);
 	return 0;
+}
+
+/* A spool file is named STREAM.FIRSTSEQ.log (docs/AUDIT_FORMAT.md §5): its
+ * records are that stream's, whatever host and vol they carry (the writer's
+ * own records may have none). Any NAME.log counts as stream NAME; other
+ * names: 0 (the records' host and vol tell). */
+static int spool_stream(const char *path, char *out, size_t cap)
+{
+	const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+	size_t n = strcspn(base, "."), len = strlen(base);
+
+	if (n == 0 || n >= cap || len < 4 || strcmp(base + len - 4, ".log"))
+		return 0;
+	memcpy(out, base, n);
+	out[n] = '\0';
+	return 1;
 }
 
 static int load_file(const char *path, struct report_log *log)
 {
 	FILE *f = fopen(path, "re");
-	char *line = NULL;
+	char stream[80], *line = NULL;
+	int has_stream = spool_stream(path, stream, sizeof(stream)), torn;
 	size_t cap = 0, lineno = 0;
 	ssize_t len;
 	int ret = 0;
@@ -171,6 +192,7 @@ static int load_file(const char *path, struct report_log *log)
 		struct json_object *obj;
 
 		lineno++;
+		torn = line[len - 1] != '\n';
 		while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
 			line[--len] = '\0';
 		if (len == 0)
@@ -178,11 +200,16 @@ static int load_file(const char *path, struct report_log *log)
 		obj = json_tokener_parse(line);
 		if (!obj || !json_object_is_type(obj, json_type_object) || !report_str(obj, "event")) {
 			json_object_put(obj);
+			if (torn) {
+				/* a writer's crash mid-line: the chain goes on in the next file */
+				warnx_phifs("%s:%zu: torn last line, skipped", path, lineno);
+				continue;
+			}
 			warnx_phifs("%s:%zu: not an audit record, skipped", path, lineno);
 			log->bad_lines++;
 			continue;
 		}
-		ret = log_push(log, obj, line);
+		ret = log_push(log, obj, line, has_stream ? stream : NULL);
 		if (ret) {
 			json_object_put(obj);
 			goto out;

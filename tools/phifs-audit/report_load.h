@@ -23,7 +23,7 @@ struct report_rec {
 	const char *event;
 	const char *result;        /* "ok", an errno name, or NULL */
 	const char *file;          /* object.file (32 hex) */
-	char stream[112];          /* "host vol": whose seq chain this record is in */
+	char stream[112];          /* whose seq chain: the spool file's STREAM, else "host vol" */
 	char who[48];              /* user name, else "uid:N", else "-" */
 	size_t order;              /* position in the input (stable sort) */
 };
@@ -36,7 +36,8 @@ struct report_log {
 
 /* Reads every path (a file, or a directory: its regular files in name order,
  * hidden files skipped). 0, or -errno when a path cannot be read (message on
- * stderr). Unparseable lines are counted in bad_lines, not fatal. */
+ * stderr). Unparseable lines are counted in bad_lines, not fatal; a torn
+ * last line (no newline: a writer's crash) is skipped with a warning. */
 int report_load(const char *const *paths, size_t n, struct report_log *log);
 void report_log_free(struct report_log *log);
 
