@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <unistd.h>
 
 #include "fdio.h"
@@ -119,4 +120,26 @@ int fdio_opendir(int dirfd, DIR **out)
 		return -e;
 	}
 	return 0;
+}
+
+int fdio_replace(int dirfd, const char *tmp, const char *name, const void *buf, size_t len,
+		 unsigned mode)
+{
+	int fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, mode);
+	int ret;
+
+	if (fd < 0)
+		return -errno;
+	ret = fdio_write(fd, buf, len);
+	if (!ret && fsync(fd) < 0)
+		ret = -errno;
+	close(fd);
+	if (!ret && renameat(dirfd, tmp, dirfd, name) < 0)
+		ret = -errno;
+	/* The rename is durable only once the directory is synced. */
+	if (!ret && syncfs(dirfd) < 0)
+		ret = -errno;
+	if (ret)
+		unlinkat(dirfd, tmp, 0);
+	return ret;
 }

@@ -21,6 +21,11 @@ int fdio_pwrite(int fd, const void *buf, size_t len, uint64_t off);
  * short transfer left (n <= 8). 0 or -errno. */
 int fdio_pwritev(int fd, const struct iovec *iov, int n, uint64_t off);
 
+/* Replaces dirfd/name with buf atomically: written to dirfd/tmp (mode),
+ * fsync'd, renamed over name, and the rename made durable. 0 or -errno. */
+int fdio_replace(int dirfd, const char *tmp, const char *name, const void *buf, size_t len,
+		 unsigned mode);
+
 /* A DIR stream over the directory dirfd names (any fd, O_PATH too), with
  * its own descriptor; closedir() releases it. 0 or -errno. */
 int fdio_opendir(int dirfd, DIR **out);

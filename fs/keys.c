@@ -31,6 +31,7 @@ enum keys_purpose {
 	KP_NAMES,
 	KP_XATTR,
 	KP_AUDIT,
+	KP_POLICY_MAC,
 	KP_HEADER_MAC,
 	KP_BLOCK_GCM,
 	KP_BLOCK_XTS,
@@ -48,6 +49,7 @@ static const struct {
 	[KP_NAMES] = { "phifs/v1/names", KEYS_NAMES_LEN },
 	[KP_XATTR] = { "phifs/v1/xattr", KEYS_XATTR_LEN },
 	[KP_AUDIT] = { "phifs/v1/audit", KEYS_AUDIT_LEN },
+	[KP_POLICY_MAC] = { "phifs/v1/policy-mac", 32 },
 	/* From DK, salt = file id. */
 	[KP_HEADER_MAC] = { "phifs/v1/header-mac", 32 },
 	[KP_BLOCK_GCM] = { "phifs/v1/block-gcm", CIPHER_KEY_LEN },
@@ -74,6 +76,7 @@ struct vk_secrets {
 	uint8_t names[KEYS_NAMES_LEN];
 	uint8_t xattr[KEYS_XATTR_LEN];
 	uint8_t audit[KEYS_AUDIT_LEN];
+	uint8_t policy_mac[32];
 };
 
 struct vk_entry {
@@ -160,6 +163,8 @@ static int vk_derive_all(const uint8_t volume_id[FORMAT_ID_LEN], struct vk_secre
 		ret = derive(KP_XATTR, s->vk, sizeof(s->vk), volume_id, s->xattr);
 	if (!ret)
 		ret = derive(KP_AUDIT, s->vk, sizeof(s->vk), volume_id, s->audit);
+	if (!ret)
+		ret = derive(KP_POLICY_MAC, s->vk, sizeof(s->vk), volume_id, s->policy_mac);
 	return ret;
 }
 
@@ -284,6 +289,16 @@ int keys_config_mac(const struct keys_volume *kv, uint32_t version, const uint8_
 	if (!e)
 		return -ENOKEY;
 	return cipher_hmac_sha256(e->s->config_mac, sizeof(e->s->config_mac), body, len, mac);
+}
+
+int keys_policy_mac(const struct keys_volume *kv, uint32_t version, const uint8_t *body,
+		    size_t len, uint8_t mac[FORMAT_MAC_LEN])
+{
+	const struct vk_entry *e = vk_find(kv, version);
+
+	if (!e)
+		return -ENOKEY;
+	return cipher_hmac_sha256(e->s->policy_mac, sizeof(e->s->policy_mac), body, len, mac);
 }
 
 int keys_random_key(uint8_t *key, size_t len)

@@ -55,6 +55,10 @@ const uint8_t *keys_audit_key(const struct keys_volume *kv);   /* KEYS_AUDIT_LEN
 int keys_config_mac(const struct keys_volume *kv, uint32_t version, const uint8_t *body,
 		    size_t len, uint8_t mac[FORMAT_MAC_LEN]);
 
+/* HMAC over the access policy file under the policy-mac key of VK `version`. */
+int keys_policy_mac(const struct keys_volume *kv, uint32_t version, const uint8_t *body,
+		    size_t len, uint8_t mac[FORMAT_MAC_LEN]);
+
 /* A fresh random secret (VK or DK) straight into caller's buffer. */
 int keys_random_key(uint8_t *key, size_t len);
 

@@ -54,5 +54,6 @@ int cmd_info(int argc, char **argv);
 int cmd_fsck(int argc, char **argv);
 int cmd_unlock(int argc, char **argv);
 int cmd_lock(int argc, char **argv);
+int cmd_policy(int argc, char **argv);
 
 #endif

@@ -14,6 +14,7 @@ static const struct tool_cmd cmds[] = {
 	{ "info", cmd_info, "show volume id, cipher, key ids and format version" },
 	{ "unlock", cmd_unlock, "keep the volume keys in the kernel keyring for a while" },
 	{ "lock", cmd_lock, "end an unlock session; mounted volumes evict their keys" },
+	{ "policy", cmd_policy, "set, show or check the volume's access policy" },
 };
 
 int main(int argc, char **argv)
