@@ -3,6 +3,7 @@
  * N synthetic records to a stream through the real writer (fs/audit_log.c),
  * so phifs-audit verify is tested on exactly what the daemon would write.
  * usage: audit-write SPOOL KEYS STREAM N [CKPT_RECORDS [ROTATE_BYTES]]
+ * AUDIT_WRITE_SYSLOG=SPEC adds syslog sinks (fs/audit_syslog.h).
  */
 #include "config.h"
 
@@ -54,6 +55,7 @@ int main(int argc, char **argv)
 	o.checkpoint_records = argc > 5 ? (unsigned)strtoul(argv[5], NULL, 10) : 0;
 	o.rotate_bytes = argc > 6 ? strtoull(argv[6], NULL, 10) : 0;
 	o.sync_ms = 1000;
+	o.syslog = getenv("AUDIT_WRITE_SYSLOG");
 	r = audit_log_open(&o, &l);
 	for (unsigned i = 0; r == 0 && i < n; i++) {
 		struct json_object *rec = record(i);

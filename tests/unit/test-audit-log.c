@@ -11,7 +11,9 @@
 #include <errno.h>
 #include <linux/fs.h>
 #include <stdio.h>
+#include <signal.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -401,6 +403,53 @@ static void test_syslog_local(void **state)
 	close(fd);
 }
 
+/* A write that fails part-way (RLIMIT_FSIZE: EFBIG, even as root) is
+ * returned; the chain does not advance, the fragment is never appended to,
+ * the next record takes the same seq in a new file, and the log verifies. */
+static void test_write_failure(void **state)
+{
+	struct env *e = *state;
+	struct audit_log_opts o = opts(e);
+	struct audit_verify_result r;
+	struct audit_log *l = NULL;
+	struct json_object *rec, *seq;
+	struct rlimit old, lim;
+	char names[4][256];
+	struct stat st;
+
+	o.checkpoint_records = 1000;
+	assert_int_equal(audit_log_open(&o, &l), 0);
+	rec = record(1);
+	assert_int_equal(audit_log_append(l, rec), 0);
+	assert_true(json_object_object_get_ex(rec, "seq", &seq));
+	assert_int_equal(json_object_get_int64(seq), 3);   /* audit-start, checkpoint, this */
+	json_object_put(rec);
+	assert_int_equal(spool_files(e, names, 4), 1);
+	assert_int_equal(stat(names[0], &st), 0);
+
+	signal(SIGXFSZ, SIG_IGN);
+	assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+	lim = old;
+	lim.rlim_cur = (rlim_t)st.st_size + 40;
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+	rec = record(2);
+	assert_int_equal(audit_log_append(l, rec), -EFBIG);
+	json_object_put(rec);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+
+	rec = record(3);
+	assert_int_equal(audit_log_append(l, rec), 0);
+	assert_true(json_object_object_get_ex(rec, "seq", &seq));
+	assert_int_equal(json_object_get_int64(seq), 4);   /* the failed one left no gap */
+	json_object_put(rec);
+	audit_log_close(l);
+	assert_int_equal(spool_files(e, names, 4), 2);
+	assert_int_equal(verify_dir(e, &r), 0);
+	if (!r.ok)
+		fail_msg("%s", r.first_bad);
+	assert_int_equal(r.torn, 1);
+}
+
 /* ---- tamper cases on a 16-line log: 1 audit-start, 2 checkpoint,
  * 3-6 records, 7 checkpoint, 8-11 records, 12 checkpoint, 13-14 records,
  * 15 audit-stop, 16 checkpoint ---- */
@@ -630,6 +679,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_sessions_continue, env_setup, env_teardown),
 		cmocka_unit_test_setup_teardown(test_torn_tail, env_setup, env_teardown),
 		cmocka_unit_test_setup_teardown(test_syslog_local, env_setup, env_teardown),
+		cmocka_unit_test_setup_teardown(test_write_failure, env_setup, env_teardown),
 		cmocka_unit_test_setup_teardown(test_tamper_byte, env_setup, env_teardown),
 		cmocka_unit_test_setup_teardown(test_tamper_delete_line, env_setup, env_teardown),
 		cmocka_unit_test_setup_teardown(test_tamper_swap, env_setup, env_teardown),
