@@ -30,6 +30,7 @@
 #define AUDIT_PUB_FILE "%s.%020" PRIu64 ".pub"
 #define AUDIT_CKPT_FILE "%s.ckpt"
 #define AUDIT_LOCK_FILE "%s.lock"
+#define AUDIT_HEAD_FILE "%s.head"   /* streams without a spool: chain head at the last checkpoint */
 #define AUDIT_ZERO_HEAD "0000000000000000000000000000000000000000000000000000000000000000"
 
 /* Lowercase hex of n bytes into out (2n + 1 chars with the NUL). */

@@ -127,6 +127,16 @@ static int add_int(struct json_object *o, const char *k, int64_t v)
 	return 0;
 }
 
+/* Adds a reference to v (shared with the caller's record). */
+static int add_ref(struct json_object *o, const char *k, struct json_object *v)
+{
+	if (json_object_object_add(o, k, json_object_get(v)) < 0) {
+		json_object_put(v);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
 static int is_envelope(const char *k)
 {
 	static const char *const env[] = { "v", "seq", "time", "host", "vol", "epoch", "prev", "mac" };
@@ -155,16 +165,16 @@ static int build(struct audit_log *l, struct json_object *rec, char time[TIME_MA
 	if (r == 0)
 		r = add_str(o, "time", time);
 	if (r == 0 && json_object_object_get_ex(rec, "host", &t))
-		r = json_object_object_add(o, "host", json_object_get(t));
+		r = add_ref(o, "host", t);
 	else if (r == 0)
 		r = add_str(o, "host", l->host);
 	if (r == 0 && json_object_object_get_ex(rec, "vol", &t))
-		r = json_object_object_add(o, "vol", json_object_get(t));
+		r = add_ref(o, "vol", t);
 	else if (r == 0 && l->vol)
 		r = add_str(o, "vol", l->vol);
 	json_object_object_foreach(rec, k, v) {
 		if (r == 0 && !is_envelope(k))
-			r = json_object_object_add(o, k, json_object_get(v));
+			r = add_ref(o, k, v);
 	}
 	if (r == 0)
 		r = add_int(o, "epoch", (int64_t)l->epoch);
@@ -172,7 +182,7 @@ static int build(struct audit_log *l, struct json_object *rec, char time[TIME_MA
 		r = add_str(o, "prev", l->head);
 	if (r < 0) {
 		json_object_put(o);
-		return r < 0 ? r : -ENOMEM;
+		return r;
 	}
 	*out = o;
 	return 0;
@@ -317,6 +327,53 @@ static int ckpt_file_append(struct audit_log *l, struct json_object *c)
 	return r;
 }
 
+/* Without a spool nothing on disk says where the chain stands: the head is
+ * saved at every checkpoint (after its record) and read at the next open.
+ * After a crash the next session continues from the last checkpoint; the
+ * records after it keep their seq at the collectors, and the new
+ * audit-start's "chain" shows the fork (docs/AUDIT_FORMAT.md "Files"). */
+static int write_material(int dirfd, const char *name, const void *buf, size_t len);
+
+static int save_head(struct audit_log *l)
+{
+	char name[AUDIT_STREAM_MAX + 16], tmp[AUDIT_STREAM_MAX + 16], buf[32 + AUDIT_HEX_LEN];
+	int n, r;
+
+	if (l->spool)
+		return 0;
+	snprintf(name, sizeof(name), AUDIT_HEAD_FILE, l->stream);
+	snprintf(tmp, sizeof(tmp), AUDIT_HEAD_FILE ".tmp", l->stream);
+	n = snprintf(buf, sizeof(buf), "%" PRIu64 " %s\n", l->seq, l->head);
+	r = write_material(l->keysfd, tmp, buf, (size_t)n);
+	if (r == 0 && renameat(l->keysfd, tmp, l->keysfd, name) < 0)
+		r = -errno;
+	if (r == 0 && fsync(l->keysfd) < 0)
+		r = -errno;
+	return r;
+}
+
+static int load_head(struct audit_log *l, struct audit_tail *t)
+{
+	char name[AUDIT_STREAM_MAX + 16], buf[32 + AUDIT_HEX_LEN + 2];
+	size_t got = 0;
+	int fd, r;
+	unsigned long long seq;
+
+	snprintf(name, sizeof(name), AUDIT_HEAD_FILE, l->stream);
+	fd = openat(l->keysfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -errno;
+	r = fdio_read(fd, buf, sizeof(buf) - 1, &got);
+	close(fd);
+	if (r < 0)
+		return r;
+	buf[got] = '\0';
+	if (sscanf(buf, "%llu %64s", &seq, t->head) != 2 || strlen(t->head) != AUDIT_HEX_LEN)
+		return -EBADMSG;
+	t->seq = seq;
+	return 0;
+}
+
 /* Signs (stream, session, seq, head, time) of the last record: first to the
  * checkpoint file in keys_dir (so a truncated log is caught against it),
  * then as a "checkpoint" record in the log. The spool is synced first: the
@@ -353,6 +410,7 @@ static int checkpoint(struct audit_log *l)
 	if (r == 0) {
 		l->since = 0;
 		l->last_ckpt_ms = now;
+		r = save_head(l);
 	}
 	json_object_put(c);
 	json_object_put(file);
@@ -616,6 +674,8 @@ static int open_dirs(struct audit_log *l, const struct audit_log_opts *o, struct
 		r = audit_spool_open(o->spool_dir, l->stream,
 				     o->rotate_bytes ? o->rotate_bytes : AUDIT_ROTATE_BYTES_DEFAULT, rot_ms,
 				     now_ms(l), &l->spool, tail);
+	else
+		r = load_head(l, tail);
 	if (r == 0 && o->spool_dir) {
 		l->spool_real = realpath(o->spool_dir, NULL);
 		r = l->spool_real ? 0 : -errno;

@@ -631,6 +631,21 @@ static int vfile_cmp(const void *a, const void *b)
 	return x->first < y->first ? -1 : x->first > y->first;
 }
 
+/* The same file named twice (a file and its directory): walked once. */
+static void dedupe(struct vset *s)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < s->n; i++) {
+		if (k && vfile_cmp(&s->f[k - 1], &s->f[i]) == 0) {
+			free(s->f[i].path);
+			continue;
+		}
+		s->f[k++] = s->f[i];
+	}
+	s->n = k;
+}
+
 /* A stream whose checkpoint file says its spool was one of the directories
  * given, but which has no file there: the whole stream was deleted. */
 static int orphan_streams(struct vctx *v, const struct vset *s)
@@ -709,7 +724,10 @@ int audit_verify(const char *const *files, size_t n, const char *keys_dir, struc
 		rc = add_path(&v, &s, files[i]);
 	if (rc < 0)
 		goto out;
-	qsort(s.f, s.n, sizeof(*s.f), vfile_cmp);
+	if (s.n) {
+		qsort(s.f, s.n, sizeof(*s.f), vfile_cmp);
+		dedupe(&s);
+	}
 	for (i = 0; rc == 0 && i < s.n; i = j) {
 		for (j = i + 1; j < s.n && strcmp(s.f[j].stream, s.f[i].stream) == 0; j++)
 			;

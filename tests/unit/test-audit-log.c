@@ -403,6 +403,59 @@ static void test_syslog_local(void **state)
 	close(fd);
 }
 
+/* Datagrams waiting on fd, their MSG (the record line) copied into lines. */
+static int recv_lines(int fd, char lines[][2048], int cap)
+{
+	char buf[4096];
+	ssize_t got;
+	int n = 0;
+
+	while (n < cap && (got = recv(fd, buf, sizeof(buf) - 1, MSG_DONTWAIT)) > 0) {
+		buf[got] = '\0';
+		assert_non_null(strchr(buf, '{'));
+		snprintf(lines[n++], 2048, "%s", strchr(buf, '{'));
+	}
+	return n;
+}
+
+/* Without a spool the chain still continues across sessions (from the head
+ * saved at the last checkpoint), and no session's material is overwritten. */
+static void test_no_spool(void **state)
+{
+	struct env *e = *state;
+	struct audit_log_opts o = opts(e);
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	static char lines[64][2048];
+	char spec[160], want[256], h[AUDIT_HEX_LEN + 1], kp[256];
+	struct stat st;
+	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0), n, m;
+
+	assert_true(fd >= 0);
+	snprintf(a.sun_path, sizeof(a.sun_path), "%s/log.sock", e->root);
+	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	snprintf(spec, sizeof(spec), "local:%s", a.sun_path);
+	o.spool_dir = NULL;
+	o.syslog = spec;
+	write_session(e, &o, 2, 10);
+	n = recv_lines(fd, lines, 64);
+	assert_true(n >= 5);
+	assert_non_null(strstr(lines[n - 1], "\"event\":\"checkpoint\""));
+	write_session(e, &o, 2, 10);
+	m = recv_lines(fd, lines + n, 64 - n);
+	assert_true(m >= 5);
+	assert_non_null(strstr(lines[n], "\"event\":\"audit-start\""));
+	assert_int_equal(audit_chain_hash(lines[n - 1], strlen(lines[n - 1]), h), 0);
+	snprintf(want, sizeof(want), "{\"v\":1,\"seq\":%d,", n + 1);
+	assert_memory_equal(lines[n], want, strlen(want));
+	snprintf(want, sizeof(want), "\"chain\":{\"seq\":%d,\"head\":\"%s\"}", n, h);
+	assert_non_null(strstr(lines[n], want));
+	snprintf(kp, sizeof(kp), "%s/" STREAM ".%020d.key", e->keys, 1);
+	assert_int_equal(stat(kp, &st), 0);
+	snprintf(kp, sizeof(kp), "%s/" STREAM ".%020d.key", e->keys, n + 1);
+	assert_int_equal(stat(kp, &st), 0);
+	close(fd);
+}
+
 /* A write that fails part-way (RLIMIT_FSIZE: EFBIG, even as root) is
  * returned; the chain does not advance, the fragment is never appended to,
  * the next record takes the same seq in a new file, and the log verifies. */
@@ -680,6 +733,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_torn_tail, env_setup, env_teardown),
 		cmocka_unit_test_setup_teardown(test_syslog_local, env_setup, env_teardown),
 		cmocka_unit_test_setup_teardown(test_write_failure, env_setup, env_teardown),
+		cmocka_unit_test_setup_teardown(test_no_spool, env_setup, env_teardown),
 		cmocka_unit_test_setup_teardown(test_tamper_byte, env_setup, env_teardown),
 		cmocka_unit_test_setup_teardown(test_tamper_delete_line, env_setup, env_teardown),
 		cmocka_unit_test_setup_teardown(test_tamper_swap, env_setup, env_teardown),
