@@ -48,12 +48,17 @@ struct audit_log_opts {
 	uint64_t (*clock_ms)(void);   /* tests only: the timer clock (ms); NULL = monotonic */
 };
 
-/* Opens (or continues) the stream's chain; -errno if it cannot be made durable. */
+/* Opens (or continues) the stream's chain: takes the stream's lock (waits up
+ * to 10 s for another writer, then -EBUSY), writes a fresh session key and
+ * public key to keys_dir, then the audit-start record and a checkpoint.
+ * -errno if that cannot be made durable or a syslog sink cannot be reached. */
 int audit_log_open(const struct audit_log_opts *o, struct audit_log **out);
 /* Appends one record (the object gains v/seq/prev/mac). 0 once written to
- * every sink (durable at the next audit_log_sync), -EIO/-ENOSPC/... when a sink
- * failed: the caller decides (fail closed or continue) and later reports the
- * gap with an "audit-gap" record. Thread-compatible: callers serialise. */
+ * every sink (durable at the next audit_log_sync, or at once with sync_ms 0),
+ * -EIO/-ENOSPC/... when a sink failed: the caller decides (fail closed or
+ * continue) and later reports the gap with an "audit-gap" record. A record
+ * the spool did not take does not use up a seq (the log stays gap-free).
+ * Thread-compatible: callers serialise. */
 int audit_log_append(struct audit_log *l, struct json_object *rec);
 /* Makes everything appended so far durable (fdatasync); runs timers:
  * checkpoints when due, MAC epoch changes, rotation. Call at least once a second. */
