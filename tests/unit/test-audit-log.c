@@ -12,6 +12,7 @@
 #include <linux/fs.h>
 #include <stdio.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -403,6 +404,56 @@ static void test_syslog_local(void **state)
 	close(fd);
 }
 
+static int count_lines(const char *path)
+{
+	char **v;
+	int n = read_lines(path, &v);
+
+	free_lines(v, n);
+	return n;
+}
+
+/* Checkpoint cadence when idle: S seconds after records were appended, one
+ * checkpoint from the timer alone (to the log and to keys_dir); none while
+ * nothing new was appended. And one writer per stream (flock). */
+static void test_idle_checkpoint_and_lock(void **state)
+{
+	struct env *e = *state;
+	struct audit_log_opts o = opts(e);
+	struct audit_log *l = NULL;
+	struct json_object *rec = record(1);
+	char names[4][256], ck[256], lk[256];
+	int n, c, fd;
+
+	o.checkpoint_records = 1000;
+	o.checkpoint_seconds = 60;
+	snprintf(ck, sizeof(ck), "%s/" STREAM ".ckpt", e->keys);
+	snprintf(lk, sizeof(lk), "%s/" STREAM ".lock", e->keys);
+	assert_int_equal(audit_log_open(&o, &l), 0);
+	fd = open(lk, O_RDWR | O_CLOEXEC);
+	assert_true(fd >= 0);
+	assert_int_equal(flock(fd, LOCK_EX | LOCK_NB), -1);
+	assert_int_equal(errno, EWOULDBLOCK);
+	assert_int_equal(audit_log_append(l, rec), 0);
+	json_object_put(rec);
+	assert_int_equal(spool_files(e, names, 4), 1);
+	n = count_lines(names[0]);
+	c = count_lines(ck);
+	fake_ms += 59 * 1000;
+	assert_int_equal(audit_log_sync(l), 0);
+	assert_int_equal(count_lines(names[0]), n);
+	fake_ms += 1000;
+	assert_int_equal(audit_log_sync(l), 0);
+	assert_int_equal(count_lines(names[0]), n + 1);
+	assert_int_equal(count_lines(ck), c + 1);
+	fake_ms += 600 * 1000;   /* idle: the tail is covered, no heartbeat */
+	assert_int_equal(audit_log_sync(l), 0);
+	assert_int_equal(count_lines(names[0]), n + 1);
+	audit_log_close(l);
+	assert_int_equal(flock(fd, LOCK_EX | LOCK_NB), 0);
+	close(fd);
+}
+
 /* Datagrams waiting on fd, their MSG (the record line) copied into lines. */
 static int recv_lines(int fd, char lines[][2048], int cap)
 {
@@ -734,6 +785,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_syslog_local, env_setup, env_teardown),
 		cmocka_unit_test_setup_teardown(test_write_failure, env_setup, env_teardown),
 		cmocka_unit_test_setup_teardown(test_no_spool, env_setup, env_teardown),
+		cmocka_unit_test_setup_teardown(test_idle_checkpoint_and_lock, env_setup, env_teardown),
 		cmocka_unit_test_setup_teardown(test_tamper_byte, env_setup, env_teardown),
 		cmocka_unit_test_setup_teardown(test_tamper_delete_line, env_setup, env_teardown),
 		cmocka_unit_test_setup_teardown(test_tamper_swap, env_setup, env_teardown),
