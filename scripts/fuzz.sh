@@ -9,7 +9,7 @@ build=${top_builddir:-$src}
 secs=${1:-30}; shift || true
 work=$(mktemp -d /tmp/phifs-fuzz.XXXXXX)
 trap 'rm -rf "$work"' EXIT
-libsrc="fs/fdio.c fs/cipher.c fs/secmem.c fs/secpool.c fs/format.c fs/keys.c fs/b64.c fs/names.c fs/block.c fs/hook.c fs/log.c fs/journal.c fs/hdrlock.c fs/policy.c $(cd "$src" && echo kms-client/*.c)"
+libsrc="fs/fdio.c fs/cipher.c fs/secmem.c fs/secpool.c fs/format.c fs/keys.c fs/b64.c fs/names.c fs/block.c fs/hook.c fs/log.c fs/journal.c fs/hdrlock.c fs/policy.c fs/audit_chain.c fs/audit_spool.c fs/audit_verify.c $(cd "$src" && echo kms-client/*.c)"
 harnesses=("$@")
 [ ${#harnesses[@]} -gt 0 ] || for f in "$src"/tests/fuzz/fuzz-*.c; do harnesses+=("$(basename "$f" .c)"); done
 command -v clang >/dev/null || { echo "1..0 # SKIP clang not installed"; exit 0; }
@@ -22,7 +22,7 @@ for h in "${harnesses[@]}"; do
 	for s in $libsrc; do objs+=("$src/$s"); done
 	if ! clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -I"$build" -I"$src/fs" \
 		-I"$src/kms-client" $p11_cflags "$src/tests/fuzz/$h.c" "${objs[@]}" -lssl -lcrypto -lsodium -lkeyutils -ldl -lpthread \
-		-o "$work/$h" 2>"$work/$h.build"; then
+		$(pkg-config --libs json-c) -o "$work/$h" 2>"$work/$h.build"; then
 		echo "not ok $n - $h builds"; sed 's/^/# /' "$work/$h.build" | head -20; fail=1; continue
 	fi
 	mkdir -p "$work/corpus-$name"

@@ -1,0 +1,332 @@
+/*
+ * audit_spool.c: the local spool sink of one audit stream — append-only
+ * files in a directory outside the cipher dir, named by the seq of their first
+ * record so that a rotated file that goes missing leaves a visible hole, and
+ * so the chain continues across files (the first record of a new file chains
+ * to the last of the previous one: the chain is per stream, not per file).
+ * Owns: file naming, finding the tail to continue from, O_APPEND writes,
+ * batched fdatasync, `chattr +a`, rotation. It does not know about MACs or
+ * checkpoints (audit_log.c decides when to rotate and seals every line).
+ * Spec: docs/AUDIT_FORMAT.md "Files and rotation".
+ */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <linux/fs.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <json-c/json.h>
+
+#include "audit_spool.h"
+#include "fdio.h"
+#include "log.h"
+
+struct audit_spool {
+	int dirfd;
+	int fd;                      /* current file, -1 between files */
+	char stream[AUDIT_STREAM_MAX + 1];
+	uint64_t size;               /* bytes in the current file */
+	uint64_t opened_ms;          /* when this writer opened the current file */
+	uint64_t rotate_bytes;
+	uint64_t rotate_ms;
+	int dirty;                   /* written since the last fdatasync */
+	int append_only_warned;      /* chattr +a failure logged once */
+};
+
+int audit_spool_name_parse(const char *name, char stream[AUDIT_STREAM_MAX + 1], uint64_t *first)
+{
+	size_t n = strlen(name), sl;
+	uint64_t v = 0;
+
+	if (n < 1 + 1 + 20 + 4 || strcmp(name + n - 4, ".log") != 0 || name[n - 25] != '.')
+		return -EINVAL;
+	for (size_t i = n - 24; i < n - 4; i++) {
+		if (name[i] < '0' || name[i] > '9')
+			return -EINVAL;
+		v = v * 10 + (uint64_t)(name[i] - '0');
+	}
+	sl = n - 25;
+	if (sl > AUDIT_STREAM_MAX)
+		return -EINVAL;
+	memcpy(stream, name, sl);
+	stream[sl] = '\0';
+	if (!audit_stream_valid(stream) || v == 0)
+		return -EINVAL;
+	*first = v;
+	return 0;
+}
+
+/* The highest first-seq among the stream's files below `below`; 0 if none. */
+static int last_file(int dirfd, const char *stream, uint64_t below, uint64_t *first)
+{
+	char st[AUDIT_STREAM_MAX + 1];
+	struct dirent *e;
+	DIR *d = NULL;
+	uint64_t v, best = 0;
+	int r = fdio_opendir(dirfd, &d);
+
+	if (r < 0)
+		return r;
+	while ((e = readdir(d))) {
+		if (audit_spool_name_parse(e->d_name, st, &v) == 0 && strcmp(st, stream) == 0 &&
+		    v < below && v > best)
+			best = v;
+	}
+	closedir(d);
+	*first = best;
+	return 0;
+}
+
+static void file_name(const char *stream, uint64_t first, char out[AUDIT_SPOOL_NAME_MAX])
+{
+	snprintf(out, AUDIT_SPOOL_NAME_MAX, "%s.%020" PRIu64 ".log", stream, first);
+}
+
+/* The tail of one file: the last complete line's seq and hash. *found = 0
+ * when the file holds no complete line; *torn = 1 when it ends mid-line. */
+static int file_tail(int dirfd, const char *name, struct audit_tail *t, int *found, int *torn)
+{
+	size_t cap = AUDIT_LINE_MAX + 2, got = 0, end, start;
+	char *buf = NULL;
+	struct json_object *o = NULL, *seq;
+	struct stat st;
+	uint64_t off;
+	int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC), r;
+
+	*found = 0;
+	*torn = 0;
+	if (fd < 0)
+		return -errno;
+	r = fstat(fd, &st) < 0 ? -errno : 0;
+	if (r < 0)
+		goto out;
+	buf = malloc(cap);
+	r = buf ? 0 : -ENOMEM;
+	if (r < 0)
+		goto out;
+	off = (uint64_t)st.st_size > cap ? (uint64_t)st.st_size - cap : 0;
+	r = fdio_pread(fd, buf, cap, off, &got);
+	if (r < 0 || got == 0)
+		goto out;
+	*torn = buf[got - 1] != '\n';
+	end = got;
+	while (end > 0 && buf[end - 1] != '\n')
+		end--;
+	if (end == 0)
+		goto out;   /* no complete line (or a line longer than the limit) */
+	end--;
+	start = end;
+	while (start > 0 && buf[start - 1] != '\n')
+		start--;
+	buf[end] = '\0';
+	o = json_tokener_parse(buf + start);
+	if (!o || !json_object_object_get_ex(o, "seq", &seq) || !json_object_is_type(seq, json_type_int) ||
+	    json_object_get_int64(seq) <= 0) {
+		r = -EBADMSG;   /* the writer never leaves such a line: refuse to guess */
+		goto out;
+	}
+	t->seq = (uint64_t)json_object_get_int64(seq);
+	r = audit_chain_hash(buf + start, end - start, t->head);
+	*found = r == 0;
+out:
+	json_object_put(o);
+	free(buf);
+	close(fd);
+	return r;
+}
+
+/* Walks back from the newest file to the newest complete line. A torn or
+ * empty newest file is never appended to again: the next record starts a new
+ * file, so a crash's torn fragment stays the last bytes of its file. */
+static int find_tail(struct audit_spool *s, struct audit_tail *t, int *reuse, char name[AUDIT_SPOOL_NAME_MAX])
+{
+	uint64_t first = UINT64_MAX;
+	int found = 0, torn = 0, newest = 1, r;
+
+	t->seq = 0;
+	memcpy(t->head, AUDIT_ZERO_HEAD, sizeof(t->head));
+	*reuse = 0;
+	for (;;) {
+		r = last_file(s->dirfd, s->stream, first, &first);
+		if (r < 0 || first == 0)
+			return r;
+		file_name(s->stream, first, name);
+		r = file_tail(s->dirfd, name, t, &found, &torn);
+		if (r < 0)
+			return r;
+		if (found) {
+			*reuse = newest && !torn;
+			return 0;
+		}
+		newest = 0;
+	}
+}
+
+static void try_append_only(struct audit_spool *s, int fd)
+{
+	int flags = 0;
+
+	if (ioctl(fd, FS_IOC_GETFLAGS, &flags) == 0) {
+		flags |= FS_APPEND_FL;
+		if (ioctl(fd, FS_IOC_SETFLAGS, &flags) == 0)
+			return;
+	}
+	if (!s->append_only_warned)
+		log_msg(LOG_NOTICE, "audit spool: chattr +a not available here (%s); "
+			"relying on O_APPEND and the hash chain", strerror(errno));
+	s->append_only_warned = 1;
+}
+
+static int open_file(struct audit_spool *s, const char *name, int create, uint64_t now_ms)
+{
+	struct stat st;
+	int fd, r;
+
+	fd = openat(s->dirfd, name, O_WRONLY | O_APPEND | O_CLOEXEC | (create ? O_CREAT | O_EXCL : 0), 0600);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
+	if (create) {
+		/* The new name must survive a crash, or the chain has a hole. */
+		if (fsync(s->dirfd) < 0) {
+			r = -errno;
+			close(fd);
+			return r;
+		}
+	}
+	s->fd = fd;
+	s->size = (uint64_t)st.st_size;
+	s->opened_ms = now_ms;
+	return 0;
+}
+
+int audit_spool_open(const char *dir, const char *stream, uint64_t rotate_bytes, uint64_t rotate_ms,
+		     uint64_t now_ms, struct audit_spool **out, struct audit_tail *tail)
+{
+	char name[AUDIT_SPOOL_NAME_MAX];
+	struct audit_spool *s = NULL;
+	int reuse = 0, r;
+
+	if (!audit_stream_valid(stream))
+		return -EINVAL;
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	s->fd = -1;
+	s->dirfd = -1;
+	snprintf(s->stream, sizeof(s->stream), "%s", stream);
+	s->rotate_bytes = rotate_bytes;
+	s->rotate_ms = rotate_ms;
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+		r = -errno;
+		goto out;
+	}
+	s->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	r = s->dirfd < 0 ? -errno : 0;
+	if (r < 0)
+		goto out;
+	r = find_tail(s, tail, &reuse, name);
+	if (r == 0 && reuse)
+		r = open_file(s, name, 0, now_ms);
+out:
+	if (r < 0) {
+		audit_spool_close(s);
+		return r;
+	}
+	*out = s;
+	return 0;
+}
+
+int audit_spool_due(const struct audit_spool *s, uint64_t now_ms)
+{
+	if (s->fd < 0)
+		return 0;
+	return (s->rotate_bytes && s->size >= s->rotate_bytes) ||
+	       (s->rotate_ms && now_ms - s->opened_ms >= s->rotate_ms);
+}
+
+int audit_spool_sync(struct audit_spool *s)
+{
+	if (s->fd < 0 || !s->dirty)
+		return 0;
+	if (fdatasync(s->fd) < 0)
+		return -errno;
+	s->dirty = 0;
+	return 0;
+}
+
+int audit_spool_rotate(struct audit_spool *s)
+{
+	int r = audit_spool_sync(s);
+
+	if (s->fd >= 0)
+		close(s->fd);
+	s->fd = -1;
+	s->dirty = 0;
+	return r;
+}
+
+int audit_spool_write_line(int fd, const char *line, size_t len)
+{
+	char *buf = malloc(len + 1);
+	int r;
+
+	if (!buf)
+		return -ENOMEM;
+	memcpy(buf, line, len);
+	buf[len] = '\n';
+	r = fdio_write(fd, buf, len + 1);
+	free(buf);
+	return r;
+}
+
+int audit_spool_write(struct audit_spool *s, uint64_t seq, const char *line, size_t len, uint64_t now_ms)
+{
+	char name[AUDIT_SPOOL_NAME_MAX];
+	int r;
+
+	file_name(s->stream, seq, name);
+	if (s->fd < 0) {
+		r = open_file(s, name, 1, now_ms);
+		if (r < 0)
+			return r;
+	}
+	r = audit_spool_write_line(s->fd, line, len);
+	if (r < 0) {
+		/* Part of the line may be on disk: never append after it. A file
+		 * this record was to open is removed (not yet append-only), so
+		 * the retry can take its name. */
+		if (s->size == 0 && ftruncate(s->fd, 0) == 0)
+			unlinkat(s->dirfd, name, 0);
+		audit_spool_rotate(s);
+		return r;
+	}
+	/* Append-only from the first whole record on (see failure path above). */
+	if (s->size == 0)
+		try_append_only(s, s->fd);
+	s->size += len + 1;
+	s->dirty = 1;
+	return 0;
+}
+
+void audit_spool_close(struct audit_spool *s)
+{
+	if (!s)
+		return;
+	if (s->fd >= 0)
+		close(s->fd);
+	if (s->dirfd >= 0)
+		close(s->dirfd);
+	free(s);
+}
