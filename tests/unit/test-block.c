@@ -137,14 +137,18 @@ static void test_xts_roundtrip(void **state)
 		fill(pt, n, (unsigned)t + 40);
 		assert_int_equal(block_slot_len(FORMAT_CIPHER_XTS, n), n);
 		assert_int_equal(block_xts_encrypt(key, tail, 3, pt, n, ct), 0);
-		assert_memory_not_equal(ct, pt, n);
+		/* A tail of n < 4 bytes equals its plaintext by chance (2^-8n with
+		 * random keys): inequality is asserted where it cannot flake. */
+		if (n >= 4)
+			assert_memory_not_equal(ct, pt, n);
 		assert_int_equal(block_xts_decrypt(key, tail, 3, ct, n, back), 0);
 		assert_memory_equal(back, pt, n);
 		/* Deterministic per (key, block), different across blocks. */
 		assert_int_equal(block_xts_encrypt(key, tail, 3, pt, n, ct2), 0);
 		assert_memory_equal(ct, ct2, n);
 		assert_int_equal(block_xts_encrypt(key, tail, 4, pt, n, ct2), 0);
-		assert_memory_not_equal(ct, ct2, n);
+		if (n >= 4)
+			assert_memory_not_equal(ct, ct2, n);
 	}
 	assert_int_equal(block_xts_encrypt(key, tail, 3, pt, 0, ct), -EINVAL);
 	assert_int_equal(block_xts_encrypt(key, tail, 3, pt, 4097, ct), -EINVAL);
