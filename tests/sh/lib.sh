@@ -39,6 +39,9 @@ setup() {
 	MNT="$WORK/mnt"
 	KEY="$WORK/kek.bin"
 	mkdir -p "$MNT"
+	# Audit records of every mount and tool go here, never to the system's
+	# default spool (tests/sh/audit.sh passes its own audit= as well).
+	export PHIFS_AUDIT_DIR="$WORK/audit" PHIFS_AUDIT_KEYS_DIR="$WORK/audit-keys"
 	trap teardown EXIT
 }
 
