@@ -852,6 +852,7 @@ int audit_start(const struct audit_opts *o, struct fsd *fs, char *err, size_t er
 	lo.spool_dir = o->spool_dir;
 	lo.keys_dir = audit_keys_dir(o->keys_dir);
 	lo.stream = stream;
+	lo.vol = stream;
 	lo.syslog = o->syslog;
 	lo.sync_ms = AUDIT_SYNC_MS;
 	ret = audit_paths_new(o->paths, fs->vol, &a->paths);

@@ -138,7 +138,7 @@ int audit_tool_open(const char *dir, const uint8_t volume_id[FORMAT_ID_LEN],
 {
 	struct audit_log_opts lo = { 0 };
 	struct audit_tool *t;
-	char stream[2 * FORMAT_ID_LEN + 8];
+	char stream[2 * FORMAT_ID_LEN + 8], vol[2 * FORMAT_ID_LEN + 1];
 	int ret;
 
 	*out = NULL;
@@ -155,8 +155,9 @@ int audit_tool_open(const char *dir, const uint8_t volume_id[FORMAT_ID_LEN],
 	if (!t)
 		return -ENOMEM;
 	memcpy(t->volume_id, volume_id, FORMAT_ID_LEN);
-	audit_rec_hex(volume_id, FORMAT_ID_LEN, stream);
-	strcat(stream, "-tools");
+	audit_rec_hex(volume_id, FORMAT_ID_LEN, vol);
+	snprintf(stream, sizeof(stream), "%s-tools", vol);
+	lo.vol = vol;
 	lo.spool_dir = dir;
 	lo.keys_dir = audit_keys_dir(NULL);
 	lo.stream = stream;

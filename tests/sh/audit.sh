@@ -32,6 +32,8 @@ import glob, json, os, sys
 R, tools = [], []
 for f in sorted(glob.glob(os.path.join(sys.argv[1], "*.log"))):
     for line in open(f):
+        if not line.endswith("\n"):
+            continue    # a torn final fragment (a write that failed part-way)
         r = json.loads(line)
         (tools if "-tools" in os.path.basename(f) else R).append(r)
 ev = lambda e, rs=None: [r for r in (R if rs is None else rs) if r["event"] == e]

@@ -50,6 +50,8 @@ teardown() {
 		umount "$MNT" 2>/dev/null || umount -l "$MNT" 2>/dev/null
 	fi
 	stop_daemon
+	# Audit spool files are append-only (chattr +a) where the filesystem allows.
+	[ -n "${WORK:-}" ] && find "$WORK" -maxdepth 3 -name '*.log' -type f -exec chattr -a {} + 2>/dev/null
 	[ -n "${WORK:-}" ] && rm -rf "$WORK"
 }
 
