@@ -10,8 +10,9 @@
 setup
 command -v keyctl >/dev/null || bail "keyctl missing (apt-get install keyutils)"
 command -v setfattr >/dev/null || bail "setfattr missing (apt-get install attr)"
-plan 49
+plan 51
 PY=/usr/bin/python3
+PHIFS_AUDIT="$top_builddir/tools/phifs-audit/phifs-audit"
 # A fresh spool (and verification material) per part of the test.
 N=0
 fresh() { N=$((N + 1)); AUD="$WORK/spool$N"; export PHIFS_AUDIT_KEYS_DIR="$WORK/keys$N"; }
@@ -103,6 +104,8 @@ rcheck "setattr: chmod is 'mode', truncate is 'size' with the size" \
 	"$AUD" "any(r['attrs']==['mode'] for r in ev('setattr')) and any('size' in r['attrs'] and r['size']==5 for r in ev('setattr'))"
 rcheck "setxattr/removexattr: the xattr name is a reference, not plaintext" \
 	"$AUD" "all(len(r['xattr']['hmac'])==64 for r in ev('setxattr')+ev('removexattr')) and ev('setxattr') and ev('removexattr')"
+check "the daemon's records verify (phifs-audit verify)" \
+	"$PHIFS_AUDIT" verify --keys "$PHIFS_AUDIT_KEYS_DIR" "$AUD"
 if grep -rqE "PatientSmith|ClinicDirX|LinkToSmith|HardSmith|RenamedSmith|diagnosisFlu" "$AUD"; then
 	not_ok "no plaintext name in the spool (default audit_paths=hmac)"
 else
@@ -212,6 +215,7 @@ rcheck "integrity record: the file id of the create, block 5, reason, the reader
 # --- fail closed: a full spool ----------------------------------------------
 mkdir -p "$FULL"
 mount -t tmpfs -o size=512k tmpfs "$FULL" || bail "cannot mount a tmpfs"
+fresh
 AUD="$FULL/spool"
 mount_volume -o "audit=$AUD" || bail "cannot mount"
 echo keep > "$MNT/existing"
@@ -227,11 +231,15 @@ check "once space is back, opens work again" eventually grep -qx keep "$MNT/exis
 umount_volume
 rcheck "an audit-gap record with counts (lost 0: nothing dropped, refused > 0)" \
 	"$AUD" "any(r['lost']==0 and r['refused']>0 and r['since']<=r['until'] for r in ev('audit-gap'))"
+out=$("$PHIFS_AUDIT" verify --keys "$PHIFS_AUDIT_KEYS_DIR" "$AUD" 2>&1) \
+	&& ok "the log with the gap and a torn fragment still verifies" \
+	|| { not_ok "the log with the gap and a torn fragment still verifies"; diag "$out"; }
 rcheck "the record that could not be written at first is there after the gap" \
 	"$AUD" "ev('create') and ev('audit-stop')"
 
 # --- audit_on_failure=continue: operations go on, losses are counted ----------
 umount "$FULL" && mount -t tmpfs -o size=512k tmpfs "$FULL" || bail "cannot remount the tmpfs"
+fresh
 AUD="$FULL/spool"
 # In front (-f), so that the daemon's alert can be waited for on its stderr.
 "$PHIFS" mount -f -o "allow_other,audit=$AUD,audit_on_failure=continue" --pidfile "$WORK/phifs.pid" \
