@@ -2,23 +2,18 @@
  * audit.c: the daemon's side of issue 4 — filesystem events become audit
  * records (docs/AUDIT_FORMAT.md "Record"; docs/OPERATIONS.md "Audit").
  *
- * FUSE threads only build a record and put it on a bounded queue; one writer
- * thread drains it into fs/audit_log.c (audit_log_append) and makes it durable
- * (audit_log_sync, batched, at least once a second). Reads and writes are, by
- * default, a counter update on the handle (audit_io.c) and become one "io"
- * summary at release, every audit_interval seconds while open, and at
- * unmount; audit_mode=per-op makes them one record each.
- *
- * Failure policy: when a record cannot be appended or synced, or the queue is
- * full, audit_on_failure=deny makes audit_gate() fail new opens and namespace
- * changes with EIO, while the writer keeps the record and retries each second;
- * =continue drops the record and counts it. Either way an "audit-gap" record
- * (lost, refused, since, until) is written first when the sink recovers, and
- * the daemon log says so (counts only, never PHI). Handle summaries are never
- * dropped for a full queue: they are bounded by the number of open handles.
+ * FUSE threads build a record and hand it to the writer thread
+ * (audit_writer.c: bounded queue, audit_log_append/sync, failure policy).
+ * Reads and writes are, by default, a counter update on the handle
+ * (audit_io.c) and become one "io" summary at release, every audit_interval
+ * seconds while open, and at unmount; audit_mode=per-op makes them one record
+ * each. audit_gate() is the fail-closed check before opens and namespace
+ * changes. Hooks installed at start turn EACCES/EPERM results, integrity
+ * failures and key operations into records.
  *
  * It does not own the record format, the chain or the sinks (audit_log.c),
- * nor path references (audit_path.c), nor the actor (audit_actor.c).
+ * the queue (audit_writer.c), path references (audit_path.c) nor the actor
+ * (audit_actor.c).
  */
 #include "config.h"
 
@@ -40,21 +35,14 @@
 #include "audit_io.h"
 #include "audit_log.h"
 #include "audit_rec.h"
+#include "audit_writer.h"
 #include "fdio.h"
 #include "fuse_ops.h"
 #include "hook.h"
 #include "log.h"
 #include "opctx.h"
 
-#define AUDIT_QUEUE_MAX 8192          /* records waiting for the writer */
-#define AUDIT_SYNC_MS 100             /* batched fdatasync period */
-#define AUDIT_RETRY_MS 1000           /* deny mode: retry of a failing sink */
-#define AUDIT_BATCH_MS 10             /* the writer lets a batch form: ≤ 100 wakeups/s */
-
-struct qent {
-	struct json_object *rec;
-	struct qent *next;
-};
+#define AUDIT_SYNC_MS 100             /* the log's batched fdatasync period */
 
 struct audit_handle {
 	pthread_mutex_t lock;             /* guards io */
@@ -70,25 +58,7 @@ struct audit {
 	struct audit_log *log;
 	struct audit_paths *paths;
 	uint8_t volume_id[FORMAT_ID_LEN];
-	unsigned interval_s;              /* interim summaries */
-	pthread_t writer;
-	int writer_started;
-
-	pthread_mutex_t lock;             /* guards the queue, lost, since, stopping */
-	pthread_cond_t cond;
-	struct qent *head, *tail;
-	size_t n;                         /* also read unlocked by audit_gate */
-	int stopping;
-	uint64_t lost;                    /* records dropped since the last gap record */
-	struct timespec since;            /* first failure or drop since then */
-	int have_since;
-
-	int blocked;                      /* atomic: audit_gate refuses (deny mode) */
-	uint64_t refused;                 /* atomic: operations refused meanwhile */
-
-	int failing;                      /* writer thread only */
-	int dirty;                        /* writer: appended since the last sync */
-	struct timespec last_sync, last_interim;   /* writer; CLOCK_MONOTONIC */
+	struct audit_writer *writer;
 
 	pthread_mutex_t hlock;            /* guards the open-handle list */
 	struct audit_handle *handles;
@@ -101,14 +71,6 @@ static struct audit *A;
 static _Thread_local int gate_refused;
 
 /* ---- small helpers ------------------------------------------------------ */
-
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
 
 static struct json_object *rec_new(const char *event, const struct audit_actor *actor,
 				   int result)
@@ -128,191 +90,6 @@ static void add_obj(struct json_object *rec, const char *key, struct json_object
 {
 	if (obj)
 		json_object_object_add(rec, key, obj);
-}
-
-/* ---- the queue ---------------------------------------------------------- */
-
-static void note_since(struct audit *a)
-{
-	if (!a->have_since) {
-		clock_gettime(CLOCK_REALTIME, &a->since);
-		a->have_since = 1;
-	}
-}
-
-/* keep: a handle summary, never dropped for a full queue. */
-static void enqueue(struct json_object *rec, int keep)
-{
-	struct audit *a = A;
-	struct qent *e;
-
-	if (!rec)
-		goto lost;
-	e = malloc(sizeof(*e));
-	if (!e)
-		goto lost;
-	e->rec = rec;
-	e->next = NULL;
-	pthread_mutex_lock(&a->lock);
-	if (!keep && a->n >= AUDIT_QUEUE_MAX) {
-		pthread_mutex_unlock(&a->lock);
-		free(e);
-		goto lost;
-	}
-	if (a->tail)
-		a->tail->next = e;
-	else
-		a->head = e;
-	a->tail = e;
-	__atomic_store_n(&a->n, a->n + 1, __ATOMIC_RELAXED);
-	/* Only the first record wakes the writer (a context switch per record
-	 * would cost more than the record); the rest join its batch. */
-	if (a->n == 1)
-		pthread_cond_signal(&a->cond);
-	pthread_mutex_unlock(&a->lock);
-	return;
-lost:
-	json_object_put(rec);
-	pthread_mutex_lock(&a->lock);
-	a->lost++;
-	note_since(a);
-	if (!a->o.on_failure_continue)
-		__atomic_store_n(&a->blocked, 1, __ATOMIC_RELAXED);
-	pthread_cond_signal(&a->cond);
-	pthread_mutex_unlock(&a->lock);
-}
-
-int audit_gate(void)
-{
-	struct audit *a = A;
-
-	if (!a || a->o.on_failure_continue)
-		return 0;
-	if (!__atomic_load_n(&a->blocked, __ATOMIC_RELAXED) &&
-	    __atomic_load_n(&a->n, __ATOMIC_RELAXED) < AUDIT_QUEUE_MAX)
-		return 0;
-	__atomic_add_fetch(&a->refused, 1, __ATOMIC_RELAXED);
-	gate_refused = 1;
-	return -EIO;
-}
-
-/* ---- the writer thread -------------------------------------------------- */
-
-static void note_failure(struct audit *a, int err)
-{
-	if (a->failing)
-		return;
-	a->failing = 1;
-	pthread_mutex_lock(&a->lock);
-	note_since(a);
-	pthread_mutex_unlock(&a->lock);
-	if (!a->o.on_failure_continue)
-		__atomic_store_n(&a->blocked, 1, __ATOMIC_RELAXED);
-	log_msg(LOG_ERR, "audit: cannot make records durable (%s): %s", strerror(-err),
-		a->o.on_failure_continue ? "operations continue, records are counted as lost"
-					 : "new opens and namespace changes fail with EIO until "
-					   "the audit sink recovers");
-}
-
-/* The audit-gap record, then a sync: only when both worked is the gap over. */
-static int recover(struct audit *a)
-{
-	struct json_object *rec = rec_new("audit-gap", NULL, 0);
-	uint64_t lost, refused = __atomic_load_n(&a->refused, __ATOMIC_RELAXED);
-	struct timespec since, now;
-	char t[40];
-	int ret;
-
-	if (!rec)
-		return -ENOMEM;
-	pthread_mutex_lock(&a->lock);
-	lost = a->lost;
-	since = a->since;
-	pthread_mutex_unlock(&a->lock);
-	clock_gettime(CLOCK_REALTIME, &now);
-	json_object_object_add(rec, "lost", json_object_new_int64((int64_t)lost));
-	json_object_object_add(rec, "refused", json_object_new_int64((int64_t)refused));
-	audit_rec_time(&since, t);
-	json_object_object_add(rec, "since", json_object_new_string(t));
-	audit_rec_time(&now, t);
-	json_object_object_add(rec, "until", json_object_new_string(t));
-	ret = audit_log_append(a->log, rec);
-	json_object_put(rec);
-	if (!ret)
-		ret = audit_log_sync(a->log);
-	if (ret)
-		return ret;
-	pthread_mutex_lock(&a->lock);
-	a->lost -= lost;
-	a->have_since = a->lost > 0;
-	pthread_mutex_unlock(&a->lock);
-	__atomic_sub_fetch(&a->refused, refused, __ATOMIC_RELAXED);
-	a->failing = 0;
-	a->dirty = 0;
-	__atomic_store_n(&a->blocked, 0, __ATOMIC_RELAXED);
-	log_msg(LOG_NOTICE, "audit: records durable again; gap recorded (%llu lost, %llu "
-		"operations refused)", (unsigned long long)lost, (unsigned long long)refused);
-	return 0;
-}
-
-static int gap_pending(struct audit *a)
-{
-	int pending;
-
-	pthread_mutex_lock(&a->lock);
-	pending = a->lost > 0;
-	pthread_mutex_unlock(&a->lock);
-	return a->failing || pending || __atomic_load_n(&a->refused, __ATOMIC_RELAXED) > 0;
-}
-
-static int stopping(struct audit *a)
-{
-	int s;
-
-	pthread_mutex_lock(&a->lock);
-	s = a->stopping;
-	pthread_mutex_unlock(&a->lock);
-	return s;
-}
-
-static void wait_ms(struct audit *a, unsigned ms)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	ts.tv_sec += ms / 1000;
-	ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
-	pthread_mutex_lock(&a->lock);
-	if (!a->stopping)
-		pthread_cond_timedwait(&a->cond, &a->lock, &ts);
-	pthread_mutex_unlock(&a->lock);
-}
-
-/* Deny: hold the record and retry until it is written (or unmount); continue: count it. */
-static void write_rec(struct audit *a, struct json_object *rec)
-{
-	for (;;) {
-		int ret = gap_pending(a) ? recover(a) : 0;
-
-		if (!ret)
-			ret = audit_log_append(a->log, rec);
-		if (!ret) {
-			a->dirty = 1;
-			return;
-		}
-		note_failure(a, ret);
-		if (a->o.on_failure_continue || stopping(a)) {
-			pthread_mutex_lock(&a->lock);
-			a->lost++;
-			pthread_mutex_unlock(&a->lock);
-			return;
-		}
-		wait_ms(a, AUDIT_RETRY_MS);
-	}
 }
 
 static struct json_object *io_dir_json(const struct audit_io_dir *d)
@@ -357,8 +134,11 @@ static struct json_object *summary_locked(struct audit_handle *h, int final)
 	return rec;
 }
 
-static void interim_summaries(struct audit *a)
+/* Called by the writer thread every audit_interval seconds. */
+static void interim_summaries(void *arg)
 {
+	struct audit *a = arg;
+
 	pthread_mutex_lock(&a->hlock);
 	for (struct audit_handle *h = a->handles; h; h = h->next) {
 		struct json_object *rec;
@@ -367,88 +147,17 @@ static void interim_summaries(struct audit *a)
 		rec = summary_locked(h, 0);
 		pthread_mutex_unlock(&h->lock);
 		if (rec)
-			enqueue(rec, 1);
+			audit_writer_put(a->writer, rec, 1);
 	}
 	pthread_mutex_unlock(&a->hlock);
 }
 
-static uint64_t ms_since(const struct timespec *t)
+int audit_gate(void)
 {
-	uint64_t then = (uint64_t)t->tv_sec * 1000u + (uint64_t)t->tv_nsec / 1000000u;
+	int ret = A ? audit_writer_gate(A->writer) : 0;
 
-	return mono_ms() - then;
-}
-
-/* After each batch and at least once a second: gaps, syncs, interim summaries. */
-static void tick(struct audit *a)
-{
-	int ret = 0;
-
-	if (gap_pending(a))
-		ret = recover(a);
-	else if ((a->dirty && ms_since(&a->last_sync) >= AUDIT_SYNC_MS) ||
-		 ms_since(&a->last_sync) >= 1000) {
-		ret = audit_log_sync(a->log);
-		clock_gettime(CLOCK_MONOTONIC, &a->last_sync);
-		if (!ret)
-			a->dirty = 0;
-	}
-	if (ret)
-		note_failure(a, ret);
-	if (ms_since(&a->last_interim) >= a->interval_s * 1000u) {
-		clock_gettime(CLOCK_MONOTONIC, &a->last_interim);
-		interim_summaries(a);
-	}
-}
-
-static void *writer_main(void *arg)
-{
-	struct audit *a = arg;
-
-	for (;;) {
-		struct qent *batch;
-		int stop;
-
-		pthread_mutex_lock(&a->lock);
-		if (!a->head && !a->stopping) {
-			struct timespec ts;
-
-			clock_gettime(CLOCK_MONOTONIC, &ts);
-			ts.tv_nsec += (a->dirty ? AUDIT_SYNC_MS : 1000) * 1000000L;
-			ts.tv_sec += ts.tv_nsec / 1000000000L;
-			ts.tv_nsec %= 1000000000L;
-			pthread_cond_timedwait(&a->cond, &a->lock, &ts);
-			if (a->head && !a->stopping) {
-				struct timespec pause = { 0, AUDIT_BATCH_MS * 1000000L };
-
-				pthread_mutex_unlock(&a->lock);
-				nanosleep(&pause, NULL);
-				pthread_mutex_lock(&a->lock);
-			}
-		}
-		batch = a->head;
-		a->head = a->tail = NULL;
-		__atomic_store_n(&a->n, 0, __ATOMIC_RELAXED);
-		stop = a->stopping;
-		pthread_mutex_unlock(&a->lock);
-		while (batch) {
-			struct qent *next = batch->next;
-
-			write_rec(a, batch->rec);
-			json_object_put(batch->rec);
-			free(batch);
-			batch = next;
-		}
-		tick(a);
-		if (stop && !batch) {
-			pthread_mutex_lock(&a->lock);
-			stop = !a->head;
-			pthread_mutex_unlock(&a->lock);
-			if (stop)
-				break;
-		}
-	}
-	return NULL;
+	gate_refused = ret != 0;
+	return ret;
 }
 
 /* ---- objects and event fields ------------------------------------------- */
@@ -536,7 +245,7 @@ void audit_event(const struct opctx *c, const char *event, struct audit_obj *obj
 	if (rec && obj2)
 		add_obj(rec, "object2", obj_json(obj2));
 	audit_rec_merge(rec, extra);
-	enqueue(rec, 0);
+	audit_writer_put(A->writer, rec, 0);
 }
 
 struct json_object *audit_open_flags(int flags)
@@ -642,7 +351,7 @@ struct audit_handle *audit_open_event(const struct opctx *c, const char *event,
 					       json_object_get(json_object_object_get(f, "flags")));
 		json_object_put(f);
 	}
-	enqueue(rec, 0);
+	audit_writer_put(A->writer, rec, 0);
 	if (h) {
 		pthread_mutex_lock(&A->hlock);
 		h->next = A->handles;
@@ -663,7 +372,7 @@ static void io_call(struct audit_handle *h, int write, uint64_t off, int64_t res
 		return;
 	/* Per-op while the queue has room; beyond that the call goes into the
 	 * handle's summary, which is never dropped. */
-	if (A->o.per_op && __atomic_load_n(&A->n, __ATOMIC_RELAXED) < AUDIT_QUEUE_MAX) {
+	if (A->o.per_op && audit_writer_room(A->writer)) {
 		rec = rec_new(write ? "write" : "read", &h->actor, result < 0 ? (int)result : 0);
 		if (rec) {
 			add_obj(rec, "object", audit_rec_copy(h->object));
@@ -671,7 +380,7 @@ static void io_call(struct audit_handle *h, int write, uint64_t off, int64_t res
 			json_object_object_add(rec, "bytes",
 					       json_object_new_int64(result < 0 ? 0 : result));
 		}
-		enqueue(rec, 0);
+		audit_writer_put(A->writer, rec, 0);
 		return;
 	}
 	if (result < 0)
@@ -717,7 +426,7 @@ void audit_release(struct audit_handle *h)
 	rec = summary_locked(h, 1);
 	pthread_mutex_unlock(&h->lock);
 	if (rec)
-		enqueue(rec, 1);
+		audit_writer_put(A->writer, rec, 1);
 	handle_free(h);
 }
 
@@ -800,29 +509,12 @@ static void options_json(struct json_object *rec, const struct audit_opts *o)
 			       json_object_new_string(o->on_failure_continue ? "continue" : "deny"));
 }
 
-static int start_writer(struct audit *a)
-{
-	pthread_condattr_t ca;
-	int ret;
-
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&a->cond, &ca);
-	pthread_condattr_destroy(&ca);
-	clock_gettime(CLOCK_MONOTONIC, &a->last_sync);
-	a->last_interim = a->last_sync;
-	ret = -pthread_create(&a->writer, NULL, writer_main, a);
-	a->writer_started = !ret;
-	return ret;
-}
-
 static void audit_free(struct audit *a)
 {
 	if (!a)
 		return;
 	audit_log_close(a->log);
 	audit_paths_free(a->paths);
-	pthread_mutex_destroy(&a->lock);
 	pthread_mutex_destroy(&a->hlock);
 	free(a);
 }
@@ -844,8 +536,6 @@ int audit_start(const struct audit_opts *o, struct fsd *fs, char *err, size_t er
 		return -ENOMEM;
 	a->o = *o;
 	a->fs = fs;
-	a->interval_s = o->interval_s ? o->interval_s : 60;
-	pthread_mutex_init(&a->lock, NULL);
 	pthread_mutex_init(&a->hlock, NULL);
 	memcpy(a->volume_id, fs->vol->cfg->volume_id, FORMAT_ID_LEN);
 	audit_rec_hex(a->volume_id, FORMAT_ID_LEN, stream);
@@ -870,7 +560,9 @@ int audit_start(const struct audit_opts *o, struct fsd *fs, char *err, size_t er
 	/* audit_log_open wrote its audit-start: make sure it is durable. */
 	ret = audit_log_sync(a->log);
 	if (!ret)
-		ret = start_writer(a);
+		ret = audit_writer_start(a->log, a->volume_id, o->on_failure_continue,
+					 o->interval_s ? o->interval_s : 60, interim_summaries, a,
+					 &a->writer);
 	if (ret) {
 		snprintf(err, errcap, "audit: cannot write to the audit log in %s: %s",
 			 o->spool_dir, strerror(-ret));
@@ -924,20 +616,15 @@ void audit_stop(void)
 
 		next = h->next;
 		if (rec)
-			enqueue(rec, 1);
+			audit_writer_put(A->writer, rec, 1);
 		handle_free(h);
 	}
 	audit_event(NULL, "unmount", NULL, NULL, NULL, 0);
-	pthread_mutex_lock(&a->lock);
-	a->stopping = 1;
-	pthread_cond_broadcast(&a->cond);
-	pthread_mutex_unlock(&a->lock);
-	if (a->writer_started)
-		pthread_join(a->writer, NULL);
-	lost = a->lost;
-	if (lost || a->failing)
+	lost = audit_writer_stop(a->writer);
+	if (lost)
 		log_msg(LOG_ERR, "audit: %llu record(s) could not be written before unmount",
 			(unsigned long long)lost);
 	A = NULL;
 	audit_free(a);
 }
+
