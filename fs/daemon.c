@@ -18,6 +18,7 @@
 #include <unistd.h>
 #include <fuse_lowlevel.h>
 
+#include "audit.h"
 #include "daemon.h"
 #include "fdio.h"
 #include "fuse_ops.h"
@@ -158,7 +159,7 @@ static int run_mounted(const struct daemon_opts *o, int notify_fd, char *err, si
 	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
 	struct fuse_session *se = NULL;
 	struct fsd fs;
-	int ret, mounted = 0, have_table = 0, have_pidfile = 0;
+	int ret, mounted = 0, have_table = 0, have_pidfile = 0, audit = 0;
 
 	memset(&fs, 0, sizeof(fs));
 	ret = secmem_no_dumps();
@@ -207,6 +208,11 @@ static int run_mounted(const struct daemon_opts *o, int notify_fd, char *err, si
 	fs.nc.vol = fs.vol;
 	fs.nc.table = &fs.table;
 	fs.nc.readonly = o->readonly;
+	/* Before the mount: a volume that cannot be audited is not served. */
+	ret = audit_start(&o->audit, &fs, err, errcap);
+	if (ret)
+		goto out;
+	audit = 1;
 	ret = build_args(o, &args);
 	if (ret)
 		goto out;
@@ -247,6 +253,7 @@ static int run_mounted(const struct daemon_opts *o, int notify_fd, char *err, si
 	}
 	log_msg(LOG_INFO, "mounted %s on %s (volume %s)", o->cipherdir, o->mountpoint,
 		volume_cipher_name(fs.vol->cipher));
+	audit_mounted(o->mountpoint);
 	kms_at_mount = kms_op_count();
 	ret = session_start(fs.vol, o->idle_timeout_s);
 	if (ret)
@@ -261,6 +268,8 @@ static int run_mounted(const struct daemon_opts *o, int notify_fd, char *err, si
 out:
 	if (notify_fd >= 0)
 		tell_parent(notify_fd, ret ? ret : -EIO, err[0] ? err : "mount failed");
+	if (audit)
+		audit_stop();
 	if (have_pidfile)
 		(void)unlink(o->pidfile);
 	if (se) {

@@ -3,6 +3,7 @@
 #define PHIFS_DAEMON_H
 
 #include <stddef.h>
+#include "audit.h"
 #include "kms.h"
 
 struct daemon_opts {
@@ -22,6 +23,7 @@ struct daemon_opts {
 	const char *pidfile;     /* written once mounted, removed at unmount */
 	int readahead_kb;        /* kernel readahead for the mount; 0 = kernel default */
 	unsigned idle_timeout_s; /* evict the volume keys after this long idle; 0 = never */
+	struct audit_opts audit; /* audit=, audit_keys=, audit_mode=, ... (spool_dir checked) */
 };
 
 /* Returns 0 after a clean unmount, or -errno with err filled before mounting. */

@@ -3,8 +3,11 @@
  * operation phifs implements, and the only caller of fuse_reply_*. Each op_*
  * enters through op_enter() (caller identity, policy hook), delegates to
  * node.c (namespace), fileio.c (contents) or xattr.c, and leaves through
- * op_leave() (audit hook) with its result. Errors are -errno inside, positive
- * only in fuse_reply_err. No name or content is ever logged here.
+ * op_leave() (audit hook) with its result. Opens and namespace changes pass
+ * audit_gate() (fail closed while audit records cannot be made durable) and
+ * report themselves with audit_event()/audit_open_event(); reads and writes
+ * with audit_io_*(). Errors are -errno inside, positive only in
+ * fuse_reply_err. No name or content is ever logged here.
  */
 #include "config.h"
 
@@ -21,6 +24,7 @@
 #include <unistd.h>
 #include <fuse_lowlevel.h>
 
+#include "audit.h"
 #include "fuse_ops.h"
 #include "opctx.h"
 #include "session.h"
@@ -30,6 +34,7 @@ struct fhandle {
 	struct inode *inode;
 	struct fileio *fio;
 	int append;                  /* O_APPEND without writeback cache */
+	struct audit_handle *audit;  /* the opener's identity and I/O summary */
 };
 
 struct dhandle {
@@ -70,6 +75,14 @@ static int op_enter(fuse_req_t req, const char *op, fuse_ino_t ino, struct opctx
 	c->pid = fc->pid;
 	ret = session_enter(op, &c->keyed);   /* keys evicted (lock, idle): EACCES */
 	return ret ? ret : opctx_check(c);
+}
+
+/* op_enter for opens and namespace changes: also the audit gate. */
+static int op_enter_audited(fuse_req_t req, const char *op, fuse_ino_t ino, struct opctx *c)
+{
+	int ret = op_enter(req, op, ino, c);
+
+	return ret ? ret : audit_gate();
 }
 
 static void op_leave(const struct opctx *c, int64_t result)
@@ -272,10 +285,13 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int va
 	struct inode *i = ino_of(req, ino);
 	struct stat st;
 	struct opctx c;
-	int ret = op_enter(req, "setattr", ino, &c);
+	struct audit_obj o = { .i = i };
+	int ret = op_enter_audited(req, "setattr", ino, &c);
 
 	if (!ret)
 		ret = do_setattr(fs, i, attr, valid, fi);
+	audit_event(&c, "setattr", &o, NULL, audit_setattr_fields(valid, (uint64_t)attr->st_size),
+		    ret);
 	if (!ret)
 		ret = node_getattr(&fs->nc, i, &st);
 	if (ret)
@@ -311,11 +327,14 @@ static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 	struct inode *i;
 	struct stat st;
 	struct opctx c;
-	int ret = op_enter(req, "mknod", parent, &c);
+	int ret = op_enter_audited(req, "mknod", parent, &c);
 	struct node_caller who = caller_of(&c);
+	struct audit_obj o = { .dir = ino_of(req, parent), .name = name };
 
 	if (!ret)
 		ret = node_mknod(&fs->nc, &who, ino_of(req, parent), name, mode, rdev, &i, &st);
+	o.i = ret ? NULL : i;
+	audit_event(&c, "create", &o, NULL, audit_node_type(mode), ret);
 	if (ret)
 		return reply_err(req, &c, ret);
 	reply_entry(req, &c, i, &st);
@@ -327,11 +346,14 @@ static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 	struct inode *i;
 	struct stat st;
 	struct opctx c;
-	int ret = op_enter(req, "mkdir", parent, &c);
+	int ret = op_enter_audited(req, "mkdir", parent, &c);
 	struct node_caller who = caller_of(&c);
+	struct audit_obj o = { .dir = ino_of(req, parent), .name = name };
 
 	if (!ret)
 		ret = node_mkdir(&fs->nc, &who, ino_of(req, parent), name, mode, &i, &st);
+	o.i = ret ? NULL : i;
+	audit_event(&c, "mkdir", &o, NULL, NULL, ret);
 	if (ret)
 		return reply_err(req, &c, ret);
 	reply_entry(req, &c, i, &st);
@@ -343,11 +365,15 @@ static void op_symlink(fuse_req_t req, const char *target, fuse_ino_t parent, co
 	struct inode *i;
 	struct stat st;
 	struct opctx c;
-	int ret = op_enter(req, "symlink", parent, &c);
+	int ret = op_enter_audited(req, "symlink", parent, &c);
 	struct node_caller who = caller_of(&c);
+	struct audit_obj o = { .dir = ino_of(req, parent), .name = name };
 
 	if (!ret)
 		ret = node_symlink(&fs->nc, &who, ino_of(req, parent), name, target, &i, &st);
+	o.i = ret ? NULL : i;
+	/* The target is content (it may name a patient): never recorded. */
+	audit_event(&c, "symlink", &o, NULL, NULL, ret);
 	if (ret)
 		return reply_err(req, &c, ret);
 	reply_entry(req, &c, i, &st);
@@ -359,12 +385,15 @@ static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t parent, const cha
 	struct inode *i;
 	struct stat st;
 	struct opctx c;
-	int ret = op_enter(req, "link", ino, &c);
+	int ret = op_enter_audited(req, "link", ino, &c);
+	struct audit_obj src = { .i = ino_of(req, ino) };
+	struct audit_obj dst = { .dir = ino_of(req, parent), .name = name };
 
 	if (!ret && fs->opts.readonly)
 		ret = -EROFS;
 	if (!ret)
 		ret = node_link(&fs->nc, ino_of(req, ino), ino_of(req, parent), name, &i, &st);
+	audit_event(&c, "link", &src, &dst, NULL, ret);
 	if (ret)
 		return reply_err(req, &c, ret);
 	reply_entry(req, &c, i, &st);
@@ -373,20 +402,28 @@ static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t parent, const cha
 static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct opctx c;
-	int ret = op_enter(req, "unlink", parent, &c);
+	struct audit_obj o = { .dir = ino_of(req, parent), .name = name };
+	int ret = op_enter_audited(req, "unlink", parent, &c);
 
 	if (!ret)
+		audit_probe(&o);
+	if (!ret)
 		ret = node_unlink(&fsd_of(req)->nc, ino_of(req, parent), name);
+	audit_event(&c, "unlink", &o, NULL, NULL, ret);
 	reply_err(req, &c, ret);
 }
 
 static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct opctx c;
-	int ret = op_enter(req, "rmdir", parent, &c);
+	struct audit_obj o = { .dir = ino_of(req, parent), .name = name };
+	int ret = op_enter_audited(req, "rmdir", parent, &c);
 
 	if (!ret)
+		audit_probe(&o);
+	if (!ret)
 		ret = node_rmdir(&fsd_of(req)->nc, ino_of(req, parent), name);
+	audit_event(&c, "rmdir", &o, NULL, NULL, ret);
 	reply_err(req, &c, ret);
 }
 
@@ -394,13 +431,20 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_
 		      const char *newname, unsigned int flags)
 {
 	struct opctx c;
-	int ret = op_enter(req, "rename", parent, &c);
+	struct audit_obj src = { .dir = ino_of(req, parent), .name = name };
+	struct audit_obj dst = { .dir = ino_of(req, newparent), .name = newname };
+	int ret = op_enter_audited(req, "rename", parent, &c);
 
 	if (!ret && (flags & ~(unsigned)(RENAME_NOREPLACE | RENAME_EXCHANGE)))
 		ret = -EINVAL;
+	if (!ret) {
+		audit_probe(&src);
+		audit_probe(&dst);   /* a file it replaces (or exchanges with) */
+	}
 	if (!ret)
 		ret = node_rename(&fsd_of(req)->nc, ino_of(req, parent), name,
 				  ino_of(req, newparent), newname, flags);
+	audit_event(&c, "rename", &src, &dst, audit_rename_flags(flags), ret);
 	reply_err(req, &c, ret);
 }
 
@@ -435,11 +479,15 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 	struct inode *i = NULL;
 	struct stat st;
 	struct opctx c;
-	int ret = op_enter(req, "create", parent, &c);
+	int ret = op_enter_audited(req, "create", parent, &c);
 	struct node_caller who = caller_of(&c);
+	struct audit_obj o = { .dir = ino_of(req, parent), .name = name };
+	struct audit_handle *ah;
 
 	if (!ret)
 		ret = node_create(&fs->nc, &who, ino_of(req, parent), name, mode, &i, &st, &fio);
+	o.i = ret ? NULL : i;
+	ah = audit_open_event(&c, "create", &o, fi->flags | O_CREAT, ret);
 	if (!ret) {
 		ret = new_fhandle(fs, i, fio, fi->flags, fi);
 		if (ret) {
@@ -447,11 +495,15 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 			inode_forget(&fs->table, i, 1);
 		}
 	}
-	if (ret)
+	if (ret) {
+		audit_release(ah);
 		return reply_err(req, &c, ret);
+	}
+	((struct fhandle *)(uintptr_t)fi->fh)->audit = ah;
 	fill_entry(fs, i, &st, &e);
 	op_leave(&c, 0);
 	if (fuse_reply_create(req, &e, fi) != 0) {
+		audit_release(ah);
 		free((void *)(uintptr_t)fi->fh);
 		inode_file_put(i);
 		inode_forget(&fs->table, i, 1);
@@ -465,7 +517,9 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct fileio *fio = NULL;
 	struct opctx c;
 	int writing = (fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC);
-	int ret = op_enter(req, "open", ino, &c);
+	int ret = op_enter_audited(req, "open", ino, &c);
+	struct audit_obj o = { .i = i };
+	struct audit_handle *ah = NULL;
 
 	if (!ret && writing && fs->opts.readonly)
 		ret = -EROFS;
@@ -475,13 +529,16 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		ret = fileio_truncate(fio, 0);
 	if (!ret)
 		ret = new_fhandle(fs, i, fio, fi->flags, fi);
+	ah = audit_open_event(&c, "open", &o, fi->flags, ret);
 	if (ret) {
 		if (fio)
 			inode_file_put(i);
 		return reply_err(req, &c, ret);
 	}
+	((struct fhandle *)(uintptr_t)fi->fh)->audit = ah;
 	op_leave(&c, 0);
 	if (fuse_reply_open(req, fi) != 0) {
+		audit_release(ah);
 		free((void *)(uintptr_t)fi->fh);
 		inode_file_put(i);
 	}
@@ -520,6 +577,7 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	if (ret)
 		return reply_err(req, &c, ret);
 	n = fileio_read(h->fio, buf, size, (uint64_t)off);
+	audit_io_read(h->audit, (uint64_t)off, n);
 	if (n < 0)
 		return reply_err(req, &c, (int)n);
 	op_leave(&c, n);
@@ -546,6 +604,7 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
 		off = (off_t)size_now;
 	}
 	n = fileio_write(h->fio, buf, size, (uint64_t)off);
+	audit_io_write(h->audit, (uint64_t)off, n);
 	if (n < 0)
 		return reply_err(req, &c, (int)n);
 	op_leave(&c, n);
@@ -565,6 +624,7 @@ static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	struct opctx c;
 
 	(void)op_enter(req, "release", ino, &c);
+	audit_release(h->audit);
 	inode_file_put(h->inode);
 	free(h);
 	op_leave(&c, 0);
@@ -818,11 +878,13 @@ static void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const 
 {
 	struct fsd *fs = fsd_of(req);
 	struct opctx c;
-	int ret = op_enter(req, "setxattr", ino, &c);
+	struct audit_obj o = { .i = ino_of(req, ino) };
+	int ret = op_enter_audited(req, "setxattr", ino, &c);
 
 	if (!ret)
 		ret = fs->opts.readonly ? -EROFS
 					: xattr_set(fs->vol, ino_of(req, ino), name, value, size, flags);
+	audit_event(&c, "setxattr", &o, NULL, audit_xattr_field(name), ret);
 	reply_err(req, &c, ret);
 }
 
@@ -872,10 +934,12 @@ static void op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 {
 	struct fsd *fs = fsd_of(req);
 	struct opctx c;
-	int ret = op_enter(req, "removexattr", ino, &c);
+	struct audit_obj o = { .i = ino_of(req, ino) };
+	int ret = op_enter_audited(req, "removexattr", ino, &c);
 
 	if (!ret)
 		ret = fs->opts.readonly ? -EROFS : xattr_remove(fs->vol, ino_of(req, ino), name);
+	audit_event(&c, "removexattr", &o, NULL, audit_xattr_field(name), ret);
 	reply_err(req, &c, ret);
 }
 

@@ -32,6 +32,7 @@ enum keys_purpose {
 	KP_XATTR,
 	KP_AUDIT,
 	KP_POLICY_MAC,
+	KP_AUDIT_PATH_ENC,
 	KP_HEADER_MAC,
 	KP_BLOCK_GCM,
 	KP_BLOCK_XTS,
@@ -50,6 +51,7 @@ static const struct {
 	[KP_XATTR] = { "phifs/v1/xattr", KEYS_XATTR_LEN },
 	[KP_AUDIT] = { "phifs/v1/audit", KEYS_AUDIT_LEN },
 	[KP_POLICY_MAC] = { "phifs/v1/policy-mac", 32 },
+	[KP_AUDIT_PATH_ENC] = { "phifs/v1/audit-path-enc", KEYS_AUDIT_LEN },
 	/* From DK, salt = file id. */
 	[KP_HEADER_MAC] = { "phifs/v1/header-mac", 32 },
 	[KP_BLOCK_GCM] = { "phifs/v1/block-gcm", CIPHER_KEY_LEN },
@@ -77,6 +79,7 @@ struct vk_secrets {
 	uint8_t xattr[KEYS_XATTR_LEN];
 	uint8_t audit[KEYS_AUDIT_LEN];
 	uint8_t policy_mac[32];
+	uint8_t audit_enc[KEYS_AUDIT_LEN];
 };
 
 struct vk_entry {
@@ -165,6 +168,8 @@ static int vk_derive_all(const uint8_t volume_id[FORMAT_ID_LEN], struct vk_secre
 		ret = derive(KP_AUDIT, s->vk, sizeof(s->vk), volume_id, s->audit);
 	if (!ret)
 		ret = derive(KP_POLICY_MAC, s->vk, sizeof(s->vk), volume_id, s->policy_mac);
+	if (!ret)
+		ret = derive(KP_AUDIT_PATH_ENC, s->vk, sizeof(s->vk), volume_id, s->audit_enc);
 	return ret;
 }
 
@@ -279,6 +284,11 @@ const uint8_t *keys_xattr_key(const struct keys_volume *kv)
 const uint8_t *keys_audit_key(const struct keys_volume *kv)
 {
 	return kv->names ? kv->names->s->audit : NULL;
+}
+
+const uint8_t *keys_audit_enc_key(const struct keys_volume *kv)
+{
+	return kv->names ? kv->names->s->audit_enc : NULL;
 }
 
 int keys_config_mac(const struct keys_volume *kv, uint32_t version, const uint8_t *body,

@@ -49,7 +49,8 @@ const uint8_t *keys_volume_id(const struct keys_volume *kv);
 /* Purpose keys of the names version (pointers into secmem, valid until free). */
 const uint8_t *keys_names_key(const struct keys_volume *kv);   /* KEYS_NAMES_LEN */
 const uint8_t *keys_xattr_key(const struct keys_volume *kv);   /* KEYS_XATTR_LEN */
-const uint8_t *keys_audit_key(const struct keys_volume *kv);   /* KEYS_AUDIT_LEN */
+const uint8_t *keys_audit_key(const struct keys_volume *kv);   /* KEYS_AUDIT_LEN: path HMAC */
+const uint8_t *keys_audit_enc_key(const struct keys_volume *kv); /* KEYS_AUDIT_LEN: path AES-GCM */
 
 /* HMAC over a config body under the config-mac key of VK `version`. */
 int keys_config_mac(const struct keys_volume *kv, uint32_t version, const uint8_t *body,

@@ -11,23 +11,43 @@
 #include "opctx.h"
 
 static opctx_check_fn hook_check;
+static void *check_arg;
 static opctx_done_fn hook_done;
-static void *hook_arg;
+static void *done_arg;
+static _Thread_local const struct opctx *current;
+
+void opctx_set_check(opctx_check_fn check, void *arg)
+{
+	hook_check = check;
+	check_arg = arg;
+}
+
+void opctx_set_done(opctx_done_fn done, void *arg)
+{
+	hook_done = done;
+	done_arg = arg;
+}
 
 void opctx_set_hooks(opctx_check_fn check, opctx_done_fn done, void *arg)
 {
-	hook_check = check;
-	hook_done = done;
-	hook_arg = arg;
+	opctx_set_check(check, arg);
+	opctx_set_done(done, arg);
 }
 
 int opctx_check(const struct opctx *c)
 {
-	return hook_check ? hook_check(hook_arg, c) : 0;
+	current = c;
+	return hook_check ? hook_check(check_arg, c) : 0;
 }
 
 void opctx_done(const struct opctx *c, int64_t result)
 {
 	if (hook_done)
-		hook_done(hook_arg, c, result);
+		hook_done(done_arg, c, result);
+	current = NULL;
+}
+
+const struct opctx *opctx_current(void)
+{
+	return current;
 }

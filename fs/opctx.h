@@ -23,8 +23,16 @@ typedef int (*opctx_check_fn)(void *arg, const struct opctx *c);
 /* Completion: result is 0/positive count or -errno. */
 typedef void (*opctx_done_fn)(void *arg, const struct opctx *c, int64_t result);
 
+/* Policy (policy.c) installs the check, audit (audit.c) the completion; each
+ * setter leaves the other hook alone. opctx_set_hooks sets both. */
+void opctx_set_check(opctx_check_fn check, void *arg);
+void opctx_set_done(opctx_done_fn done, void *arg);
 void opctx_set_hooks(opctx_check_fn check, opctx_done_fn done, void *arg);
+/* Also makes c the thread's current operation until opctx_done. */
 int opctx_check(const struct opctx *c);
 void opctx_done(const struct opctx *c, int64_t result);
+/* The operation this thread is serving (NULL outside one): the actor of
+ * events raised deep inside it (integrity failures, key operations). */
+const struct opctx *opctx_current(void);
 
 #endif

@@ -39,6 +39,9 @@ setup() {
 	MNT="$WORK/mnt"
 	KEY="$WORK/kek.bin"
 	mkdir -p "$MNT"
+	# Audit records of every mount and tool go here, never to the system's
+	# default spool (tests/sh/audit.sh passes its own audit= as well).
+	export PHIFS_AUDIT_DIR="$WORK/audit" PHIFS_AUDIT_KEYS_DIR="$WORK/audit-keys"
 	trap teardown EXIT
 }
 
@@ -47,6 +50,8 @@ teardown() {
 		umount "$MNT" 2>/dev/null || umount -l "$MNT" 2>/dev/null
 	fi
 	stop_daemon
+	# Audit spool files are append-only (chattr +a) where the filesystem allows.
+	[ -n "${WORK:-}" ] && find "$WORK" -maxdepth 3 -name '*.log' -type f -exec chattr -a {} + 2>/dev/null
 	[ -n "${WORK:-}" ] && rm -rf "$WORK"
 }
 

@@ -18,6 +18,7 @@
 #include <json-c/json.h>
 
 #include "../phifs/common.h"
+#include "audit.h"
 #include "hook.h"
 #include "keyscmd.h"
 #include "kms.h"
@@ -197,11 +198,14 @@ int keys_cmd_rotate_kms(int argc, char **argv)
 		{ "extpass", required_argument, NULL, 'E' },
 		{ "to-passfile", required_argument, NULL, 'Q' },
 		{ "to-extpass", required_argument, NULL, 'F' },
+		{ "audit", required_argument, NULL, 'A' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0, 0, 0, 0 }
 	};
 	static struct rotate r;
-	int opt;
+	struct audit_tool *at;
+	const char *audit = NULL;
+	int opt, code;
 
 	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		if (kms_opt(opt, optarg, &r.ko))
@@ -213,10 +217,11 @@ int keys_cmd_rotate_kms(int argc, char **argv)
 		case 'k': r.kms_override = optarg; break;
 		case 'Q': r.to_ko.passfile = optarg; break;
 		case 'F': r.to_ko.extpass = optarg; break;
+		case 'A': audit = optarg; break;
 		case 'h':
 			printf("usage: phifs-keys rotate-kms [--to NEW-URI] [--retire-old] [--json] "
 			       "[--kms URI] [--passfile F | --extpass CMD] "
-			       "[--to-passfile F | --to-extpass CMD] CIPHERDIR\n");
+			       "[--to-passfile F | --to-extpass CMD] [--audit DIR|off] CIPHERDIR\n");
 			return EXIT_OK;
 		default:
 			return EXIT_USAGE;
@@ -225,5 +230,8 @@ int keys_cmd_rotate_kms(int argc, char **argv)
 	if (optind != argc - 1)
 		die(EXIT_USAGE, "usage: phifs-keys rotate-kms [options] CIPHERDIR");
 	r.dir = argv[optind];
-	return rotate_run(&r);
+	at = tool_audit_open(audit, r.dir, 1);
+	code = rotate_run(&r);
+	audit_tool_close(at);
+	return code;
 }

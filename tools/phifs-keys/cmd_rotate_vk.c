@@ -28,6 +28,7 @@
 #include <json-c/json.h>
 
 #include "../phifs/common.h"
+#include "audit.h"
 #include "hook.h"
 #include "journal.h"
 #include "keyring.h"
@@ -297,11 +298,14 @@ int keys_cmd_rotate_vk(int argc, char **argv)
 		{ "kms", required_argument, NULL, 'k' },
 		{ "passfile", required_argument, NULL, 'P' },
 		{ "extpass", required_argument, NULL, 'E' },
+		{ "audit", required_argument, NULL, 'A' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0, 0, 0, 0 }
 	};
 	static struct rvk r;
-	int opt;
+	struct audit_tool *at;
+	const char *audit = NULL;
+	int opt, code;
 
 	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		if (kms_opt(opt, optarg, &r.ko))
@@ -309,9 +313,10 @@ int keys_cmd_rotate_vk(int argc, char **argv)
 		switch (opt) {
 		case 'j': r.json = 1; break;
 		case 'k': r.kms_override = optarg; break;
+		case 'A': audit = optarg; break;
 		case 'h':
 			printf("usage: phifs-keys rotate-volume-key [--json] [--kms URI] "
-			       "[--passfile F | --extpass CMD] CIPHERDIR\n");
+			       "[--passfile F | --extpass CMD] [--audit DIR|off] CIPHERDIR\n");
 			return EXIT_OK;
 		default:
 			return EXIT_USAGE;
@@ -321,5 +326,8 @@ int keys_cmd_rotate_vk(int argc, char **argv)
 		die(EXIT_USAGE, "usage: phifs-keys rotate-volume-key [options] CIPHERDIR");
 	r.dir = argv[optind];
 	r.tty = isatty(2) && !r.json;
-	return rvk_run(&r);
+	at = tool_audit_open(audit, r.dir, 1);
+	code = rvk_run(&r);
+	audit_tool_close(at);
+	return code;
 }

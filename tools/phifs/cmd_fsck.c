@@ -15,6 +15,7 @@
 #include <unistd.h>
 #include <json-c/json.h>
 
+#include "audit.h"
 #include "common.h"
 #include "fsck.h"
 
@@ -111,6 +112,18 @@ static void summary(const struct fsck_ui *ui, const struct fsck_stats *s)
 		       ui->show_paths ? "" : "; --show-paths prints plaintext paths (may be PHI)");
 }
 
+/* The audit record's counts: problems found; repairs are replayed journal writes. */
+static struct json_object *fsck_fields(const struct fsck_stats *s)
+{
+	struct json_object *o = json_object_new_object();
+
+	if (!o)
+		return NULL;
+	json_object_object_add(o, "problems", json_object_new_int64((int64_t)s->problems));
+	json_object_object_add(o, "repaired", json_object_new_int64((int64_t)s->replayed));
+	return o;
+}
+
 int cmd_fsck(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -119,6 +132,7 @@ int cmd_fsck(int argc, char **argv)
 		{ "kms", required_argument, NULL, 'k' },
 		{ "passfile", required_argument, NULL, 'P' },
 		{ "extpass", required_argument, NULL, 'E' },
+		{ "audit", required_argument, NULL, 'A' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0, 0, 0, 0 }
 	};
@@ -129,6 +143,8 @@ int cmd_fsck(int argc, char **argv)
 	const char *kms = NULL;
 	struct volume *v = NULL;
 	char err[1024] = "";
+	struct audit_tool *at;
+	const char *audit = NULL;
 	int opt, ret;
 
 	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
@@ -138,9 +154,10 @@ int cmd_fsck(int argc, char **argv)
 		case 'j': ui.json = 1; break;
 		case 's': ui.show_paths = 1; break;
 		case 'k': kms = optarg; break;
+		case 'A': audit = optarg; break;
 		case 'h':
 			printf("usage: phifs fsck [--json] [--show-paths] [--kms URI] "
-			       "[--passfile F | --extpass CMD] CIPHERDIR\n");
+			       "[--passfile F | --extpass CMD] [--audit DIR|off] CIPHERDIR\n");
 			return EXIT_OK;
 		default:
 			return EXIT_USAGE;
@@ -150,11 +167,16 @@ int cmd_fsck(int argc, char **argv)
 		die(EXIT_USAGE, "usage: phifs fsck [options] CIPHERDIR");
 	ui.dir = argv[optind];
 	ui.progress = isatty(2) && !ui.json;
+	at = tool_audit_open(audit, ui.dir, 1);
 	ret = volume_open(ui.dir, kms, &ko, &v, err, sizeof(err));
-	if (ret)
+	if (ret) {
+		audit_tool_event(at, "fsck", NULL, ret);
 		die(exit_code_for(ret), "cannot open volume: %s", err[0] ? err : strerror(-ret));
+	}
 	ret = fsck_run(v, &cb, &st);
 	volume_close(v);
+	audit_tool_event(at, "fsck", ret ? NULL : fsck_fields(&st), ret);
+	audit_tool_close(at);
 	if (ret)
 		die(EXIT_PROBLEMS, "fsck could not walk %s: %s", ui.dir, strerror(-ret));
 	summary(&ui, &st);

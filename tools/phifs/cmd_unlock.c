@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "common.h"
+#include "audit.h"
 #include "hook.h"
 #include "keyring.h"
 #include "volume.h"
@@ -69,6 +70,7 @@ int cmd_unlock(int argc, char **argv)
 		{ "kms", required_argument, NULL, 'k' },
 		{ "passfile", required_argument, NULL, 'P' },
 		{ "extpass", required_argument, NULL, 'E' },
+		{ "audit", required_argument, NULL, 'A' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0, 0, 0, 0 }
 	};
@@ -77,6 +79,8 @@ int cmd_unlock(int argc, char **argv)
 	struct volume *v = NULL;
 	int64_t timeout = UNLOCK_DEFAULT_S;
 	char id[2 * FORMAT_ID_LEN + 1];
+	struct audit_tool *at;
+	const char *audit = NULL;
 	unsigned n = 0;
 	int opt, ret;
 
@@ -89,9 +93,10 @@ int cmd_unlock(int argc, char **argv)
 				die(EXIT_USAGE, "--timeout wants a duration up to 7d, e.g. 15m");
 			break;
 		case 'k': kms = optarg; break;
+		case 'A': audit = optarg; break;
 		case 'h':
 			printf("usage: phifs unlock [--timeout DUR] [--kms URI] "
-			       "[--passfile F | --extpass CMD] CIPHERDIR\n");
+			       "[--passfile F | --extpass CMD] [--audit DIR|off] CIPHERDIR\n");
 			return EXIT_OK;
 		default:
 			return EXIT_USAGE;
@@ -99,12 +104,17 @@ int cmd_unlock(int argc, char **argv)
 	}
 	if (optind != argc - 1)
 		die(EXIT_USAGE, "usage: phifs unlock [options] CIPHERDIR");
+	at = tool_audit_open(audit, argv[optind], 1);
 	ret = unlock_open(argv[optind], kms, &ko, &v);
-	if (ret)
+	if (ret) {
+		audit_tool_event(at, "unlock", NULL, ret);
+		audit_tool_close(at);
 		return exit_code_for(ret);
+	}
 	ret = unlock_store(v, (unsigned)timeout, &n);
 	hex_id(v->cfg->volume_id, FORMAT_ID_LEN, id, sizeof(id));
 	hook_key_op("unlock", id, NULL, ret);
+	audit_tool_close(at);
 	volume_close(v);
 	if (ret)
 		die(EXIT_PROBLEMS, "cannot store the keys in the kernel keyring: %s", strerror(-ret));

@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "audit.h"
 #include "common.h"
 #include "secmem.h"
 #include "volume.h"
@@ -194,4 +195,28 @@ int tool_report_due(double *last, double now, int json, int final)
 		return 0;
 	*last = now;
 	return 1;
+}
+
+struct audit_tool *tool_audit_open(const char *audit_arg, const char *dir, int fail_closed)
+{
+	struct format_config *cfg = calloc(1, sizeof(*cfg));
+	struct audit_tool *t = NULL;
+	char err[1200] = "";
+	int ret;
+
+	if (!cfg)
+		die(EXIT_PROBLEMS, "out of memory");
+	if (tool_config_read(dir, cfg) != EXIT_OK) {
+		free(cfg);
+		exit(EXIT_VOLUME);
+	}
+	ret = audit_tool_open(audit_arg, cfg->volume_id, &t, err, sizeof(err));
+	free(cfg);
+	/* Fail closed: a key operation nobody could audit does not happen. */
+	if (ret && !fail_closed)
+		warnx_phifs("warning: audit: %s; proceeding without an audit record", err);
+	else if (ret)
+		die(EXIT_PROBLEMS, "audit: %s; refusing to proceed without an audit record "
+		    "(--audit DIR elsewhere, or --audit off)", err);
+	return t;
 }

@@ -36,6 +36,14 @@ int tool_report_due(double *last, double now, int json, int final);
 /* "365d", "12h", "30m", "90s" or plain seconds → seconds (> 0); -EINVAL. */
 int parse_duration(const char *s, int64_t *out);
 
+/* The tool's audit stream ("<volid>.tools") for the volume in dir; audit_arg
+ * is --audit's value (NULL: the default dir; "off": NULL returned, warned).
+ * With fail_closed, exits 1 when the spool cannot be written (otherwise warns:
+ * `phifs lock` must never be stopped by an audit outage); exits 4 when dir is not a
+ * volume. Installs the key-operation hook: hook_key_op() becomes a record. */
+struct audit_tool;
+struct audit_tool *tool_audit_open(const char *audit_arg, const char *dir, int fail_closed);
+
 /* A command-line program made of subcommands (phifs, phifs-keys). */
 struct tool_cmd {
 	const char *name;

@@ -1,0 +1,630 @@
+/*
+ * audit.c: the daemon's side of issue 4 — filesystem events become audit
+ * records (docs/AUDIT_FORMAT.md "Record"; docs/OPERATIONS.md "Audit").
+ *
+ * FUSE threads build a record and hand it to the writer thread
+ * (audit_writer.c: bounded queue, audit_log_append/sync, failure policy).
+ * Reads and writes are, by default, a counter update on the handle
+ * (audit_io.c) and become one "io" summary at release, every audit_interval
+ * seconds while open, and at unmount; audit_mode=per-op makes them one record
+ * each. audit_gate() is the fail-closed check before opens and namespace
+ * changes. Hooks installed at start turn EACCES/EPERM results, integrity
+ * failures and key operations into records.
+ *
+ * It does not own the record format, the chain or the sinks (audit_log.c),
+ * the queue (audit_writer.c), path references (audit_path.c) nor the actor
+ * (audit_actor.c).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <json-c/json.h>
+#include <fuse_lowlevel.h>
+
+#include "audit.h"
+#include "audit_actor.h"
+#include "audit_io.h"
+#include "audit_log.h"
+#include "audit_rec.h"
+#include "audit_writer.h"
+#include "fdio.h"
+#include "fuse_ops.h"
+#include "hook.h"
+#include "log.h"
+#include "opctx.h"
+
+#define AUDIT_SYNC_MS 100             /* the log's batched fdatasync period */
+
+struct audit_handle {
+	pthread_mutex_t lock;             /* guards io */
+	struct audit_io io;               /* since the last summary */
+	struct audit_actor actor;         /* captured at open: reads/writes are theirs */
+	struct json_object *object;       /* built at open; only deep-copied, under lock */
+	struct audit_handle *prev, *next; /* open list; audit.hlock */
+};
+
+struct audit {
+	struct audit_opts o;
+	struct fsd *fs;
+	struct audit_log *log;
+	struct audit_paths *paths;
+	uint8_t volume_id[FORMAT_ID_LEN];
+	struct audit_writer *writer;
+
+	pthread_mutex_t hlock;            /* guards the open-handle list */
+	struct audit_handle *handles;
+};
+
+/* Set before the FUSE loop starts and cleared after it ends: read unlocked. */
+static struct audit *A;
+/* This thread's operation was refused by audit_gate: it is counted in the
+ * gap record's "refused", not recorded (the sink is what failed). */
+static _Thread_local int gate_refused;
+
+/* ---- small helpers ------------------------------------------------------ */
+
+static struct json_object *rec_new(const char *event, const struct audit_actor *actor,
+				   int result)
+{
+	return audit_rec_new(event, A->volume_id, actor, result);
+}
+
+static void actor_of(const struct opctx *c, struct audit_actor *a)
+{
+	if (c)
+		audit_actor_fill(a, c->uid, c->gid, c->pid);
+	else
+		audit_actor_fill(a, getuid(), getgid(), getpid());
+}
+
+static void add_obj(struct json_object *rec, const char *key, struct json_object *obj)
+{
+	if (obj)
+		json_object_object_add(rec, key, obj);
+}
+
+static struct json_object *io_dir_json(const struct audit_io_dir *d)
+{
+	struct json_object *o = json_object_new_object(), *r = json_object_new_array();
+
+	for (unsigned i = 0; r && i < d->n; i++) {
+		struct json_object *p = json_object_new_array();
+
+		json_object_array_add(p, json_object_new_int64((int64_t)d->r[i][0]));
+		json_object_array_add(p, json_object_new_int64((int64_t)d->r[i][1]));
+		json_object_array_add(r, p);
+	}
+	json_object_object_add(o, "ops", json_object_new_int64((int64_t)d->ops));
+	json_object_object_add(o, "bytes", json_object_new_int64((int64_t)d->bytes));
+	json_object_object_add(o, "ranges", r);
+	return o;
+}
+
+/* The "io" summary of h since the last one, then reset. Caller holds h->lock. */
+static struct json_object *summary_locked(struct audit_handle *h, int final)
+{
+	struct json_object *rec;
+	char t[40];
+
+	if (audit_io_empty(&h->io))
+		return NULL;
+	rec = rec_new("io", &h->actor, 0);
+	if (!rec)
+		return NULL;
+	add_obj(rec, "object", h->object ? audit_rec_copy(h->object) : NULL);
+	if (h->io.rd.ops)
+		json_object_object_add(rec, "read", io_dir_json(&h->io.rd));
+	if (h->io.wr.ops)
+		json_object_object_add(rec, "write", io_dir_json(&h->io.wr));
+	audit_rec_time(&h->io.first, t);
+	json_object_object_add(rec, "first", json_object_new_string(t));
+	audit_rec_time(&h->io.last, t);
+	json_object_object_add(rec, "last", json_object_new_string(t));
+	json_object_object_add(rec, "final", json_object_new_boolean(final));
+	audit_io_reset(&h->io);
+	return rec;
+}
+
+/* Called by the writer thread every audit_interval seconds. */
+static void interim_summaries(void *arg)
+{
+	struct audit *a = arg;
+
+	pthread_mutex_lock(&a->hlock);
+	for (struct audit_handle *h = a->handles; h; h = h->next) {
+		struct json_object *rec;
+
+		pthread_mutex_lock(&h->lock);
+		rec = summary_locked(h, 0);
+		pthread_mutex_unlock(&h->lock);
+		if (rec)
+			audit_writer_put(a->writer, rec, 1);
+	}
+	pthread_mutex_unlock(&a->hlock);
+}
+
+int audit_gate(void)
+{
+	int ret = A ? audit_writer_gate(A->writer) : 0;
+
+	gate_refused = ret != 0;
+	return ret;
+}
+
+/* ---- objects and event fields ------------------------------------------- */
+
+void audit_probe(struct audit_obj *o)
+{
+	char backing[NAME_MAX + 1], enc[NAMES_ENC_MAX];
+	uint8_t hdr[FORMAT_HEADER_LEN];
+	struct format_header h;
+	struct stat st;
+	size_t got = 0;
+	int is_long, fd;
+
+	if (!A || !o->dir || !o->name ||
+	    node_backing_name(&A->fs->nc, o->dir, o->name, backing, &is_long, enc, sizeof(enc)))
+		return;
+	if (fstatat(o->dir->fd, backing, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return;
+	o->ino = (uint64_t)st.st_ino;
+	if (!S_ISREG(st.st_mode))
+		return;
+	fd = openat(o->dir->fd, backing, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	if (!fdio_pread(fd, hdr, sizeof(hdr), 0, &got) && got == sizeof(hdr) &&
+	    !format_header_decode(hdr, sizeof(hdr), &h)) {
+		memcpy(o->file_id, h.file_id, FORMAT_ID_LEN);
+		o->has_id = 1;
+	}
+	close(fd);
+}
+
+static struct json_object *obj_json(struct audit_obj *o)
+{
+	struct json_object *j = json_object_new_object();
+	struct inode *base = o->name ? o->dir : (o->i ? o->i : o->dir);
+	char hex[2 * FORMAT_ID_LEN + 1];
+	char *path;
+
+	if (!j)
+		return NULL;
+	if (o->i && !o->ino)
+		o->ino = (uint64_t)o->i->ino;
+	if (o->i && !o->has_id && S_ISREG(o->i->type)) {
+		/* Open somewhere: the header's file id is at hand. */
+		pthread_mutex_lock(&o->i->lock);
+		if (o->i->fio) {
+			memcpy(o->file_id, fileio_file_id(o->i->fio), FORMAT_ID_LEN);
+			o->has_id = 1;
+		}
+		pthread_mutex_unlock(&o->i->lock);
+	}
+	if (o->has_id) {
+		audit_rec_hex(o->file_id, FORMAT_ID_LEN, hex);
+		json_object_object_add(j, "file", json_object_new_string(hex));
+	}
+	if (o->ino)
+		json_object_object_add(j, "ino", json_object_new_int64((int64_t)o->ino));
+	if (audit_paths_mode_of(A->paths) == AUDIT_PATHS_NONE || !base)
+		return j;
+	path = malloc(PATH_MAX);
+	if (path && !audit_path_of(A->paths, base, o->name, path, PATH_MAX))
+		add_obj(j, "path", audit_path_ref(A->paths, path));
+	if (path)
+		explicit_bzero(path, PATH_MAX);
+	free(path);
+	return j;
+}
+
+void audit_event(const struct opctx *c, const char *event, struct audit_obj *obj,
+		 struct audit_obj *obj2, struct json_object *extra, int result)
+{
+	struct audit_actor actor;
+	struct json_object *rec;
+
+	if (!A || gate_refused) {
+		gate_refused = 0;
+		json_object_put(extra);
+		return;
+	}
+	actor_of(c, &actor);
+	rec = rec_new(event, &actor, result);
+	if (rec && obj)
+		add_obj(rec, "object", obj_json(obj));
+	if (rec && obj2)
+		add_obj(rec, "object2", obj_json(obj2));
+	audit_rec_merge(rec, extra);
+	audit_writer_put(A->writer, rec, 0);
+}
+
+struct json_object *audit_open_flags(int flags)
+{
+	static const struct {
+		int bit;
+		const char *name;
+	} bits[] = { { O_TRUNC, "trunc" }, { O_APPEND, "append" }, { O_CREAT, "creat" },
+		     { O_EXCL, "excl" }, { O_SYNC, "sync" }, { O_DSYNC, "dsync" },
+		     { O_DIRECT, "direct" }, { O_NOATIME, "noatime" }, { O_NONBLOCK, "nonblock" } };
+	struct json_object *a = json_object_new_array(), *o = json_object_new_object();
+	int acc = flags & O_ACCMODE;
+
+	json_object_array_add(a, json_object_new_string(acc == O_RDONLY ? "rdonly" :
+							 acc == O_WRONLY ? "wronly" : "rdwr"));
+	for (size_t i = 0; i < sizeof(bits) / sizeof(bits[0]); i++)
+		if ((flags & bits[i].bit) == bits[i].bit)
+			json_object_array_add(a, json_object_new_string(bits[i].name));
+	json_object_object_add(o, "flags", a);
+	return o;
+}
+
+struct json_object *audit_setattr_fields(int valid, uint64_t size)
+{
+	static const struct {
+		int bits;
+		const char *name;
+	} attrs[] = { { FUSE_SET_ATTR_MODE, "mode" }, { FUSE_SET_ATTR_UID, "uid" },
+		      { FUSE_SET_ATTR_GID, "gid" }, { FUSE_SET_ATTR_SIZE, "size" },
+		      { FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_ATIME_NOW, "atime" },
+		      { FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_MTIME_NOW, "mtime" } };
+	struct json_object *a = json_object_new_array(), *o = json_object_new_object();
+
+	for (size_t i = 0; i < sizeof(attrs) / sizeof(attrs[0]); i++)
+		if (valid & attrs[i].bits)
+			json_object_array_add(a, json_object_new_string(attrs[i].name));
+	json_object_object_add(o, "attrs", a);
+	if (valid & FUSE_SET_ATTR_SIZE)
+		json_object_object_add(o, "size", json_object_new_int64((int64_t)size));
+	return o;
+}
+
+struct json_object *audit_node_type(mode_t mode)
+{
+	struct json_object *o = json_object_new_object();
+	const char *t = S_ISFIFO(mode) ? "fifo" : S_ISSOCK(mode) ? "socket" :
+			S_ISCHR(mode) ? "chr" : S_ISBLK(mode) ? "blk" : "file";
+
+	if (o)
+		json_object_object_add(o, "type", json_object_new_string(t));
+	return o;
+}
+
+struct json_object *audit_rename_flags(unsigned flags)
+{
+	struct json_object *o = json_object_new_object(), *a = json_object_new_array();
+
+	if (flags & RENAME_NOREPLACE)
+		json_object_array_add(a, json_object_new_string("noreplace"));
+	if (flags & RENAME_EXCHANGE)
+		json_object_array_add(a, json_object_new_string("exchange"));
+	json_object_object_add(o, "flags", a);
+	return o;
+}
+
+/* xattr names may be PHI ("user.diagnosis"): a reference, like a path. */
+struct json_object *audit_xattr_field(const char *name)
+{
+	struct json_object *o = json_object_new_object();
+
+	if (A && o)
+		add_obj(o, "xattr", audit_path_ref(A->paths, name));
+	return o;
+}
+
+/* ---- open handles and I/O ----------------------------------------------- */
+
+struct audit_handle *audit_open_event(const struct opctx *c, const char *event,
+				      struct audit_obj *obj, int flags, int result)
+{
+	struct audit_handle *h;
+	struct json_object *rec;
+	struct audit_actor actor;
+
+	if (!A || gate_refused) {
+		gate_refused = 0;
+		return NULL;
+	}
+	actor_of(c, &actor);
+	h = result ? NULL : calloc(1, sizeof(*h));
+	if (h) {
+		pthread_mutex_init(&h->lock, NULL);
+		h->actor = actor;
+		h->object = obj_json(obj);
+	}
+	rec = rec_new(event, &actor, result);
+	if (rec) {
+		struct json_object *f = audit_open_flags(flags);
+
+		add_obj(rec, "object", h ? audit_rec_copy(h->object) : obj_json(obj));
+		if (f)
+			json_object_object_add(rec, "flags",
+					       json_object_get(json_object_object_get(f, "flags")));
+		json_object_put(f);
+	}
+	audit_writer_put(A->writer, rec, 0);
+	if (h) {
+		pthread_mutex_lock(&A->hlock);
+		h->next = A->handles;
+		if (A->handles)
+			A->handles->prev = h;
+		A->handles = h;
+		pthread_mutex_unlock(&A->hlock);
+	}
+	return h;
+}
+
+static void io_call(struct audit_handle *h, int write, uint64_t off, int64_t result)
+{
+	struct timespec now;
+	struct json_object *rec;
+
+	if (!h || !A)
+		return;
+	/* Per-op while the queue has room; beyond that the call goes into the
+	 * handle's summary, which is never dropped. */
+	if (A->o.per_op && audit_writer_room(A->writer)) {
+		rec = rec_new(write ? "write" : "read", &h->actor, result < 0 ? (int)result : 0);
+		if (rec) {
+			add_obj(rec, "object", audit_rec_copy(h->object));
+			json_object_object_add(rec, "offset", json_object_new_int64((int64_t)off));
+			json_object_object_add(rec, "bytes",
+					       json_object_new_int64(result < 0 ? 0 : result));
+		}
+		audit_writer_put(A->writer, rec, 0);
+		return;
+	}
+	if (result < 0)
+		return;
+	clock_gettime(CLOCK_REALTIME_COARSE, &now);
+	pthread_mutex_lock(&h->lock);
+	audit_io_note(&h->io, write, off, (uint64_t)result, &now);
+	pthread_mutex_unlock(&h->lock);
+}
+
+void audit_io_read(struct audit_handle *h, uint64_t off, int64_t result)
+{
+	io_call(h, 0, off, result);
+}
+
+void audit_io_write(struct audit_handle *h, uint64_t off, int64_t result)
+{
+	io_call(h, 1, off, result);
+}
+
+static void handle_free(struct audit_handle *h)
+{
+	json_object_put(h->object);
+	pthread_mutex_destroy(&h->lock);
+	free(h);
+}
+
+void audit_release(struct audit_handle *h)
+{
+	struct json_object *rec;
+
+	if (!h || !A)
+		return;
+	pthread_mutex_lock(&A->hlock);
+	if (h->prev)
+		h->prev->next = h->next;
+	else
+		A->handles = h->next;
+	if (h->next)
+		h->next->prev = h->prev;
+	pthread_mutex_unlock(&A->hlock);
+	pthread_mutex_lock(&h->lock);
+	rec = summary_locked(h, 1);
+	pthread_mutex_unlock(&h->lock);
+	if (rec)
+		audit_writer_put(A->writer, rec, 1);
+	handle_free(h);
+}
+
+void audit_denied(const struct opctx *c, const char *reason, int rule, int learn,
+		  struct audit_obj *obj)
+{
+	struct json_object *x = json_object_new_object();
+
+	if (!A || !x) {
+		json_object_put(x);
+		return;
+	}
+	json_object_object_add(x, "op", json_object_new_string(c && c->op ? c->op : "?"));
+	json_object_object_add(x, "reason", json_object_new_string(reason));
+	if (rule >= 0)
+		json_object_object_add(x, "rule", json_object_new_int(rule));
+	if (learn)
+		json_object_object_add(x, "learn", json_object_new_boolean(1));
+	audit_event(c, "denied", obj, NULL, x, learn ? 0 : -EACCES);
+}
+
+/* ---- hooks: opctx completion, integrity, key operations ----------------- */
+
+static struct inode *inode_of(fuse_ino_t ino)
+{
+	return ino == FUSE_ROOT_ID ? &A->fs->table.root : (struct inode *)(uintptr_t)ino;
+}
+
+/* EACCES/EPERM results are permission denials, whatever the operation. */
+static void on_done(void *arg, const struct opctx *c, int64_t result)
+{
+	struct audit_obj o = { 0 };
+
+	(void)arg;
+	gate_refused = 0;
+	if (result != -EACCES && result != -EPERM)
+		return;
+	o.i = c->ino ? inode_of(c->ino) : NULL;
+	audit_denied(c, "permission", -1, 0, o.i ? &o : NULL);
+}
+
+static void on_integrity(void *arg, const uint8_t file_id[FORMAT_ID_LEN], uint64_t blockno,
+			 const char *what)
+{
+	struct json_object *x = json_object_new_object();
+	struct audit_obj o = { 0 };
+	char hex[2 * FORMAT_ID_LEN + 1];
+
+	(void)arg;
+	audit_rec_hex(file_id, FORMAT_ID_LEN, hex);
+	log_msg(LOG_ERR, "integrity failure: file %s block %llu: %s", hex,
+		(unsigned long long)blockno, what ? what : "unknown");
+	if (!x)
+		return;
+	json_object_object_add(x, "block", json_object_new_int64((int64_t)blockno));
+	json_object_object_add(x, "reason", json_object_new_string(what ? what : "unknown"));
+	memcpy(o.file_id, file_id, FORMAT_ID_LEN);
+	o.has_id = 1;
+	/* Path resolution needs the inode: the file id alone names the file here. */
+	audit_event(opctx_current(), "integrity", &o, NULL, x, -EBADMSG);
+}
+
+static void on_key(void *arg, const char *op, const char *from, const char *to, int result)
+{
+	(void)arg;
+	log_msg(result ? LOG_WARNING : LOG_INFO, "key operation %s: %s", op,
+		result ? "failed" : "done");
+	audit_event(opctx_current(), "key", NULL, NULL, audit_rec_key_fields(op, from, to), result);
+}
+
+/* ---- start and stop ----------------------------------------------------- */
+
+static void options_json(struct json_object *rec, const struct audit_opts *o)
+{
+	json_object_object_add(rec, "audit_mode", json_object_new_string(o->per_op ? "per-op"
+										    : "summary"));
+	json_object_object_add(rec, "audit_paths",
+			       json_object_new_string(audit_paths_name(o->paths)));
+	json_object_object_add(rec, "audit_on_failure",
+			       json_object_new_string(o->on_failure_continue ? "continue" : "deny"));
+}
+
+static void audit_free(struct audit *a)
+{
+	if (!a)
+		return;
+	audit_log_close(a->log);
+	audit_paths_free(a->paths);
+	pthread_mutex_destroy(&a->hlock);
+	free(a);
+}
+
+int audit_start(const struct audit_opts *o, struct fsd *fs, char *err, size_t errcap)
+{
+	struct audit_log_opts lo = { 0 };
+	struct audit *a;
+	char stream[2 * FORMAT_ID_LEN + 1];
+	int ret;
+
+	if (audit_is_off(o->spool_dir)) {
+		log_msg(LOG_WARNING, "auditing is off (audit=off): no record of access to this "
+			"volume is kept");
+		return 0;
+	}
+	a = calloc(1, sizeof(*a));
+	if (!a)
+		return -ENOMEM;
+	a->o = *o;
+	a->fs = fs;
+	pthread_mutex_init(&a->hlock, NULL);
+	memcpy(a->volume_id, fs->vol->cfg->volume_id, FORMAT_ID_LEN);
+	audit_rec_hex(a->volume_id, FORMAT_ID_LEN, stream);
+	lo.spool_dir = o->spool_dir;
+	lo.keys_dir = audit_keys_dir(o->keys_dir);
+	lo.stream = stream;
+	lo.vol = stream;
+	lo.syslog = o->syslog;
+	lo.sync_ms = AUDIT_SYNC_MS;
+	ret = audit_paths_new(o->paths, fs->vol, &a->paths);
+	if (ret) {
+		snprintf(err, errcap, "audit: cannot set up path references: %s", strerror(-ret));
+		goto out;
+	}
+	ret = audit_log_open(&lo, &a->log);
+	if (ret) {
+		snprintf(err, errcap, "audit: cannot open the audit log in %s: %s", o->spool_dir,
+			 strerror(-ret));
+		goto out;
+	}
+	A = a;
+	/* audit_log_open wrote its audit-start: make sure it is durable. */
+	ret = audit_log_sync(a->log);
+	if (!ret)
+		ret = audit_writer_start(a->log, a->volume_id, o->on_failure_continue,
+					 o->interval_s ? o->interval_s : 60, interim_summaries, a,
+					 &a->writer);
+	if (ret) {
+		snprintf(err, errcap, "audit: cannot write to the audit log in %s: %s",
+			 o->spool_dir, strerror(-ret));
+		A = NULL;
+		goto out;
+	}
+	if (o->paths == AUDIT_PATHS_PLAIN)
+		log_msg(LOG_WARNING, "audit_paths=plain: audit records name files in plaintext "
+			"(PHI); protect %s accordingly", o->spool_dir);
+	opctx_set_done(on_done, a);
+	hook_set_integrity(on_integrity, a);
+	hook_set_key(on_key, a);
+	return 0;
+out:
+	audit_free(a);
+	return ret;
+}
+
+void audit_mounted(const char *mountpoint)
+{
+	struct json_object *x;
+
+	if (!A)
+		return;
+	x = json_object_new_object();
+	if (x) {
+		json_object_object_add(x, "mountpoint", json_object_new_string(mountpoint));
+		options_json(x, &A->o);
+	}
+	audit_event(NULL, "mount", NULL, NULL, x, 0);
+}
+
+void audit_stop(void)
+{
+	struct audit *a = A;
+	struct audit_handle *h, *next;
+	uint64_t lost;
+
+	if (!a)
+		return;
+	opctx_set_done(NULL, NULL);
+	hook_set_integrity(NULL, NULL);
+	hook_set_key(NULL, NULL);
+	/* Handles the kernel never released (a forced unmount): their last summary. */
+	pthread_mutex_lock(&a->hlock);
+	h = a->handles;
+	a->handles = NULL;
+	pthread_mutex_unlock(&a->hlock);
+	for (; h; h = next) {
+		struct json_object *rec = summary_locked(h, 1);
+
+		next = h->next;
+		if (rec)
+			audit_writer_put(A->writer, rec, 1);
+		handle_free(h);
+	}
+	audit_event(NULL, "unmount", NULL, NULL, NULL, 0);
+	lost = audit_writer_stop(a->writer);
+	if (lost)
+		log_msg(LOG_ERR, "audit: %llu record(s) could not be written before unmount",
+			(unsigned long long)lost);
+	A = NULL;
+	audit_free(a);
+}
+

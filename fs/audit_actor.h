@@ -1,0 +1,28 @@
+/*
+ * audit_actor.h: who did it — the "actor" of an audit record (see audit_actor.c).
+ * Spec: docs/AUDIT_FORMAT.md "Record" (actor).
+ */
+#ifndef PHIFS_AUDIT_ACTOR_H
+#define PHIFS_AUDIT_ACTOR_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+struct json_object;
+
+struct audit_actor {
+	uid_t uid;
+	gid_t gid;
+	pid_t pid;                  /* 0: the kernel itself (writeback, release) */
+	int64_t loginuid;           /* -1: unknown or unset */
+	char user[64];              /* "" when the uid has no name */
+	char comm[32];              /* /proc/PID/comm; "" when gone */
+	char exe[256];              /* /proc/PID/exe; "" when gone or too long */
+};
+
+/* Fills a from the request's uid/gid/pid and /proc (cached briefly per pid). */
+void audit_actor_fill(struct audit_actor *a, uid_t uid, gid_t gid, pid_t pid);
+/* The "actor" object; NULL on allocation failure. */
+struct json_object *audit_actor_json(const struct audit_actor *a);
+
+#endif

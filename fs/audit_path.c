@@ -1,0 +1,358 @@
+/*
+ * audit_path.c: how an audit record names a file without naming it.
+ * audit_paths=hmac (default) gives HMAC-SHA256 of the plaintext path under the
+ * volume's "phifs/v1/audit" key: not PHI without the key, yet an investigator
+ * holding it can test a known path. =encrypted gives AES-256-GCM under
+ * "phifs/v1/audit-path-enc" (nonce ‖ ciphertext ‖ tag, base64, AAD = volume
+ * id) that phifs-audit can open with the volume key. =plain is opt-in.
+ *
+ * Plaintext paths are found from the backing tree: /proc/self/fd of the
+ * O_PATH fd gives the backing path, whose components decrypt with names.c.
+ * Directories' plaintext paths are cached by backing path: a backing path is
+ * a function of the plaintext path and the directory ids, so an entry never
+ * goes stale (a renamed directory simply gets another backing path).
+ * It does not decide what is recorded (audit.c) and logs nothing.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <json-c/json.h>
+
+#include "audit_path.h"
+#include "audit_rec.h"
+#include "b64.h"
+#include "cipher.h"
+#include "inode.h"
+#include "keys.h"
+#include "names.h"
+#include "secmem.h"
+#include "volume.h"
+
+#define DIR_CACHE_SLOTS 512
+#define AAD_PREFIX "phifs/v1/audit-path"
+
+struct dir_slot {
+	char *backing;                  /* relative backing path; NULL = empty */
+	char *plain;                    /* its plaintext path */
+	uint8_t dirid[NAMES_DIRID_LEN];
+};
+
+struct audit_paths {
+	enum audit_paths_mode mode;
+	const struct volume *vol;
+	uint8_t *keys;                  /* secmem: hmac key ‖ enc key */
+	uint8_t volume_id[FORMAT_ID_LEN];
+	char root[PATH_MAX];            /* backing path of the cipher dir */
+	size_t rootlen;
+	pthread_mutex_t lock;           /* guards cache */
+	struct dir_slot cache[DIR_CACHE_SLOTS];
+};
+
+static const char *const mode_names[] = { "none", "hmac", "encrypted", "plain" };
+
+int audit_paths_parse(const char *s, enum audit_paths_mode *mode)
+{
+	for (int i = 0; i < 4; i++)
+		if (!strcmp(s, mode_names[i])) {
+			*mode = (enum audit_paths_mode)i;
+			return 0;
+		}
+	return -EINVAL;
+}
+
+const char *audit_paths_name(enum audit_paths_mode mode)
+{
+	return mode_names[mode];
+}
+
+enum audit_paths_mode audit_paths_mode_of(const struct audit_paths *p)
+{
+	return p ? p->mode : AUDIT_PATHS_NONE;
+}
+
+static int fd_path(int fd, char *out, size_t cap)
+{
+	char proc[64];
+	ssize_t n;
+
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	n = readlink(proc, out, cap - 1);
+	if (n < 0)
+		return -errno;
+	if ((size_t)n >= cap - 1)
+		return -ENAMETOOLONG;
+	out[n] = '\0';
+	return 0;
+}
+
+int audit_paths_new(enum audit_paths_mode mode, const struct volume *vol,
+		    struct audit_paths **out)
+{
+	struct audit_paths *p = calloc(1, sizeof(*p));
+	const uint8_t *hk = keys_audit_key(vol->keys), *ek = keys_audit_enc_key(vol->keys);
+	int ret;
+
+	*out = NULL;
+	if (!p)
+		return -ENOMEM;
+	pthread_mutex_init(&p->lock, NULL);
+	p->mode = mode;
+	p->vol = vol;
+	memcpy(p->volume_id, keys_volume_id(vol->keys), FORMAT_ID_LEN);
+	p->keys = secmem_alloc(2 * KEYS_AUDIT_LEN);
+	ret = p->keys && hk && ek ? 0 : -ENOMEM;
+	if (!ret) {
+		memcpy(p->keys, hk, KEYS_AUDIT_LEN);
+		memcpy(p->keys + KEYS_AUDIT_LEN, ek, KEYS_AUDIT_LEN);
+		ret = fd_path(vol->rootfd, p->root, sizeof(p->root));
+	}
+	if (ret) {
+		audit_paths_free(p);
+		return ret;
+	}
+	p->rootlen = strlen(p->root);
+	*out = p;
+	return 0;
+}
+
+void audit_paths_free(struct audit_paths *p)
+{
+	if (!p)
+		return;
+	secmem_free(p->keys);
+	for (int i = 0; i < DIR_CACHE_SLOTS; i++) {
+		free(p->cache[i].backing);
+		free(p->cache[i].plain);
+	}
+	pthread_mutex_destroy(&p->lock);
+	free(p);
+}
+
+static unsigned slot_of(const char *backing)
+{
+	unsigned h = 2166136261u;
+
+	for (; *backing; backing++)
+		h = (h ^ (unsigned char)*backing) * 16777619u;
+	return h % DIR_CACHE_SLOTS;
+}
+
+static int cache_get(struct audit_paths *p, const char *backing, char *plain, size_t cap,
+		     uint8_t dirid[NAMES_DIRID_LEN])
+{
+	struct dir_slot *s = &p->cache[slot_of(backing)];
+	int ret = -ENOENT;
+
+	pthread_mutex_lock(&p->lock);
+	if (s->backing && !strcmp(s->backing, backing) && strlen(s->plain) < cap) {
+		strcpy(plain, s->plain);
+		memcpy(dirid, s->dirid, NAMES_DIRID_LEN);
+		ret = 0;
+	}
+	pthread_mutex_unlock(&p->lock);
+	return ret;
+}
+
+static void cache_put(struct audit_paths *p, const char *backing, const char *plain,
+		      const uint8_t dirid[NAMES_DIRID_LEN])
+{
+	struct dir_slot *s = &p->cache[slot_of(backing)];
+	char *b = strdup(backing), *v = strdup(plain);
+
+	if (!b || !v) {
+		free(b);
+		free(v);
+		return;
+	}
+	pthread_mutex_lock(&p->lock);
+	free(s->backing);
+	free(s->plain);
+	s->backing = b;
+	s->plain = v;
+	memcpy(s->dirid, dirid, NAMES_DIRID_LEN);
+	pthread_mutex_unlock(&p->lock);
+}
+
+/* One backing component under the directory `parent` (backing rel path,
+ * plaintext path, dirid) → the child's plaintext path. */
+static int decrypt_child(struct audit_paths *p, const char *parent, const uint8_t *dirid,
+			 const char *comp, const char *parent_plain, char *out, size_t cap)
+{
+	char name[NAME_MAX + 1];
+	int dfd = -1, ret;
+
+	if (names_is_long(comp)) {
+		dfd = openat(p->vol->rootfd, parent[0] ? parent : ".",
+			     O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (dfd < 0)
+			return -errno;
+	}
+	ret = names_from_backing(keys_names_key(p->vol->keys), dfd, dirid, comp, name,
+				 sizeof(name));
+	if (dfd >= 0)
+		close(dfd);
+	if (ret)
+		return ret;
+	if ((size_t)snprintf(out, cap, "%s/%s", strcmp(parent_plain, "/") ? parent_plain : "",
+			     name) >= cap)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+/* Plaintext path and dirid of the directory at backing rel path `rel` ("" = root). */
+static int dir_resolve(struct audit_paths *p, const char *rel, char *plain, size_t cap,
+		       uint8_t dirid[NAMES_DIRID_LEN])
+{
+	char parent[PATH_MAX], pplain[PATH_MAX];
+	uint8_t pdirid[NAMES_DIRID_LEN];
+	const char *slash = strrchr(rel, '/');
+	int fd, ret;
+
+	if (!cache_get(p, rel, plain, cap, dirid))
+		return 0;
+	if (!rel[0]) {
+		ret = names_dirid_read(p->vol->rootfd, dirid);
+		if (!ret)
+			snprintf(plain, cap, "/");
+	} else {
+		snprintf(parent, sizeof(parent), "%.*s", slash ? (int)(slash - rel) : 0, rel);
+		ret = dir_resolve(p, parent, pplain, sizeof(pplain), pdirid);
+		if (!ret)
+			ret = decrypt_child(p, parent, pdirid, slash ? slash + 1 : rel, pplain,
+					    plain, cap);
+		if (!ret) {
+			fd = openat(p->vol->rootfd, rel, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			ret = fd < 0 ? -errno : names_dirid_read(fd, dirid);
+			if (fd >= 0)
+				close(fd);
+		}
+	}
+	if (!ret)
+		cache_put(p, rel, plain, dirid);
+	return ret;
+}
+
+int audit_path_of(struct audit_paths *p, struct inode *dir, const char *name, char *out,
+		  size_t cap)
+{
+	char abs[PATH_MAX], dplain[PATH_MAX], *rel, *slash;
+	uint8_t dirid[NAMES_DIRID_LEN];
+	int ret = fd_path(dir->fd, abs, sizeof(abs));
+
+	if (ret)
+		return ret;
+	/* Outside the root, or "... (deleted)": no path to give. */
+	if (strncmp(abs, p->root, p->rootlen) || (abs[p->rootlen] && abs[p->rootlen] != '/'))
+		return -ENOENT;
+	rel = abs + p->rootlen + (abs[p->rootlen] == '/');
+	if (name) {
+		ret = dir_resolve(p, rel, dplain, sizeof(dplain), dirid);
+		if (!ret && (size_t)snprintf(out, cap, "%s/%s", strcmp(dplain, "/") ? dplain : "",
+					     name) >= cap)
+			ret = -ENAMETOOLONG;
+		return ret;
+	}
+	if (S_ISDIR(dir->type) || !rel[0])
+		return dir_resolve(p, rel, out, cap, dirid);
+	slash = strrchr(rel, '/');
+	if (slash)
+		*slash = '\0';
+	ret = dir_resolve(p, slash ? rel : "", dplain, sizeof(dplain), dirid);
+	if (!ret)
+		ret = decrypt_child(p, slash ? rel : "", dirid, slash ? slash + 1 : rel, dplain, out,
+				    cap);
+	return ret;
+}
+
+static size_t aad_of(const uint8_t volume_id[FORMAT_ID_LEN], uint8_t aad[64])
+{
+	memcpy(aad, AAD_PREFIX, sizeof(AAD_PREFIX) - 1);
+	memcpy(aad + sizeof(AAD_PREFIX) - 1, volume_id, FORMAT_ID_LEN);
+	return sizeof(AAD_PREFIX) - 1 + FORMAT_ID_LEN;
+}
+
+static struct json_object *enc_ref(struct audit_paths *p, const char *plain)
+{
+	size_t len = strlen(plain), blen = CIPHER_GCM_NONCE_LEN + len + CIPHER_GCM_TAG_LEN;
+	uint8_t *buf = malloc(blen), aad[64];
+	char *b64 = malloc(b64_encoded_len(blen) + 1);
+	struct json_object *o = NULL;
+	size_t alen = aad_of(p->volume_id, aad);
+
+	if (!buf || !b64)
+		goto out;
+	if (cipher_random(buf, CIPHER_GCM_NONCE_LEN) ||
+	    cipher_gcm_seal(p->keys + KEYS_AUDIT_LEN, buf, aad, alen, plain, len,
+			    buf + CIPHER_GCM_NONCE_LEN, buf + CIPHER_GCM_NONCE_LEN + len) ||
+	    b64_encode(buf, blen, b64, b64_encoded_len(blen) + 1))
+		goto out;
+	o = json_object_new_string(b64);
+out:
+	free(buf);
+	free(b64);
+	return o;
+}
+
+struct json_object *audit_path_ref(struct audit_paths *p, const char *plain)
+{
+	struct json_object *ref, *v = NULL;
+	uint8_t mac[CIPHER_HMAC_LEN];
+	char h[2 * CIPHER_HMAC_LEN + 1];
+	const char *kind = mode_names[audit_paths_mode_of(p)];
+
+	if (!p || !plain)
+		return NULL;
+	switch (p->mode) {
+	case AUDIT_PATHS_NONE:
+		return NULL;
+	case AUDIT_PATHS_HMAC:
+		if (cipher_hmac_sha256(p->keys, KEYS_AUDIT_LEN, plain, strlen(plain), mac))
+			return NULL;
+		audit_rec_hex(mac, sizeof(mac), h);
+		v = json_object_new_string(h);
+		break;
+	case AUDIT_PATHS_ENCRYPTED:
+		v = enc_ref(p, plain);
+		kind = "enc";
+		break;
+	case AUDIT_PATHS_PLAIN:
+		v = json_object_new_string(plain);
+		break;
+	}
+	ref = v ? json_object_new_object() : NULL;
+	if (!ref) {
+		json_object_put(v);
+		return NULL;
+	}
+	json_object_object_add(ref, kind, v);
+	return ref;
+}
+
+int audit_path_decrypt(const uint8_t key[32], const uint8_t volume_id[FORMAT_ID_LEN],
+		       const char *b64, char *out, size_t cap)
+{
+	size_t n = strlen(b64), len = 0;
+	uint8_t *buf = malloc(n + 1), aad[64];
+	size_t alen = aad_of(volume_id, aad);
+	int ret = buf ? b64_decode(b64, n, buf, n + 1, &len) : -ENOMEM;
+
+	if (!ret && (len < CIPHER_GCM_NONCE_LEN + CIPHER_GCM_TAG_LEN ||
+		     len - CIPHER_GCM_NONCE_LEN - CIPHER_GCM_TAG_LEN >= cap))
+		ret = -EBADMSG;
+	if (!ret) {
+		len -= CIPHER_GCM_NONCE_LEN + CIPHER_GCM_TAG_LEN;
+		ret = cipher_gcm_open(key, buf, aad, alen, buf + CIPHER_GCM_NONCE_LEN, len,
+				      buf + CIPHER_GCM_NONCE_LEN + len, out);
+	}
+	if (!ret)
+		out[len] = '\0';
+	free(buf);
+	return ret;
+}

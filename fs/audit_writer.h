@@ -1,0 +1,36 @@
+/*
+ * audit_writer.h: the daemon's audit writer thread, its bounded queue and the
+ * failure policy (see audit_writer.c). Spec: docs/OPERATIONS.md "Audit".
+ */
+#ifndef PHIFS_AUDIT_WRITER_H
+#define PHIFS_AUDIT_WRITER_H
+
+#include <stdint.h>
+#include "format.h"
+
+struct json_object;
+struct audit_log;
+struct audit_writer;
+
+/* Records waiting for the writer before the gate refuses (deny) or records
+ * are counted as lost (continue). */
+#define AUDIT_QUEUE_MAX 8192
+
+/* Starts the thread on an open log. cont: audit_on_failure=continue.
+ * interim(arg) is called from the writer every interval_s seconds. */
+int audit_writer_start(struct audit_log *log, const uint8_t volume_id[FORMAT_ID_LEN], int cont,
+		       unsigned interval_s, void (*interim)(void *arg), void *arg,
+		       struct audit_writer **out);
+/* Takes ownership of rec (NULL counts as lost). keep: never dropped for a
+ * full queue (handle summaries: bounded by the open handles). */
+void audit_writer_put(struct audit_writer *w, struct json_object *rec, int keep);
+/* 0, or -EIO (counted as refused) while records cannot be made durable or
+ * the queue is full, under audit_on_failure=deny. */
+int audit_writer_gate(struct audit_writer *w);
+/* 1 while the queue is below its bound. */
+int audit_writer_room(const struct audit_writer *w);
+/* Writes what is queued (gives up on a failing sink), joins, frees; returns
+ * the records that could not be written. NULL is fine. */
+uint64_t audit_writer_stop(struct audit_writer *w);
+
+#endif

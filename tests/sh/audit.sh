@@ -1,0 +1,261 @@
+#!/usr/bin/env bash
+# audit.sh: filesystem and CLI events become audit records (docs/OPERATIONS.md
+# "Audit"): each event type with its fields, read bytes in the per-handle
+# summary, one record per call in per-op mode, no plaintext name in the spool
+# by default, path references (plain, for checking resolution), interim
+# summaries, fail-closed on a full spool with an audit-gap record at recovery,
+# integrity failures, CLI records (fsck, unlock, lock, rotate-kms) and their
+# fail-closed refusal.
+. "$(dirname "$0")/lib.sh"
+setup
+command -v keyctl >/dev/null || bail "keyctl missing (apt-get install keyutils)"
+command -v setfattr >/dev/null || bail "setfattr missing (apt-get install attr)"
+plan 51
+PY=/usr/bin/python3
+PHIFS_AUDIT="$top_builddir/tools/phifs-audit/phifs-audit"
+# A fresh spool (and verification material) per part of the test.
+N=0
+fresh() { N=$((N + 1)); AUD="$WORK/spool$N"; export PHIFS_AUDIT_KEYS_DIR="$WORK/keys$N"; }
+fresh
+FULL="$WORK/small"
+teardown_audit() {
+	mountpoint -q "$FULL" 2>/dev/null && umount -l "$FULL"
+	teardown
+}
+trap teardown_audit EXIT
+
+# rq DIR 'python expression': true when the expression holds over the records
+# of DIR. R: the daemon's records; tools: the tools stream's ("<vol>-tools");
+# ev(e[, rs]): those of event e; F: R without the log writer's own records.
+rq() {
+	$PY - "$1" "$2" <<'PYEOF'
+import glob, json, os, sys
+R, tools = [], []
+for f in sorted(glob.glob(os.path.join(sys.argv[1], "*.log"))):
+    for line in open(f):
+        if not line.endswith("\n"):
+            continue    # a torn final fragment (a write that failed part-way)
+        r = json.loads(line)
+        (tools if "-tools" in os.path.basename(f) else R).append(r)
+ev = lambda e, rs=None: [r for r in (R if rs is None else rs) if r["event"] == e]
+F = [r for r in R if r["event"] not in ("audit-start", "audit-stop", "checkpoint")]
+E = [r["event"] for r in R if r["event"] != "checkpoint"]
+try:
+    ok = eval(sys.argv[2])
+except Exception as e:
+    ok = False
+    print("# %r" % e)
+if not ok:
+    print("# records:", [(r["event"], r.get("lost"), r.get("refused")) for r in R][-40:],
+          [r["event"] for r in tools])
+sys.exit(0 if ok else 1)
+PYEOF
+}
+# Waits up to 30 s for a command to succeed (the writer retries once a second).
+# rcheck "description" DIR 'expression': rq as a test, its diagnostics shown.
+rcheck() { local d="$1"; shift; if rq "$@"; then ok "$d"; else not_ok "$d"; fi; }
+eventually() { for _ in $(seq 150); do "$@" >/dev/null 2>&1 && return 0; sleep 0.2; done; return 1; }
+
+init_volume || bail "cannot init"
+vid=$("$PHIFS" info --json "$CIPHER" | $PY -c 'import json,sys; print(json.load(sys.stdin)["volume_id"])')
+
+# --- the spool must be outside the cipher dir and the mount point ----------
+check_fails "audit= inside the cipher dir is refused" mount_volume -o "audit=$CIPHER/audit"
+check "... and creates nothing there" test ! -e "$CIPHER/audit"
+check_fails "audit= inside the mount point is refused" mount_volume -o "audit=$MNT/audit"
+
+# --- events in the default mode (summary, hmac paths, deny) ----------------
+mount_volume -o "audit=$AUD,direct_io" || bail "cannot mount"
+head -c 10000 /dev/urandom > "$WORK/data"
+cp "$WORK/data" "$MNT/PatientSmith-record.txt"
+cat "$MNT/PatientSmith-record.txt" > /dev/null
+mkdir "$MNT/ClinicDirX"
+ln -s PatientSmith-record.txt "$MNT/LinkToSmith"
+ln "$MNT/PatientSmith-record.txt" "$MNT/HardSmith"
+mv "$MNT/HardSmith" "$MNT/ClinicDirX/RenamedSmith"
+chmod 600 "$MNT/ClinicDirX/RenamedSmith"
+truncate -s 5 "$MNT/ClinicDirX/RenamedSmith"
+setfattr -n user.diagnosisFlu -v yes "$MNT/PatientSmith-record.txt"
+setfattr -x user.diagnosisFlu "$MNT/PatientSmith-record.txt"
+rm "$MNT/ClinicDirX/RenamedSmith" "$MNT/LinkToSmith"
+rmdir "$MNT/ClinicDirX"
+umount_volume || bail "cannot unmount"
+
+rcheck "audit-start, mount, unmount and audit-stop are recorded" \
+	"$AUD" "E[:2] == ['audit-start','mount'] and E[-2:] == ['unmount','audit-stop']"
+rcheck "records carry v, seq (gap-free), time, host, vol, actor, result" \
+	"$AUD" "all(r['v']==1 and r['vol']=='$vid' and r['time'].endswith('Z') and 'host' in r and 'uid' in r['actor'] and r['result']=='ok' for r in F) and [r['seq'] for r in R]==list(range(1,len(R)+1))"
+rcheck "create: flags, file id, inode, hmac path, actor with comm and exe" \
+	"$AUD" "any('creat' in r['flags'] and len(r['object']['file'])==32 and r['object']['ino']>0 and len(r['object']['path']['hmac'])==64 and r['actor']['comm']=='cp' and r['actor']['exe'].endswith('/cp') for r in ev('create'))"
+rcheck "open: rdonly flag, the reader's identity" \
+	"$AUD" "any(r['flags']==['rdonly'] and r['actor']['comm']=='cat' and r['actor']['user']=='root' for r in ev('open'))"
+rcheck "io summary of the cp: 10000 bytes written in one range" \
+	"$AUD" "any(r['actor']['comm']=='cp' and r['write']['bytes']==10000 and r['write']['ranges']==[[0,10000]] and r['final'] is True for r in ev('io') if 'write' in r)"
+rcheck "io summary of the cat: 10000 bytes read, first/last times" \
+	"$AUD" "any(r['actor']['comm']=='cat' and r['read']['bytes']==10000 and r['read']['ranges']==[[0,10000]] and r['first']<=r['last'] for r in ev('io') if 'read' in r)"
+rcheck "mkdir, symlink, link, unlink, rmdir are recorded" \
+	"$AUD" "all(len(ev(e))>=1 for e in ['mkdir','symlink','link','unlink','rmdir'])"
+rcheck "link has object and object2" "$AUD" "all('object2' in r and r['object']['ino']>0 for r in ev('link'))"
+rcheck "rename: source with file id, destination path" \
+	"$AUD" "any(len(r['object']['file'])==32 and 'hmac' in r['object2']['path'] for r in ev('rename'))"
+rcheck "unlink of a regular file names its file id" \
+	"$AUD" "any('file' in r['object'] for r in ev('unlink'))"
+rcheck "setattr: chmod is 'mode', truncate is 'size' with the size" \
+	"$AUD" "any(r['attrs']==['mode'] for r in ev('setattr')) and any('size' in r['attrs'] and r['size']==5 for r in ev('setattr'))"
+rcheck "setxattr/removexattr: the xattr name is a reference, not plaintext" \
+	"$AUD" "all(len(r['xattr']['hmac'])==64 for r in ev('setxattr')+ev('removexattr')) and ev('setxattr') and ev('removexattr')"
+check "the daemon's records verify (phifs-audit verify)" \
+	"$PHIFS_AUDIT" verify --keys "$PHIFS_AUDIT_KEYS_DIR" "$AUD"
+if grep -rqE "PatientSmith|ClinicDirX|LinkToSmith|HardSmith|RenamedSmith|diagnosisFlu" "$AUD"; then
+	not_ok "no plaintext name in the spool (default audit_paths=hmac)"
+else
+	ok "no plaintext name in the spool (default audit_paths=hmac)"
+fi
+
+# --- plain paths: resolution of nested names; encrypted paths --------------
+fresh
+mount_volume -o "audit=$AUD,audit_paths=plain" || bail "cannot mount"
+mkdir -p "$MNT/a/bb"
+echo x > "$MNT/a/bb/ccc.txt"
+cat "$MNT/a/bb/ccc.txt" >/dev/null
+mv "$MNT/a/bb/ccc.txt" "$MNT/a/dd.txt"
+umount_volume
+rcheck "audit_paths=plain: nested paths resolved (create, mkdir, rename)" \
+	"$AUD" "any(r['object']['path']=={'plain':'/a/bb/ccc.txt'} for r in ev('create')) and any(r['object']['path']=={'plain':'/a/bb'} for r in ev('mkdir')) and any(r['object']['path']['plain']=='/a/bb/ccc.txt' and r['object2']['path']['plain']=='/a/dd.txt' for r in ev('rename'))"
+rcheck "audit_paths=plain is stated in the mount record" "$AUD" "ev('mount')[-1]['audit_paths']=='plain'"
+fresh
+mount_volume -o "audit=$AUD,audit_paths=encrypted" || bail "cannot mount"
+cat "$MNT/a/dd.txt" >/dev/null
+umount_volume
+check "audit_paths=encrypted: an 'enc' reference, no plaintext" \
+	sh -c "! grep -q dd.txt '$AUD'/*.log && /usr/bin/python3 -c \"
+import glob,json,sys
+rs=[json.loads(l) for f in glob.glob('$AUD/*.log') for l in open(f)]
+sys.exit(not any(len(r['object']['path']['enc'])>40 for r in rs if r['event']=='open'))\""
+fresh
+mount_volume -o "audit=$AUD,audit_paths=none" || bail "cannot mount"
+cat "$MNT/a/dd.txt" >/dev/null
+umount_volume
+rcheck "audit_paths=none: no path at all" "$AUD" "all('path' not in r['object'] for r in ev('open'))"
+
+# --- per-op mode with direct_io --------------------------------------------
+fresh
+mount_volume -o "audit=$AUD,audit_mode=per-op,direct_io" || bail "cannot mount"
+cp "$WORK/data" "$MNT/big"
+dd if="$MNT/big" of=/dev/null bs=2000 count=3 status=none
+umount_volume
+rcheck "per-op: one read record per call (3 x 2000 bytes at 0, 2000, 4000)" \
+	"$AUD" "sorted((r['offset'],r['bytes']) for r in ev('read'))==[(0,2000),(2000,2000),(4000,2000)]"
+rcheck "per-op: no io summaries" "$AUD" "not ev('io')"
+
+# --- interim summaries of a handle held open --------------------------------
+fresh
+mount_volume -o "audit=$AUD,audit_interval=1,direct_io" || bail "cannot mount"
+exec 3< "$MNT/big"
+dd bs=1000 count=1 status=none <&3 >/dev/null
+check "an open handle gets an interim summary (final false)" \
+	eventually rq "$AUD" "any(r['final'] is False and r['read']['bytes']==1000 for r in ev('io'))"
+dd bs=500 count=1 status=none <&3 >/dev/null
+exec 3<&-
+umount_volume
+rcheck "the final summary covers only what followed the interim one" \
+	"$AUD" "any(r['final'] is True and r['read']['bytes']==500 and r['read']['ranges']==[[1000,500]] for r in ev('io'))"
+
+# --- denied (keys evicted by phifs lock), unlock/lock records ---------------
+fresh
+mount_volume -o "audit=$AUD" || bail "cannot mount"
+check "phifs lock --audit DIR" "$PHIFS" lock --audit "$AUD" "$CIPHER"
+check "after lock, an open is refused" eventually sh -c "! cat '$MNT/PatientSmith-record.txt'"
+check "phifs unlock --audit DIR" "$PHIFS" unlock --audit "$AUD" --timeout 60s "$CIPHER"
+check "after unlock, the file opens again" eventually cat "$MNT/PatientSmith-record.txt"
+umount_volume
+"$PHIFS" lock --audit off "$CIPHER" >/dev/null 2>&1
+rcheck "a refused operation is a 'denied' record (reason permission, the op)" \
+	"$AUD" "any(r['reason']=='permission' and r['result']=='EACCES' and r['op'] for r in ev('denied'))"
+rcheck "the daemon records the eviction and restore as key events" \
+	"$AUD" "len(ev('key'))>=2 and all('op' in r for r in ev('key'))"
+rcheck "the tools stream has lock and unlock records with the volume id" \
+	"$AUD" "ev('lock',tools) and ev('unlock',tools) and ev('unlock',tools)[0]['op']=='unlock' and ev('unlock',tools)[0]['from']=='$vid'"
+
+# --- CLI: fsck, rotate-kms, fail-closed --------------------------------------
+out=$("$PHIFS" fsck --audit "$AUD" "$CIPHER" 2>&1) && ok "phifs fsck --audit DIR" || { not_ok "phifs fsck --audit DIR"; diag "$out"; }
+rcheck "fsck record: problems and repaired counts" "$AUD" "ev('fsck',tools)[-1]['problems']==0 and 'repaired' in ev('fsck',tools)[-1]"
+touch "$WORK/notadir"
+cp "$CIPHER/phifs.conf" "$WORK/conf.before"
+out=$("$PHIFS_KEYS" rotate-kms --to "local:$WORK/kek2.bin" --audit "$WORK/notadir" "$CIPHER" 2>&1); rc=$?
+[ $rc -eq 1 ] && echo "$out" | grep -q "audit" && cmp -s "$CIPHER/phifs.conf" "$WORK/conf.before" \
+	&& ok "a key operation with an unwritable spool is refused (exit 1), config unchanged" \
+	|| { not_ok "a key operation with an unwritable spool is refused (exit 1), config unchanged"; diag "rc=$rc $out"; }
+check "rotate-kms --audit DIR" "$PHIFS_KEYS" rotate-kms --to "local:$WORK/kek2.bin" --audit "$AUD" "$CIPHER"
+rcheck "rotate-kms is a key record with from/to key ids" \
+	"$AUD" "any(r['op']=='rotate-kms' and r['result']=='ok' and r['from'] and r['to'] for r in ev('key',tools))"
+out=$("$PHIFS" fsck --audit off "$CIPHER" 2>&1)
+echo "$out" | grep -q "auditing is off" && ok "--audit off warns" || not_ok "--audit off warns"
+
+# --- integrity failure -------------------------------------------------------
+fresh
+head -c $((16 * 4096)) /dev/urandom > "$WORK/victim"
+mount_volume -o "audit=$AUD" || bail "cannot mount"
+cp "$WORK/victim" "$MNT/victim"
+ino=$(stat -c %i "$MNT/victim")
+umount_volume
+victim=$(find "$CIPHER" -inum "$ino")
+$PY - "$victim" <<'PYEOF'
+import sys
+off = 176 + 5 * 4128 + 100
+with open(sys.argv[1], 'r+b') as f:
+    f.seek(off); b = f.read(1); f.seek(off); f.write(bytes([b[0] ^ 1]))
+PYEOF
+mount_volume -o "audit=$AUD,direct_io" || bail "cannot mount"
+check_fails "reading the tampered block fails" dd if="$MNT/victim" of=/dev/null bs=4096 skip=5 count=1 status=none
+umount_volume
+rcheck "integrity record: the file id of the create, block 5, reason, the reader" \
+	"$AUD" "any(r['object']['file']==[c for c in ev('create')][0]['object']['file'] and r['block']==5 and r['reason'] and r['actor']['comm']=='dd' for r in ev('integrity'))"
+
+# --- fail closed: a full spool ----------------------------------------------
+mkdir -p "$FULL"
+mount -t tmpfs -o size=512k tmpfs "$FULL" || bail "cannot mount a tmpfs"
+fresh
+AUD="$FULL/spool"
+mount_volume -o "audit=$AUD" || bail "cannot mount"
+echo keep > "$MNT/existing"
+dd if=/dev/zero of="$FULL/fill" bs=4k status=none 2>/dev/null
+# The next record fails to append; from then on new opens get EIO.
+check "with the spool full, opening an existing file fails" \
+	eventually sh -c "! cat '$MNT/existing'"
+out=$(cat "$MNT/existing" 2>&1)
+echo "$out" | grep -q "Input/output error" && ok "... with EIO" || { not_ok "... with EIO"; diag "$out"; }
+check_fails "... and so does a create" sh -c "echo y > '$MNT/newfile'"
+rm -f "$FULL/fill"
+check "once space is back, opens work again" eventually grep -qx keep "$MNT/existing"
+umount_volume
+rcheck "an audit-gap record with counts (lost 0: nothing dropped, refused > 0)" \
+	"$AUD" "any(r['lost']==0 and r['refused']>0 and r['since']<=r['until'] for r in ev('audit-gap'))"
+out=$("$PHIFS_AUDIT" verify --keys "$PHIFS_AUDIT_KEYS_DIR" "$AUD" 2>&1) \
+	&& ok "the log with the gap and a torn fragment still verifies" \
+	|| { not_ok "the log with the gap and a torn fragment still verifies"; diag "$out"; }
+rcheck "the record that could not be written at first is there after the gap" \
+	"$AUD" "ev('create') and ev('audit-stop')"
+
+# --- audit_on_failure=continue: operations go on, losses are counted ----------
+umount "$FULL" && mount -t tmpfs -o size=512k tmpfs "$FULL" || bail "cannot remount the tmpfs"
+fresh
+AUD="$FULL/spool"
+# In front (-f), so that the daemon's alert can be waited for on its stderr.
+"$PHIFS" mount -f -o "allow_other,audit=$AUD,audit_on_failure=continue" --pidfile "$WORK/phifs.pid" \
+	"$CIPHER" "$MNT" 2> "$WORK/daemon.err" &
+eventually mountpoint -q "$MNT" || bail "cannot mount"
+dd if=/dev/zero of="$FULL/fill" bs=4k status=none 2>/dev/null
+for i in 1 2 3 4 5; do echo "$i" > "$MNT/c$i"; done
+check "continue: with the spool full, creates and opens still work" \
+	sh -c "cat '$MNT'/c1 '$MNT'/c5 '$MNT/existing' >/dev/null"
+check "continue: the daemon alerts (no PHI: no name in the message)" \
+	eventually sh -c "grep -q 'cannot make records durable' '$WORK/daemon.err' && ! grep -q c5 '$WORK/daemon.err'"
+rm -f "$FULL/fill"
+echo z > "$MNT/after"
+umount_volume
+rcheck "continue: an audit-gap record counts the lost records" \
+	"$AUD" "any(r['lost']>0 and r['refused']==0 for r in ev('audit-gap'))"
+rcheck "continue: records after the gap are there" \
+	"$AUD" "any(r['seq']>ev('audit-gap')[-1]['seq'] for r in ev('create'))"
+finish
