@@ -40,6 +40,7 @@
 #include "fuse_ops.h"
 #include "hook.h"
 #include "log.h"
+#include "keyring.h"
 #include "opctx.h"
 
 #define AUDIT_SYNC_MS 100             /* the log's batched fdatasync period */
@@ -72,10 +73,32 @@ static _Thread_local int gate_refused;
 
 /* ---- small helpers ------------------------------------------------------ */
 
+/* An access the policy flagged: "flag" ("break-glass" with the reason given
+ * at `phifs unlock --break-glass`, or "policy-audit") and the rule. */
+static void add_review(struct json_object *rec, const struct audit_actor *actor)
+{
+	char reason[KEYRING_REASON_MAX + 1];
+
+	if (actor->review == OPCTX_REVIEW_BREAK_GLASS) {
+		json_object_object_add(rec, "flag", json_object_new_string("break-glass"));
+		if (keyring_break_glass(A->volume_id, reason, sizeof(reason)) != 0)
+			snprintf(reason, sizeof(reason), "(no reason given at unlock)");
+		json_object_object_add(rec, "reason", json_object_new_string(reason));
+	} else {
+		json_object_object_add(rec, "flag", json_object_new_string("policy-audit"));
+	}
+	if (actor->rule)
+		json_object_object_add(rec, "rule", json_object_new_int((int)actor->rule));
+}
+
 static struct json_object *rec_new(const char *event, const struct audit_actor *actor,
 				   int result)
 {
-	return audit_rec_new(event, A->volume_id, actor, result);
+	struct json_object *rec = audit_rec_new(event, A->volume_id, actor, result);
+
+	if (rec && actor && actor->review != OPCTX_REVIEW_NONE)
+		add_review(rec, actor);
+	return rec;
 }
 
 static void actor_of(const struct opctx *c, struct audit_actor *a)
@@ -84,6 +107,8 @@ static void actor_of(const struct opctx *c, struct audit_actor *a)
 		audit_actor_fill(a, c->uid, c->gid, c->pid);
 	else
 		audit_actor_fill(a, getuid(), getgid(), getpid());
+	a->review = c ? c->review : OPCTX_REVIEW_NONE;
+	a->rule = c ? c->rule : 0;
 }
 
 static void add_obj(struct json_object *rec, const char *key, struct json_object *obj)
@@ -462,8 +487,8 @@ static void on_done(void *arg, const struct opctx *c, int64_t result)
 
 	(void)arg;
 	gate_refused = 0;
-	if (result != -EACCES && result != -EPERM)
-		return;
+	if ((result != -EACCES && result != -EPERM) || c->policy_denied)
+		return;   /* a policy denial is recorded with its rule already */
 	o.i = c->ino ? inode_of(c->ino) : NULL;
 	audit_denied(c, "permission", -1, 0, o.i ? &o : NULL);
 }

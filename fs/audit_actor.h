@@ -18,6 +18,8 @@ struct audit_actor {
 	char user[64];              /* "" when the uid has no name */
 	char comm[32];              /* /proc/PID/comm; "" when gone */
 	char exe[256];              /* /proc/PID/exe; "" when gone or too long */
+	int review;                 /* OPCTX_REVIEW_*: the policy flagged this access */
+	unsigned rule;              /* the policy's `audit` rule (1-based), 0 none */
 };
 
 /* Fills a from the request's uid/gid/pid and /proc (cached briefly per pid). */

@@ -23,6 +23,7 @@
 #include "fdio.h"
 #include "fuse_ops.h"
 #include "journal.h"
+#include "policy_gate.h"
 #include "redo.h"
 #include "log.h"
 #include "readahead.h"
@@ -213,6 +214,10 @@ static int run_mounted(const struct daemon_opts *o, int notify_fd, char *err, si
 	if (ret)
 		goto out;
 	audit = 1;
+	/* A policy that does not verify refuses the mount, like a modified config. */
+	ret = policy_gate_start(fs.vol, err, errcap);
+	if (ret)
+		goto out;
 	ret = build_args(o, &args);
 	if (ret)
 		goto out;
@@ -268,6 +273,7 @@ static int run_mounted(const struct daemon_opts *o, int notify_fd, char *err, si
 out:
 	if (notify_fd >= 0)
 		tell_parent(notify_fd, ret ? ret : -EIO, err[0] ? err : "mount failed");
+	policy_gate_stop();
 	if (audit)
 		audit_stop();
 	if (have_pidfile)

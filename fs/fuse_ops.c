@@ -27,6 +27,8 @@
 #include "audit.h"
 #include "fuse_ops.h"
 #include "opctx.h"
+#include "policy.h"
+#include "policy_gate.h"
 #include "session.h"
 #include "xattr.h"
 
@@ -73,6 +75,9 @@ static int op_enter(fuse_req_t req, const char *op, fuse_ino_t ino, struct opctx
 	c->uid = fc->uid;
 	c->gid = fc->gid;
 	c->pid = fc->pid;
+	c->rule = 0;
+	c->review = OPCTX_REVIEW_NONE;
+	c->policy_denied = 0;
 	ret = session_enter(op, &c->keyed);   /* keys evicted (lock, idle): EACCES */
 	return ret ? ret : opctx_check(c);
 }
@@ -83,6 +88,14 @@ static int op_enter_audited(fuse_req_t req, const char *op, fuse_ino_t ino, stru
 	int ret = op_enter(req, op, ino, c);
 
 	return ret ? ret : audit_gate();
+}
+
+/* The access policy (policy_gate.c) on an operation's object(s), once it may
+ * proceed at all: o for `actions`, o2 (rename, link) for writing. */
+static int op_police(int ret, struct opctx *c, unsigned actions, struct audit_obj *o,
+		     struct audit_obj *o2)
+{
+	return ret ? ret : policy_gate_check(c, actions, o, o2);
 }
 
 static void op_leave(const struct opctx *c, int64_t result)
@@ -288,6 +301,8 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int va
 	struct audit_obj o = { .i = i };
 	int ret = op_enter_audited(req, "setattr", ino, &c);
 
+	ret = op_police(ret, &c, (valid & FUSE_SET_ATTR_SIZE) ? POLICY_WRITE : POLICY_METADATA, &o,
+			NULL);
 	if (!ret)
 		ret = do_setattr(fs, i, attr, valid, fi);
 	audit_event(&c, "setattr", &o, NULL, audit_setattr_fields(valid, (uint64_t)attr->st_size),
@@ -306,8 +321,10 @@ static void op_readlink(fuse_req_t req, fuse_ino_t ino)
 	char *buf = malloc(PATH_MAX);
 	struct opctx c;
 	int ret = op_enter(req, "readlink", ino, &c);
+	struct audit_obj o = { .i = ino_of(req, ino) };
 
-	if (!buf)
+	ret = op_police(ret, &c, POLICY_READ, &o, NULL);
+	if (!ret && !buf)
 		ret = -ENOMEM;
 	if (!ret)
 		ret = node_readlink(&fs->nc, ino_of(req, ino), buf, PATH_MAX);
@@ -331,6 +348,7 @@ static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 	struct node_caller who = caller_of(&c);
 	struct audit_obj o = { .dir = ino_of(req, parent), .name = name };
 
+	ret = op_police(ret, &c, POLICY_WRITE, &o, NULL);
 	if (!ret)
 		ret = node_mknod(&fs->nc, &who, ino_of(req, parent), name, mode, rdev, &i, &st);
 	o.i = ret ? NULL : i;
@@ -350,6 +368,7 @@ static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 	struct node_caller who = caller_of(&c);
 	struct audit_obj o = { .dir = ino_of(req, parent), .name = name };
 
+	ret = op_police(ret, &c, POLICY_WRITE, &o, NULL);
 	if (!ret)
 		ret = node_mkdir(&fs->nc, &who, ino_of(req, parent), name, mode, &i, &st);
 	o.i = ret ? NULL : i;
@@ -369,6 +388,7 @@ static void op_symlink(fuse_req_t req, const char *target, fuse_ino_t parent, co
 	struct node_caller who = caller_of(&c);
 	struct audit_obj o = { .dir = ino_of(req, parent), .name = name };
 
+	ret = op_police(ret, &c, POLICY_WRITE, &o, NULL);
 	if (!ret)
 		ret = node_symlink(&fs->nc, &who, ino_of(req, parent), name, target, &i, &st);
 	o.i = ret ? NULL : i;
@@ -389,6 +409,9 @@ static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t parent, const cha
 	struct audit_obj src = { .i = ino_of(req, ino) };
 	struct audit_obj dst = { .dir = ino_of(req, parent), .name = name };
 
+	/* A new name moves a file under other rules: it must be readable and
+	 * writable where it is, and writable where it goes. */
+	ret = op_police(ret, &c, POLICY_READ | POLICY_WRITE, &src, &dst);
 	if (!ret && fs->opts.readonly)
 		ret = -EROFS;
 	if (!ret)
@@ -405,6 +428,7 @@ static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 	struct audit_obj o = { .dir = ino_of(req, parent), .name = name };
 	int ret = op_enter_audited(req, "unlink", parent, &c);
 
+	ret = op_police(ret, &c, POLICY_WRITE, &o, NULL);
 	if (!ret)
 		audit_probe(&o);
 	if (!ret)
@@ -419,6 +443,7 @@ static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 	struct audit_obj o = { .dir = ino_of(req, parent), .name = name };
 	int ret = op_enter_audited(req, "rmdir", parent, &c);
 
+	ret = op_police(ret, &c, POLICY_WRITE, &o, NULL);
 	if (!ret)
 		audit_probe(&o);
 	if (!ret)
@@ -435,6 +460,7 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_
 	struct audit_obj dst = { .dir = ino_of(req, newparent), .name = newname };
 	int ret = op_enter_audited(req, "rename", parent, &c);
 
+	ret = op_police(ret, &c, POLICY_READ | POLICY_WRITE, &src, &dst);
 	if (!ret && (flags & ~(unsigned)(RENAME_NOREPLACE | RENAME_EXCHANGE)))
 		ret = -EINVAL;
 	if (!ret) {
@@ -484,6 +510,8 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 	struct audit_obj o = { .dir = ino_of(req, parent), .name = name };
 	struct audit_handle *ah;
 
+	ret = op_police(ret, &c, POLICY_WRITE | (((fi->flags & O_ACCMODE) != O_WRONLY) ?
+						POLICY_READ : 0), &o, NULL);
 	if (!ret)
 		ret = node_create(&fs->nc, &who, ino_of(req, parent), name, mode, &i, &st, &fio);
 	o.i = ret ? NULL : i;
@@ -521,6 +549,8 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct audit_obj o = { .i = i };
 	struct audit_handle *ah = NULL;
 
+	ret = op_police(ret, &c, ((fi->flags & O_ACCMODE) != O_WRONLY ? POLICY_READ : 0) |
+				 (writing ? POLICY_WRITE : 0), &o, NULL);
 	if (!ret && writing && fs->opts.readonly)
 		ret = -EROFS;
 	if (!ret)
@@ -648,7 +678,9 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	struct dhandle *d = calloc(1, sizeof(*d));
 	struct opctx c;
 	int fd = -1, ret = op_enter(req, "opendir", ino, &c);
+	struct audit_obj o = { .i = i };
 
+	ret = op_police(ret, &c, POLICY_READ, &o, NULL);   /* names are PHI too */
 	if (!ret && !d)
 		ret = -ENOMEM;
 	if (!ret)
@@ -881,6 +913,7 @@ static void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const 
 	struct audit_obj o = { .i = ino_of(req, ino) };
 	int ret = op_enter_audited(req, "setxattr", ino, &c);
 
+	ret = op_police(ret, &c, POLICY_METADATA, &o, NULL);
 	if (!ret)
 		ret = fs->opts.readonly ? -EROFS
 					: xattr_set(fs->vol, ino_of(req, ino), name, value, size, flags);
@@ -907,7 +940,9 @@ static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t
 	struct opctx c;
 	ssize_t n;
 	int ret = op_enter(req, "getxattr", ino, &c);
+	struct audit_obj o = { .i = ino_of(req, ino) };
 
+	ret = op_police(ret, &c, POLICY_METADATA, &o, NULL);
 	if (!ret && size && !buf)
 		ret = -ENOMEM;
 	n = ret ? ret : xattr_get(fs->vol, ino_of(req, ino), name, buf, size);
@@ -922,7 +957,9 @@ static void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 	struct opctx c;
 	ssize_t n;
 	int ret = op_enter(req, "listxattr", ino, &c);
+	struct audit_obj o = { .i = ino_of(req, ino) };
 
+	ret = op_police(ret, &c, POLICY_METADATA, &o, NULL);
 	if (!ret && size && !buf)
 		ret = -ENOMEM;
 	n = ret ? ret : xattr_list(fs->vol, ino_of(req, ino), buf, size);
@@ -937,6 +974,7 @@ static void op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 	struct audit_obj o = { .i = ino_of(req, ino) };
 	int ret = op_enter_audited(req, "removexattr", ino, &c);
 
+	ret = op_police(ret, &c, POLICY_METADATA, &o, NULL);
 	if (!ret)
 		ret = fs->opts.readonly ? -EROFS : xattr_remove(fs->vol, ino_of(req, ino), name);
 	audit_event(&c, "removexattr", &o, NULL, audit_xattr_field(name), ret);

@@ -22,9 +22,10 @@
 		      KEY_USR_SETATTR)
 
 /* "phifs:<vid hex>:v<version>", ":locked" for KEYRING_LOCKED, ":adopted"
- * for KEYRING_ADOPTED. */
+ * for KEYRING_ADOPTED, ":break-glass" for KEYRING_BREAK_GLASS. */
 #define KEYRING_LOCKED UINT32_MAX
 #define KEYRING_ADOPTED (UINT32_MAX - 1)
+#define KEYRING_BREAK_GLASS (UINT32_MAX - 2)
 
 static void keyring_desc(const uint8_t vid[FORMAT_ID_LEN], uint32_t version, char out[64])
 {
@@ -36,6 +37,8 @@ static void keyring_desc(const uint8_t vid[FORMAT_ID_LEN], uint32_t version, cha
 		snprintf(out + n, 64 - (size_t)n, ":locked");
 	else if (version == KEYRING_ADOPTED)
 		snprintf(out + n, 64 - (size_t)n, ":adopted");
+	else if (version == KEYRING_BREAK_GLASS)
+		snprintf(out + n, 64 - (size_t)n, ":break-glass");
 	else
 		snprintf(out + n, 64 - (size_t)n, ":v%u", version);
 }
@@ -201,5 +204,46 @@ int keyring_adopted(const uint8_t vid[FORMAT_ID_LEN], uint32_t *version)
 	if (keyctl_read(id, (char *)&v, sizeof(v)) != (long)sizeof(v))
 		return -ENOKEY;
 	*version = v;
+	return 0;
+}
+
+/* Not secret: the reason an operator gave for a break-glass session. It
+ * expires with the keys of the same `phifs unlock`. */
+int keyring_set_break_glass(const uint8_t vid[FORMAT_ID_LEN], const char *reason,
+			    unsigned timeout_s)
+{
+	char desc[64];
+	key_serial_t id;
+	size_t len = strlen(reason);
+
+	if (!reason[0]) {
+		int ret = keyring_forget(vid, KEYRING_BREAK_GLASS);
+
+		return ret == -ENOKEY ? 0 : ret;
+	}
+	if (len > KEYRING_REASON_MAX)
+		return -EINVAL;
+	keyring_desc(vid, KEYRING_BREAK_GLASS, desc);
+	id = add_key(KEYRING_TYPE, desc, reason, len, KEY_SPEC_USER_KEYRING);
+	if (id < 0)
+		return -errno;
+	if (keyctl_setperm(id, KEYRING_PERM) < 0 ||
+	    (timeout_s && keyctl_set_timeout(id, timeout_s) < 0))
+		return -errno;
+	return 0;
+}
+
+int keyring_break_glass(const uint8_t vid[FORMAT_ID_LEN], char *out, size_t cap)
+{
+	key_serial_t id;
+	long n;
+	int ret = keyring_find(vid, KEYRING_BREAK_GLASS, &id);
+
+	if (ret)
+		return ret;
+	n = keyctl_read(id, out, cap - 1);
+	if (n < 0 || (size_t)n > cap - 1)
+		return -ENOKEY;
+	out[n] = '\0';
 	return 0;
 }

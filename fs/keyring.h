@@ -10,6 +10,7 @@
 #ifndef PHIFS_KEYRING_H
 #define PHIFS_KEYRING_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include "format.h"
 #include "keys.h"
@@ -36,5 +37,14 @@ int keyring_is_locked(const uint8_t vid[FORMAT_ID_LEN]);
  * (volume_adopt_config), published so phifs-keys can wait for it. */
 int keyring_set_adopted(const uint8_t vid[FORMAT_ID_LEN], uint32_t version);
 int keyring_adopted(const uint8_t vid[FORMAT_ID_LEN], uint32_t *version);
+
+/* The reason given at `phifs unlock --break-glass` (at most
+ * KEYRING_REASON_MAX bytes; "" clears it), kept as long as the keys: the
+ * daemon puts it on every record of a break-glass access (policy_gate.c). */
+#define KEYRING_REASON_MAX 512
+int keyring_set_break_glass(const uint8_t vid[FORMAT_ID_LEN], const char *reason,
+			    unsigned timeout_s);
+/* -ENOKEY when none is active. */
+int keyring_break_glass(const uint8_t vid[FORMAT_ID_LEN], char *out, size_t cap);
 
 #endif

@@ -16,7 +16,15 @@ struct opctx {
 	gid_t gid;
 	pid_t pid;
 	int keyed;               /* counted as a volume-key user (session.c) */
+	/* Set by the policy gate (policy_gate.c), read by audit.c: */
+	unsigned rule;           /* the `audit` rule that matched (1-based); 0 none */
+	int review;              /* OPCTX_REVIEW_*: how records of this op are flagged */
+	int policy_denied;       /* refused by the policy, already recorded as such */
 };
+
+#define OPCTX_REVIEW_NONE 0
+#define OPCTX_REVIEW_AUDIT 1          /* an `audit` rule matched: "flag":"policy-audit" */
+#define OPCTX_REVIEW_BREAK_GLASS 2    /* break-glass group: "flag":"break-glass" + reason */
 
 /* Policy: return 0 to permit or -EACCES/-EPERM to deny. */
 typedef int (*opctx_check_fn)(void *arg, const struct opctx *c);

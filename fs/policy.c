@@ -577,7 +577,7 @@ enum policy_effect policy_eval(const struct policy *p, const struct policy_who *
 			break;
 		}
 	}
-	if (p->bg_known && in_group(who, p->bg_gid)) {
+	if (p->bg_known && !who->no_break_glass && in_group(who, p->bg_gid)) {
 		m->break_glass = 1;
 		return POLICY_AUDIT;
 	}

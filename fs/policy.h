@@ -31,6 +31,8 @@ struct policy_who {
 	const uint32_t *groups;
 	size_t ngroups;
 	const char *exe;          /* executable path, NULL if unknown */
+	int no_break_glass;       /* no `phifs unlock --break-glass` session is active:
+				   * the break-glass group gets the ordinary rules */
 };
 
 /* How a decision came about (for the audit record). */
@@ -51,8 +53,8 @@ size_t policy_rules(const struct policy *p);
 
 /* First matching rule's effect, or the default. path: plaintext, relative to
  * the volume root with a leading '/'. In learn mode a deny comes back as
- * POLICY_AUDIT with m->learn set; a break-glass member's access as
- * POLICY_AUDIT with m->break_glass set. */
+ * POLICY_AUDIT with m->learn set; a break-glass member's access, while a
+ * break-glass session is active, as POLICY_AUDIT with m->break_glass set. */
 enum policy_effect policy_eval(const struct policy *p, const struct policy_who *who,
 			       const char *path, enum policy_action action, time_t now,
 			       struct policy_match *m);

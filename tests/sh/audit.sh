@@ -10,7 +10,7 @@
 setup
 command -v keyctl >/dev/null || bail "keyctl missing (apt-get install keyutils)"
 command -v setfattr >/dev/null || bail "setfattr missing (apt-get install attr)"
-plan 51
+plan 52
 PY=/usr/bin/python3
 PHIFS_AUDIT="$top_builddir/tools/phifs-audit/phifs-audit"
 # A fresh spool (and verification material) per part of the test.
@@ -23,38 +23,6 @@ teardown_audit() {
 	teardown
 }
 trap teardown_audit EXIT
-
-# rq DIR 'python expression': true when the expression holds over the records
-# of DIR. R: the daemon's records; tools: the tools stream's ("<vol>-tools");
-# ev(e[, rs]): those of event e; F: R without the log writer's own records.
-rq() {
-	$PY - "$1" "$2" <<'PYEOF'
-import glob, json, os, sys
-R, tools = [], []
-for f in sorted(glob.glob(os.path.join(sys.argv[1], "*.log"))):
-    for line in open(f):
-        if not line.endswith("\n"):
-            continue    # a torn final fragment (a write that failed part-way)
-        r = json.loads(line)
-        (tools if "-tools" in os.path.basename(f) else R).append(r)
-ev = lambda e, rs=None: [r for r in (R if rs is None else rs) if r["event"] == e]
-F = [r for r in R if r["event"] not in ("audit-start", "audit-stop", "checkpoint")]
-E = [r["event"] for r in R if r["event"] != "checkpoint"]
-try:
-    ok = eval(sys.argv[2])
-except Exception as e:
-    ok = False
-    print("# %r" % e)
-if not ok:
-    print("# records:", [(r["event"], r.get("lost"), r.get("refused")) for r in R][-40:],
-          [r["event"] for r in tools])
-sys.exit(0 if ok else 1)
-PYEOF
-}
-# Waits up to 30 s for a command to succeed (the writer retries once a second).
-# rcheck "description" DIR 'expression': rq as a test, its diagnostics shown.
-rcheck() { local d="$1"; shift; if rq "$@"; then ok "$d"; else not_ok "$d"; fi; }
-eventually() { for _ in $(seq 150); do "$@" >/dev/null 2>&1 && return 0; sleep 0.2; done; return 1; }
 
 init_volume || bail "cannot init"
 vid=$("$PHIFS" info --json "$CIPHER" | $PY -c 'import json,sys; print(json.load(sys.stdin)["volume_id"])')
@@ -132,6 +100,8 @@ check "audit_paths=encrypted: an 'enc' reference, no plaintext" \
 import glob,json,sys
 rs=[json.loads(l) for f in glob.glob('$AUD/*.log') for l in open(f)]
 sys.exit(not any(len(r['object']['path']['enc'])>40 for r in rs if r['event']=='open'))\""
+check "phifs-audit show --key decrypts the reference with the volume key" \
+	sh -c "'$PHIFS_AUDIT' show --event open --volume '$CIPHER' --key '$AUD' 2>/dev/null | grep -q ' path=/a/dd.txt'"
 fresh
 mount_volume -o "audit=$AUD,audit_paths=none" || bail "cannot mount"
 cat "$MNT/a/dd.txt" >/dev/null

@@ -134,3 +134,35 @@ PYEOF
 
 sha() { sha256sum "$1" | cut -d' ' -f1; }
 finish() { [ "$T_FAIL" -eq 0 ]; exit $?; }
+
+# rq DIR 'python expression': true when the expression holds over the records
+# of DIR. R: the daemon's records; tools: the tools stream's ("<vol>-tools");
+# ev(e[, rs]): those of event e; F: R without the log writer's own records.
+rq() {
+	/usr/bin/python3 - "$1" "$2" <<'PYEOF'
+import glob, json, os, sys
+R, tools = [], []
+for f in sorted(glob.glob(os.path.join(sys.argv[1], "*.log"))):
+    for line in open(f):
+        if not line.endswith("\n"):
+            continue    # a torn final fragment (a write that failed part-way)
+        r = json.loads(line)
+        (tools if "-tools" in os.path.basename(f) else R).append(r)
+ev = lambda e, rs=None: [r for r in (R if rs is None else rs) if r["event"] == e]
+F = [r for r in R if r["event"] not in ("audit-start", "audit-stop", "checkpoint")]
+E = [r["event"] for r in R if r["event"] != "checkpoint"]
+try:
+    ok = eval(sys.argv[2])
+except Exception as e:
+    ok = False
+    print("# %r" % e)
+if not ok:
+    print("# records:", [(r["event"], r.get("lost"), r.get("refused")) for r in R][-40:],
+          [r["event"] for r in tools])
+sys.exit(0 if ok else 1)
+PYEOF
+}
+# Waits up to 30 s for a command to succeed (the writer retries once a second).
+# rcheck "description" DIR 'expression': rq as a test, its diagnostics shown.
+rcheck() { local d="$1"; shift; if rq "$@"; then ok "$d"; else not_ok "$d"; fi; }
+eventually() { for _ in $(seq 150); do "$@" >/dev/null 2>&1 && return 0; sleep 0.2; done; return 1; }

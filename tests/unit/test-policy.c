@@ -170,6 +170,12 @@ static void test_learn_and_break_glass(void **state)
 	assert_true(m.break_glass && m.rule == 1);
 	assert_int_equal(policy_eval(p, &doc, "/other", POLICY_READ, 0, &m), POLICY_AUDIT);
 	assert_true(m.break_glass);
+	/* Outside a break-glass session the group gets the ordinary rules. */
+	doc.no_break_glass = 1;
+	assert_int_equal(policy_eval(p, &doc, "/other", POLICY_READ, 0, &m), POLICY_PERMIT);
+	assert_false(m.break_glass);
+	assert_int_equal(policy_eval(p, &doc, "/clinical/x", POLICY_READ, 0, &m), POLICY_AUDIT);
+	assert_true(m.learn && !m.break_glass);
 	policy_free(p);
 	p = parse_ok("deny any\n");
 	assert_int_equal(policy_eval(p, &who, "/x", POLICY_READ, 0, &m), POLICY_DENY);

@@ -19,6 +19,7 @@
 #include "../phifs/common.h"
 #include "auditcmd.h"
 #include "cipher.h"
+#include "audit_path.h"
 #include "keys.h"
 #include "report_load.h"
 #include "volume.h"
@@ -102,15 +103,14 @@ static int matches(const struct filter *f, const struct report_rec *r)
 	return 1;
 }
 
-/* "enc" reference → plaintext, with the volume's keys: not available in this
- * version (the ciphertext format is fs/audit_path.c's, docs/AUDIT_FORMAT.md). */
+/* "enc" reference → plaintext, with the volume's keys (the ciphertext format
+ * is fs/audit_path.c's, docs/AUDIT_FORMAT.md). */
 static int decrypt_ref(const struct volume *v, const char *b64, char *out, size_t cap)
 {
-	(void)v;
-	(void)b64;
-	(void)out;
-	(void)cap;
-	return -ENOTSUP;
+	if (!v)
+		return 0;
+	return audit_path_decrypt(keys_audit_enc_key(v->keys), keys_volume_id(v->keys), b64, out,
+				  cap);
 }
 
 /* One path reference, shortened: "hmac:1a2b3c4d5e6f", "enc", "/plain"; an
@@ -311,11 +311,6 @@ static int parse_opts(int argc, char **argv, struct show_opts *o)
 	}
 	if ((o->mpath || o->key) && !o->vol) {
 		warnx_phifs("show: --match-path and --key need --volume CIPHERDIR (the key)");
-		return EXIT_USAGE;
-	}
-	if (o->key && decrypt_ref(NULL, "", NULL, 0) == -ENOTSUP) {
-		warnx_phifs("show: --key: decrypting \"enc\" path references is not available "
-			    "in this version; use --match-path");
 		return EXIT_USAGE;
 	}
 	if (optind >= argc)

@@ -49,6 +49,7 @@ int cmd_lock(int argc, char **argv)
 	ret = keyring_set_locked(cfg->volume_id, 1);
 	for (unsigned i = 0; i < cfg->n_slots; i++)
 		n += keyring_forget(cfg->volume_id, cfg->slots[i].version) == 0;
+	(void)keyring_set_break_glass(cfg->volume_id, "", 0);   /* ends a break-glass session */
 	hex_id(cfg->volume_id, FORMAT_ID_LEN, id, sizeof(id));
 	hook_key_op("lock", id, NULL, ret);
 	audit_tool_close(at);

@@ -4,12 +4,16 @@
  * (fs/keyring.c: the uid's user keyring) until the timeout, so cron jobs and
  * remounts in that window need neither the KMS nor the operator. Also lifts a
  * `phifs lock`: a mounted daemon of the volume serves again within a second.
+ * `--break-glass REASON` starts an emergency session: the access policy's
+ * break-glass group is then served and every record of theirs carries the
+ * reason (docs/OPERATIONS.md "Access policy").
  */
 #include "config.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,6 +67,30 @@ static int unlock_store(struct volume *v, unsigned timeout, unsigned *n)
 	return ret;
 }
 
+/* One printable line: the reason goes into audit records and syslog. */
+static int reason_ok(const char *r)
+{
+	size_t n = strlen(r);
+
+	if (n == 0 || n > KEYRING_REASON_MAX)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)r[i] < 0x20 || r[i] == 0x7f)
+			return 0;
+	return 1;
+}
+
+static struct json_object *break_glass_fields(const char *reason)
+{
+	struct json_object *x = json_object_new_object();
+
+	if (x) {
+		json_object_object_add(x, "flag", json_object_new_string("break-glass"));
+		json_object_object_add(x, "reason", json_object_new_string(reason));
+	}
+	return x;
+}
+
 int cmd_unlock(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -71,6 +99,7 @@ int cmd_unlock(int argc, char **argv)
 		{ "passfile", required_argument, NULL, 'P' },
 		{ "extpass", required_argument, NULL, 'E' },
 		{ "audit", required_argument, NULL, 'A' },
+		{ "break-glass", required_argument, NULL, 'B' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0, 0, 0, 0 }
 	};
@@ -80,7 +109,7 @@ int cmd_unlock(int argc, char **argv)
 	int64_t timeout = UNLOCK_DEFAULT_S;
 	char id[2 * FORMAT_ID_LEN + 1];
 	struct audit_tool *at;
-	const char *audit = NULL;
+	const char *audit = NULL, *reason = "";
 	unsigned n = 0;
 	int opt, ret;
 
@@ -94,9 +123,16 @@ int cmd_unlock(int argc, char **argv)
 			break;
 		case 'k': kms = optarg; break;
 		case 'A': audit = optarg; break;
+		case 'B':
+			reason = optarg;
+			if (!reason_ok(reason))
+				die(EXIT_USAGE, "--break-glass wants a reason: 1 to %d printable "
+				    "characters on one line (no patient data)", KEYRING_REASON_MAX);
+			break;
 		case 'h':
 			printf("usage: phifs unlock [--timeout DUR] [--kms URI] "
-			       "[--passfile F | --extpass CMD] [--audit DIR|off] CIPHERDIR\n");
+			       "[--passfile F | --extpass CMD] [--audit DIR|off] "
+			       "[--break-glass REASON] CIPHERDIR\n");
 			return EXIT_OK;
 		default:
 			return EXIT_USAGE;
@@ -112,8 +148,13 @@ int cmd_unlock(int argc, char **argv)
 		return exit_code_for(ret);
 	}
 	ret = unlock_store(v, (unsigned)timeout, &n);
+	/* A plain unlock ends an earlier break-glass session's flagging. */
+	if (!ret)
+		ret = keyring_set_break_glass(v->cfg->volume_id, reason, (unsigned)timeout);
 	hex_id(v->cfg->volume_id, FORMAT_ID_LEN, id, sizeof(id));
 	hook_key_op("unlock", id, NULL, ret);
+	if (reason[0])
+		audit_tool_event(at, "unlock", break_glass_fields(reason), ret);
 	audit_tool_close(at);
 	volume_close(v);
 	if (ret)
