@@ -9,7 +9,7 @@
 WORK=$(mktemp -d /tmp/phifs-policy-test.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
 CIPHER="$WORK/cipher"; KEY="$WORK/kek.bin"
-plan 14
+plan 15
 init_volume || bail "cannot create a volume"
 
 cat > "$WORK/p.txt" <<'POL'
@@ -83,3 +83,11 @@ CIPHER2="$WORK/other"; "$PHIFS" init --kms "local:$WORK/kek2.bin" "$CIPHER2" >/d
 cp "$CIPHER2/phifs.policy" "$CIPHER/phifs.policy"
 run "$PHIFS" policy check "$CIPHER"
 [ $rc -eq 4 ] && ok "another volume's authentic policy copied in: exit 4" || not_ok "foreign policy (rc=$rc)"
+
+# rotate-volume-key re-signs the policy under the new key (an old key may be
+# retired afterwards: a policy still signed by it would refuse the mount).
+"$PHIFS" policy set "$CIPHER" "$WORK/p.txt" >/dev/null || not_ok "policy set again"
+"$top_builddir/tools/phifs-keys/phifs-keys" rotate-volume-key --audit off "$CIPHER" >/dev/null 2>&1
+run "$PHIFS" policy check "$CIPHER"
+[ $rc -eq 0 ] && grep -q '^#phifs-policy-mac v2 ' "$CIPHER/phifs.policy" \
+	&& ok "rotate-volume-key: the policy is re-signed under v2 and verifies" || { not_ok "policy after rotation (rc=$rc)"; diag "$out"; }

@@ -11,12 +11,14 @@
  *    moves every header it writes to it.
  * 3. Every header still on an older version is re-wrapped (fs/rewrap.c: one
  *    176-byte pwrite under the header lock; contents untouched).
+ *    The access policy (phifs.policy) is re-signed under the new key.
  * 4. A retiring version no header uses any more is retired — unless file
  *    names are encrypted under it (names_version), which keeps it retiring.
  */
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
 #include <getopt.h>
 #include <search.h>
@@ -34,6 +36,7 @@
 #include "keyring.h"
 #include "keyscmd.h"
 #include "names.h"
+#include "policy_store.h"
 #include "redo.h"
 #include "rewrap.h"
 #include "secmem.h"
@@ -190,6 +193,29 @@ static int daemon_adopt(struct rvk *r, const uint8_t *vk)
 	return 0;
 }
 
+/* Step 3: the access policy's MAC moves to the new primary, or a mount would
+ * refuse a policy signed by a retired key. Only a policy that verifies is
+ * re-signed (a modified one stays refused); a failure keeps the old key. */
+static void resign_policy(struct rvk *r)
+{
+	int dfd = openat(r->v->rootfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	char *text = NULL;
+	size_t len = 0;
+	int ret = dfd < 0 ? -errno : policy_store_read(dfd, r->v->keys, &text, &len);
+
+	if (!ret)
+		ret = policy_store_write(dfd, text, len, r->v->keys);
+	if (ret && ret != -ENOENT) {
+		warnx_phifs("cannot re-sign the access policy under v%u: %s; the old volume key "
+			    "is kept (fix the policy with `phifs policy set`, then run again)",
+			    r->version, strerror(-ret));
+		r->failed++;
+	}
+	free(text);
+	if (dfd >= 0)
+		close(dfd);
+}
+
 /* Step 4: no header uses a retiring version any more. It is retired — or,
  * when file names are encrypted under it, back to active (not primary). */
 static void retire_unused(struct rvk *r, json_object *retired)
@@ -280,6 +306,7 @@ static int rvk_run(struct rvk *r)
 		warnx_phifs("cannot walk %s: %s", r->dir, strerror(errno));
 		goto out;
 	}
+	resign_policy(r);
 	retire_unused(r, r->json ? retired : NULL);
 	summary(r, resumed, retired);
 	code = r->failed ? EXIT_PROBLEMS : EXIT_OK;
