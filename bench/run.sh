@@ -3,14 +3,18 @@
 # no-crypto FUSE bound) and the native directory, in one run, alternating the
 # order each round; reports medians and ratios as a Markdown table.
 # Usage (as root): bench/run.sh [--rounds N] [--size-mib N] [--out FILE] [--only W1,W2] [--dir DIR]
+#                                [--audit-overhead]
 # --dir: where the backing directories live (default /var/tmp, i.e. the disk;
 # /dev/shm takes the disk out and compares CPU cost per byte).
+# phifs runs as installed: auditing on (coalesced summaries, hmac paths; the
+# spool in the bench dir). --audit-overhead adds phifs with audit=off to the
+# same run and a column with what auditing costs (issue target: <= 5%).
 # Workloads: seqwrite seqread untar lsR readall rmrf rand4k (seqread needs
 # seqwrite; lsR, readall and rmrf need untar).
 # This is a benchmark, not a test: it never fails on a number.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-rounds=3 size_mib=1024 out="" only="" base=/var/tmp
+rounds=3 size_mib=1024 out="" only="" base=/var/tmp audit_overhead=0
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--rounds) rounds=$2; shift 2 ;;
@@ -18,7 +22,8 @@ while [ $# -gt 0 ]; do
 	--out) out=$2; shift 2 ;;
 	--only) only=$2; shift 2 ;;
 	--dir) base=$2; shift 2 ;;
-	*) echo "usage: $0 [--rounds N] [--size-mib N] [--out FILE] [--only W1,W2] [--dir DIR]" >&2; exit 2 ;;
+	--audit-overhead) audit_overhead=1; shift ;;
+	*) echo "usage: $0 [--rounds N] [--size-mib N] [--out FILE] [--only W1,W2] [--dir DIR] [--audit-overhead]" >&2; exit 2 ;;
 	esac
 done
 [ "$(id -u)" -eq 0 ] || { echo "run as root (drop_caches, mounts)" >&2; exit 2; }
@@ -32,23 +37,30 @@ PHIFS="$root/tools/phifs/phifs"
 
 W=$(mktemp -d "$base/phifs-bench.XXXXXX")
 FSES="native passthrough gocryptfs phifs"
+[ "$audit_overhead" -eq 0 ] || FSES="$FSES phifsna"
 cleanup() {
-	for f in passthrough gocryptfs phifs; do
+	for f in passthrough gocryptfs phifs phifsna; do
 		mountpoint -q "$W/$f" 2>/dev/null && umount "$W/$f" 2>/dev/null || true
 	done
+	find "$W" -maxdepth 2 -name '*.log' -exec chattr -a {} + 2>/dev/null
 	rm -rf "$W"
 }
 trap cleanup EXIT
 
 gcc -O2 -o "$W/passthrough_ll" /usr/share/doc/libfuse3-dev/examples/passthrough_ll.c \
 	$(pkg-config fuse3 --cflags --libs)
-mkdir -p "$W"/{native,passthrough,gocryptfs,phifs} "$W"/{pt,gc,ph}.back
+mkdir -p "$W"/{native,passthrough,gocryptfs,phifs,phifsna} "$W"/{pt,gc,ph,pn}.back
 "$W/passthrough_ll" -o source="$W/pt.back" "$W/passthrough"
 echo bench-password > "$W/pw"
 gocryptfs -q -init -passfile "$W/pw" -scryptn 10 "$W/gc.back" >/dev/null
 gocryptfs -q -passfile "$W/pw" "$W/gc.back" "$W/gocryptfs"
 "$PHIFS" init --kms "local:$W/kek.bin" "$W/ph.back" >/dev/null
-"$PHIFS" mount "$W/ph.back" "$W/phifs"
+export PHIFS_AUDIT_KEYS_DIR="$W/audit-keys"
+"$PHIFS" mount -o "audit=$W/audit" "$W/ph.back" "$W/phifs"
+if [ "$audit_overhead" -eq 1 ]; then
+	"$PHIFS" init --kms "local:$W/kek.bin" "$W/pn.back" >/dev/null
+	"$PHIFS" mount -o audit=off "$W/pn.back" "$W/phifsna" 2>/dev/null
+fi
 tar -C /usr -cf "$W/include.tar" include
 
 drop() { sync; echo 3 > /proc/sys/vm/drop_caches; }
@@ -84,8 +96,13 @@ done
 
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 {
-	echo "| workload | unit | native | passthrough_ll | gocryptfs | phifs | phifs vs gocryptfs | phifs vs passthrough |"
-	echo "|---|---|---|---|---|---|---|---|"
+	if [ "$audit_overhead" -eq 1 ]; then
+		echo "| workload | unit | native | passthrough_ll | gocryptfs | phifs | phifs vs gocryptfs | phifs vs passthrough | phifs audit=off | audit cost |"
+		echo "|---|---|---|---|---|---|---|---|---|---|"
+	else
+		echo "| workload | unit | native | passthrough_ll | gocryptfs | phifs | phifs vs gocryptfs | phifs vs passthrough |"
+		echo "|---|---|---|---|---|---|---|---|"
+	fi
 	for w in $WORKLOADS; do
 		declare -A m=()
 		for f in $FSES; do m[$f]=$(awk -v w="$w" -v f="$f" '$1==w && $2==f {print $3}' "$W/results" | median); done
@@ -94,8 +111,18 @@ median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a
 		else
 			rg=$(echo "${m[gocryptfs]} / ${m[phifs]}" | bc -l); rp=$(echo "${m[passthrough]} / ${m[phifs]}" | bc -l)
 		fi
-		printf '| %s | %s | %.2f | %.2f | %.2f | %.2f | %.2f× | %.2f× |\n' "$w" "${unit[$w]}" \
+		printf '| %s | %s | %.2f | %.2f | %.2f | %.2f | %.2f× | %.2f× |' "$w" "${unit[$w]}" \
 			"${m[native]}" "${m[passthrough]}" "${m[gocryptfs]}" "${m[phifs]}" "$rg" "$rp"
+		if [ "$audit_overhead" -eq 1 ]; then
+			# cost: how much slower phifs is with its audit trail than without (%)
+			if [ -n "${higher[$w]:-}" ]; then
+				ac=$(echo "(${m[phifsna]} / ${m[phifs]} - 1) * 100" | bc -l)
+			else
+				ac=$(echo "(${m[phifs]} / ${m[phifsna]} - 1) * 100" | bc -l)
+			fi
+			printf ' %.2f | %+.1f%% |' "${m[phifsna]}" "$ac"
+		fi
+		echo
 	done
 	echo
 	echo "Ratios: >1 means phifs is faster (throughput ratio, or inverse time ratio). Medians of $rounds rounds, order rotated each round; $(nproc) cores, $(free -g | awk '/Mem/{print $2}') GiB RAM, $(uname -r), sequential size $size_mib MiB, cold cache for reads (drop_caches), backing directories on $(findmnt -no FSTYPE -T "$W")."

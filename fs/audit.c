@@ -397,7 +397,10 @@ static void io_call(struct audit_handle *h, int write, uint64_t off, int64_t res
 		return;
 	/* Per-op while the queue has room; beyond that the call goes into the
 	 * handle's summary, which is never dropped. */
-	if (A->o.per_op && audit_writer_room(A->writer)) {
+	/* An access the policy flagged (an `audit` rule, break-glass) is recorded
+	 * call by call whatever audit_mode: the policy's per-user per-op. */
+	if ((A->o.per_op || h->actor.review != OPCTX_REVIEW_NONE) &&
+	    audit_writer_room(A->writer)) {
 		rec = rec_new(write ? "write" : "read", &h->actor, result < 0 ? (int)result : 0);
 		if (rec) {
 			add_obj(rec, "object", audit_rec_copy(h->object));

@@ -11,7 +11,7 @@
 . "$(dirname "$0")/lib.sh"
 setup
 command -v keyctl >/dev/null || bail "keyctl missing (apt-get install keyutils)"
-plan 18
+plan 19
 BILL=3101 DOC=3102 BG=3103   # uids; each user's gid is its uid
 init_volume || bail "cannot init"
 vid=$("$PHIFS" info --json "$CIPHER" | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["volume_id"])')
@@ -62,9 +62,11 @@ rcheck "denials carry reason policy and the rule, uid and op" "$AUD" \
 rcheck "a policy denial is not also recorded as a permission denial" "$AUD" \
 	'not [r for r in ev("denied") if r.get("reason") == "permission"]'
 rcheck "break-glass records are flagged with the reason given at unlock" "$AUD" \
-	'any(r["actor"]["uid"] == '$BG' and r.get("flag") == "break-glass" and r.get("reason") == "code blue ward 4" for r in ev("open")) and any(r.get("flag") == "break-glass" for r in ev("io"))'
+	'any(r["actor"]["uid"] == '$BG' and r.get("flag") == "break-glass" and r.get("reason") == "code blue ward 4" for r in ev("open")) and any(r.get("flag") == "break-glass" and r.get("reason") == "code blue ward 4" for r in ev("read"))'
 rcheck "an audit rule flags the records it matches" "$AUD" \
 	'any(r["actor"]["uid"] == '$DOC' and r.get("flag") == "policy-audit" and r.get("rule") == 3 for r in ev("open"))'
+rcheck "... and records its reads call by call (per-op), flagged" "$AUD" \
+	'any(r["actor"]["uid"] == '$DOC' and r.get("flag") == "policy-audit" and r.get("bytes", 0) > 0 for r in ev("read")) and not [r for r in ev("read") if r["actor"]["uid"] == '$BILL']'
 
 # Learn mode: would-be denials are permitted and recorded.
 { echo "mode learn"; cat "$WORK/policy.txt"; } > "$WORK/learn.txt"
