@@ -12,9 +12,13 @@ STREAM=00112233445566778899aabbccddeeff
 command -v openssl >/dev/null || bail "openssl missing"
 [ -x /usr/bin/python3 ] || bail "python3 missing"
 WORK=$(mktemp -d /tmp/phifs-audit-syslog.XXXXXX)
-cleanup() { "$PEER" stop "$WORK/peer"; chattr -R -a "$WORK" 2>/dev/null; rm -rf "$WORK"; }
+cleanup() {
+	mountpoint -q "$WORK/mnt" 2>/dev/null && umount -l "$WORK/mnt"
+	stop_daemon
+	"$PEER" stop "$WORK/peer"; chattr -R -a "$WORK" 2>/dev/null; rm -rf "$WORK"
+}
 trap cleanup EXIT
-plan 5
+plan 6
 
 "$PEER" start "$WORK/peer" || bail "collector did not start"
 P="$WORK/peer" PORT=$(cat "$WORK/peer/port")
@@ -72,4 +76,21 @@ else
 fi
 [ "$(wc -c <"$P/received")" -eq "$before" ] && ok "nothing reached the collector from refused writers" \
 	|| not_ok "refused writers delivered records"
+
+# A mounted volume with audit_syslog=: the daemon's records reach the collector.
+CIPHER="$WORK/cipher" MNT="$WORK/mnt" KEY="$WORK/kek.bin"
+export PHIFS_AUDIT_KEYS_DIR="$WORK/mk"
+mkdir -p "$MNT"
+init_volume || bail "cannot init"
+if mount_volume -o "audit=$WORK/ms,audit_syslog=$URI" 2>"$WORK/err"; then
+	echo x > "$MNT/PatientName.txt"
+	umount_volume
+	for _ in $(seq 100); do grep -q '"event":"unmount"' "$P/received" && break; sleep 0.1; done
+	grep -q '"event":"create"' "$P/received" && grep -q '"event":"unmount"' "$P/received" \
+		&& ! grep -q PatientName "$P/received" \
+		&& ok "mount -o audit_syslog=tls://...: the daemon's records reach the collector, no name" \
+		|| not_ok "daemon records at the collector"
+else
+	not_ok "mount with audit_syslog"; sed 's/^/# /' "$WORK/err"
+fi
 exit 0
