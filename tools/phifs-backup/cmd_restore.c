@@ -1,17 +1,390 @@
 /*
- * cmd_restore.c: `phifs-backup restore` (placeholder until it lands; see the tracking issue).
+ * cmd_restore.c: `phifs-backup restore SNAP|latest --target DIR` — a
+ * snapshot back into a new cipher directory that mounts with the original
+ * volume keys (docs/BACKUP_FORMAT.md §9). Every chunk is checked against its
+ * keyed id before it is written; every file is written under a temporary
+ * name and renamed into place, so a file at its final name is complete.
+ * Modes, times, xattrs (and owners, when run as root) are restored;
+ * directories last, deepest first, so their times stick. Needs no volume
+ * key: --include selects backing (encrypted) paths.
  */
 #include "config.h"
 
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "../phifs/common.h"
 #include "backupcmd.h"
+#include "fdio.h"
+#include "format.h"
+#include "repo_cli.h"
+#include "repo_meta.h"
+#include "repo_snap.h"
+#include "repo_util.h"
+
+#define TMP_NAME "phifs.restore.tmp"
+#define MAX_INCLUDES 64
+#define ZERO_RUN 4096
+
+struct rs {
+	struct repo *r;
+	struct repo_index *ix;
+	int tfd;                        /* target directory */
+	const char *inc[MAX_INCLUDES];  /* backing paths selected, or none = all */
+	int ninc;
+	struct json_object *dirs;       /* directory entries, for the final pass */
+	uint64_t files, bytes, errors;
+	int json, tty, root;
+	double last;
+};
+
+/* path is selected, or is a directory on the way to a selection, or is
+ * what every restored cipher dir needs (phifs.conf, each phifs.dirid). */
+static int selected(const struct rs *s, const char *path, const char *type)
+{
+	const char *base = strrchr(path, '/');
+
+	if (!s->ninc || !strcmp(path, ".") || !strcmp(path, FORMAT_CONFIG_FILE) ||
+	    !strcmp(base ? base + 1 : path, "phifs.dirid"))
+		return 1;
+	for (int i = 0; i < s->ninc; i++) {
+		size_t n = strlen(s->inc[i]), m = strlen(path);
+
+		if (!strncmp(path, s->inc[i], n) && (path[n] == '\0' || path[n] == '/'))
+			return 1;
+		if (!strcmp(type, "d") && m < n && !strncmp(s->inc[i], path, m) && s->inc[i][m] == '/')
+			return 1;
+	}
+	return 0;
+}
+
+static int64_t field(struct json_object *e, const char *key)
+{
+	int64_t v = 0;
+
+	repo_json_i64(e, key, &v);
+	return v;
+}
+
+static void times_of(struct json_object *e, struct timespec ts[2])
+{
+	int64_t mt = field(e, "mt");
+
+	ts[0].tv_sec = ts[1].tv_sec = mt / 1000000000;
+	ts[0].tv_nsec = ts[1].tv_nsec = mt % 1000000000;
+}
+
+/* "dir/name" → "dir/phifs.restore.tmp" */
+static void tmp_for(const char *path, char *out, size_t cap)
+{
+	const char *slash = strrchr(path, '/');
+
+	snprintf(out, cap, "%.*s%s" TMP_NAME, slash ? (int)(slash - path) : 0, path,
+		 slash ? "/" : "");
+}
+
+static int is_zero(const uint8_t *p, size_t n)
+{
+	static const uint8_t zero[ZERO_RUN];
+
+	return n == ZERO_RUN && !memcmp(p, zero, ZERO_RUN);
+}
+
+/* Writes one chunk at off, leaving aligned all-zero runs as holes. */
+static int write_chunk(int fd, const uint8_t *p, size_t len, uint64_t off)
+{
+	size_t pos = 0;
+	int ret = 0;
+
+	while (!ret && pos < len) {
+		size_t n = ZERO_RUN - (size_t)((off + pos) % ZERO_RUN);
+
+		if (n > len - pos)
+			n = len - pos;
+		if (!is_zero(p + pos, n))
+			ret = fdio_pwrite(fd, p + pos, n, off + pos);
+		pos += n;
+	}
+	return ret;
+}
+
+static int file_content(struct rs *s, int fd, struct json_object *e)
+{
+	struct json_object *c;
+	uint64_t off = 0;
+	int ret = 0;
+
+	if (!json_object_object_get_ex(e, "c", &c) || !json_object_is_type(c, json_type_array))
+		return -EBADMSG;
+	for (size_t i = 0; !ret && i < json_object_array_length(c); i++) {
+		const char *hex = json_object_get_string(json_object_array_get_idx(c, i));
+		uint8_t id[32], *buf = NULL;
+		size_t len = 0;
+
+		ret = hex && !repo_unhex(hex, id, 32) ? 0 : -EBADMSG;
+		if (!ret)
+			ret = repo_blob_read(s->r, s->ix, id, &buf, &len);
+		if (!ret)
+			ret = write_chunk(fd, buf, len, off);
+		off += len;
+		free(buf);
+	}
+	if (!ret && off != (uint64_t)field(e, "sz"))
+		ret = -EBADMSG;
+	if (!ret && ftruncate(fd, (off_t)off) < 0)
+		ret = -errno;
+	s->bytes += off;
+	return ret;
+}
+
+/* Owner (root only), mode, xattrs, times of an open entry. */
+static int set_meta_fd(struct rs *s, int fd, struct json_object *e)
+{
+	struct timespec ts[2];
+	struct json_object *x = NULL;
+
+	if (s->root && fchown(fd, (uid_t)field(e, "u"), (gid_t)field(e, "g")) < 0)
+		return -errno;
+	if (fchmod(fd, (mode_t)field(e, "m")) < 0)
+		return -errno;
+	if (json_object_object_get_ex(e, "x", &x)) {
+		int ret = repo_meta_xattrs_set(fd, x);
+
+		if (ret)
+			return ret;
+	}
+	times_of(e, ts);
+	return futimens(fd, ts) < 0 ? -errno : 0;
+}
+
+static int restore_file(struct rs *s, const char *path, struct json_object *e)
+{
+	const char *hl = repo_json_str(e, "hl");
+	char tmp[8192];
+	int fd, ret;
+
+	if (hl)
+		return linkat(s->tfd, hl, s->tfd, path, 0) < 0 ? -errno : 0;
+	tmp_for(path, tmp, sizeof(tmp));
+	fd = openat(s->tfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	ret = file_content(s, fd, e);
+	if (!ret)
+		ret = set_meta_fd(s, fd, e);
+	if (close(fd) < 0 && !ret)
+		ret = -errno;
+	if (!ret && renameat(s->tfd, tmp, s->tfd, path) < 0)
+		ret = -errno;
+	if (ret)
+		unlinkat(s->tfd, tmp, 0);
+	return ret;
+}
+
+/* Symlinks and fifos: made under the temp name, renamed, then metadata. */
+static int restore_special(struct rs *s, const char *path, const char *type, struct json_object *e)
+{
+	const char *target = repo_json_str(e, "lt");
+	struct timespec ts[2];
+	char tmp[8192];
+	int ret = 0;
+
+	tmp_for(path, tmp, sizeof(tmp));
+	if (!strcmp(type, "l"))
+		ret = target && symlinkat(target, s->tfd, tmp) == 0 ? 0 : target ? -errno : -EBADMSG;
+	else
+		ret = mkfifoat(s->tfd, tmp, 0600) < 0 ? -errno : 0;
+	if (!ret && renameat(s->tfd, tmp, s->tfd, path) < 0) {
+		ret = -errno;
+		unlinkat(s->tfd, tmp, 0);
+	}
+	if (ret)
+		return ret;
+	if (s->root && fchownat(s->tfd, path, (uid_t)field(e, "u"), (gid_t)field(e, "g"),
+				AT_SYMLINK_NOFOLLOW) < 0)
+		return -errno;
+	if (strcmp(type, "l") && fchmodat(s->tfd, path, (mode_t)field(e, "m"), 0) < 0)
+		return -errno;
+	times_of(e, ts);
+	return utimensat(s->tfd, path, ts, AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0;
+}
+
+static int restore_one(void *arg, struct json_object *e)
+{
+	struct rs *s = arg;
+	const char *path = repo_json_str(e, "p"), *type = repo_json_str(e, "t");
+	int ret = 0;
+
+	if (!path || !type || !*path || path[0] == '/' || strstr(path, "..") ||
+	    strstr(path, TMP_NAME))
+		return -EBADMSG;                 /* a tree never holds these: refuse it */
+	if (!selected(s, path, type))
+		return 0;
+	if (!strcmp(type, "d")) {
+		if (strcmp(path, ".") && mkdirat(s->tfd, path, 0700) < 0)
+			ret = -errno;
+		json_object_array_add(s->dirs, json_object_get(e));
+	} else if (!strcmp(type, "f")) {
+		ret = restore_file(s, path, e);
+		s->files++;
+	} else if (!strcmp(type, "l") || !strcmp(type, "p")) {
+		ret = restore_special(s, path, type, e);
+	}
+	if (ret) {
+		cli_warn("restore", "%s: %s", path, strerror(-ret));
+		s->errors++;
+	}
+	if (s->tty && tool_report_due(&s->last, tool_now(), 0, 0))
+		fprintf(stderr, "\rfiles %llu  %.1f MiB", (unsigned long long)s->files,
+			s->bytes / 1048576.0);
+	return 0;
+}
+
+/* Directories last, deepest first: creating entries changes their times. */
+static void finish_dirs(struct rs *s)
+{
+	for (size_t i = json_object_array_length(s->dirs); i-- > 0;) {
+		struct json_object *e = json_object_array_get_idx(s->dirs, i);
+		const char *path = repo_json_str(e, "p");
+		int fd = openat(s->tfd, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		int ret = fd < 0 ? -errno : set_meta_fd(s, fd, e);
+
+		if (fd >= 0)
+			close(fd);
+		if (ret) {
+			cli_warn("restore", "%s: %s", path, strerror(-ret));
+			s->errors++;
+		}
+	}
+}
+
+static int open_target(const char *dir)
+{
+	DIR *d;
+	struct dirent *de;
+	int fd, empty = 1;
+
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+		return -errno;
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fdio_opendir(fd, &d) == 0) {
+		while ((de = readdir(d)))
+			if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+				empty = 0;
+		closedir(d);
+	}
+	if (!empty) {
+		close(fd);
+		return -ENOTEMPTY;
+	}
+	return fd;
+}
+
+static int run(struct rs *s, const char *ref, const char *target)
+{
+	struct repo_snap *snaps = NULL, *snap = NULL;
+	size_t n = 0;
+	int ret;
+
+	ret = repo_index_load(s->r, s->ix);
+	if (!ret)
+		ret = repo_snap_list(s->r, &snaps, &n, NULL);
+	if (!ret && (ret = repo_snap_find(snaps, n, ref, &snap)) != 0) {
+		cli_warn("restore", "snapshot %s: %s", ref, ret == -EINVAL ? "ambiguous" : "not found");
+		ret = -ESRCH;
+	}
+	if (!ret && (s->tfd = open_target(target)) < 0) {
+		ret = s->tfd;
+		cli_warn("restore", "target %s: %s", target, strerror(-ret));
+	}
+	if (!ret) {
+		ret = repo_tree_each(s->r, s->ix, snap->tree, restore_one, s);
+		if (ret)
+			cli_warn("restore", "tree of snapshot %.16s: %s", snap->id_hex, strerror(-ret));
+		finish_dirs(s);
+		if (syncfs(s->tfd) < 0 && !ret)
+			ret = -errno;
+	}
+	if (!ret && s->json)
+		printf("{\"snapshot\":\"%s\",\"files\":%llu,\"bytes\":%llu,\"errors\":%llu}\n",
+		       snap->id_hex, (unsigned long long)s->files, (unsigned long long)s->bytes,
+		       (unsigned long long)s->errors);
+	else if (!ret && s->tty)
+		printf("\rrestored snapshot %.16s: %llu files, %.1f MiB, %llu errors\n", snap->id_hex,
+		       (unsigned long long)s->files, s->bytes / 1048576.0,
+		       (unsigned long long)s->errors);
+	repo_snap_free(snaps, n);
+	return ret;
+}
+
+static void usage(void)
+{
+	printf("usage: phifs-backup [-r REPO] restore SNAP|latest --target DIR [--include PATH]... [--json]\n"
+	       "  --target DIR     a new or empty directory: becomes the restored cipher directory\n"
+	       "  --include PATH   only this backing (encrypted) path below the cipher dir, with\n"
+	       "                   its content (repeatable); phifs.conf and dir ids always come\n"
+	       "exit: 0 ok, 1 some entries failed (named on stderr), 2 usage, 3 key,\n"
+	       "      4 not a repository, 5 locked\n");
+}
 
 int backup_cmd_restore(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	fprintf(stderr, "phifs-backup: restore: not implemented yet\n");
-	return EXIT_USAGE;
+	static const struct option longopts[] = {
+		{ "repo", required_argument, NULL, 'r' },
+		{ "target", required_argument, NULL, 't' },
+		{ "include", required_argument, NULL, 'i' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0, 0, 0, 0 }
+	};
+	struct rs s = { .tfd = -1 };
+	struct repo_lock *lock = NULL;
+	const char *url = NULL, *target = NULL;
+	int opt, code, ret;
+
+	while ((opt = getopt_long(argc, argv, "r:h", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'r': url = optarg; break;
+		case 't': target = optarg; break;
+		case 'i':
+			if (s.ninc == MAX_INCLUDES)
+				die(EXIT_USAGE, "at most %d --include", MAX_INCLUDES);
+			s.inc[s.ninc++] = optarg;
+			break;
+		case 'j': s.json = 1; break;
+		case 'h': usage(); return EXIT_OK;
+		default: usage(); return EXIT_USAGE;
+		}
+	}
+	if (optind != argc - 1 || !target || !(url = cli_repo_url(url))) {
+		usage();
+		return EXIT_USAGE;
+	}
+	s.tty = cli_tty();
+	s.root = geteuid() == 0;
+	code = cli_open("restore", url, 0, &s.r, &lock);
+	if (code)
+		return code;
+	s.dirs = json_object_new_array();
+	ret = repo_index_new(&s.ix);
+	if (!ret)
+		ret = run(&s, argv[optind], target);
+	code = ret ? cli_exit_for(ret) : s.errors ? EXIT_PROBLEMS : EXIT_OK;
+	if (ret && code == EXIT_OK)
+		code = EXIT_PROBLEMS;
+	if (s.tfd >= 0)
+		close(s.tfd);
+	json_object_put(s.dirs);
+	repo_index_free(s.ix);
+	cli_close(s.r, lock);
+	return code;
 }
