@@ -6,7 +6,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -37,32 +36,17 @@ static int print_entry(void *arg, struct json_object *e)
 
 int backup_cmd_ls(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "repo", required_argument, NULL, 'r' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0, 0, 0, 0 }
-	};
 	const char *url = NULL;
 	struct repo *r = NULL;
 	struct repo_lock *lock = NULL;
 	struct repo_index *ix = NULL;
 	struct repo_snap *s = NULL, *pick = NULL;
 	size_t n = 0;
-	int opt, json = 0, code, ret;
+	int json = 0, code, ret;
 
-	while ((opt = getopt_long(argc, argv, "r:h", longopts, NULL)) != -1) {
-		switch (opt) {
-		case 'r': url = optarg; break;
-		case 'j': json = 1; break;
-		case 'h': usage(); return EXIT_OK;
-		default: usage(); return EXIT_USAGE;
-		}
-	}
-	if (optind != argc - 1 || !(url = cli_repo_url(url))) {
-		usage();
-		return EXIT_USAGE;
-	}
+	code = cli_simple_args(argc, argv, 1, usage, &url, &json);
+	if (code >= 0)
+		return code;
 	code = cli_open("ls", url, 0, &r, &lock);
 	if (code)
 		return code;
@@ -71,8 +55,8 @@ int backup_cmd_ls(int argc, char **argv)
 		ret = repo_index_load(r, ix);
 	if (!ret)
 		ret = repo_snap_list(r, &s, &n, NULL);
-	if (!ret && repo_snap_find(s, n, argv[optind], &pick)) {
-		cli_warn("ls", "snapshot %s not found or ambiguous", argv[optind]);
+	if (!ret && repo_snap_find(s, n, argv[argc - 1], &pick)) {
+		cli_warn("ls", "snapshot %s not found or ambiguous", argv[argc - 1]);
 		ret = -ESRCH;
 	}
 	if (!ret)

@@ -145,9 +145,8 @@ static int write_kept_index(struct pr *p)
 {
 	struct repo_pack_info *packs = calloc(p->ix->npacks + 1, sizeof(*packs));
 	size_t *at = calloc(p->ix->npacks + 1, sizeof(*at));   /* ix pack → packs[] */
-	uint8_t *pt = NULL, *sealed = NULL, id[32];
-	size_t np = 0, ptlen, slen;
-	char name[100];
+	uint8_t *pt = NULL;
+	size_t np = 0, ptlen;
 	int ret = packs && at ? 0 : -ENOMEM;
 
 	for (size_t k = 0; !ret && k < p->ix->npacks; k++) {
@@ -175,13 +174,7 @@ static int write_kept_index(struct pr *p)
 	if (!ret && np)
 		ret = repo_index_encode(packs, np, &pt, &ptlen);
 	if (!ret && np)
-		ret = repo_obj_seal(p->r->keys->encrypt, REPO_T_INDEX, NULL, pt, ptlen,
-				    REPO_Z_ALWAYS, &sealed, &slen);
-	if (!ret && np && !(ret = repo_obj_id(sealed, slen, id))) {
-		repo_obj_name("index", id, name, sizeof(name));
-		ret = backend_put(p->r->be, name, sealed, slen);
-	}
-	free(sealed);
+		ret = repo_put_sealed(p->r, REPO_T_INDEX, "index", pt, ptlen, NULL);
 	free(pt);
 	repo_packs_free(packs, np);
 	free(at);

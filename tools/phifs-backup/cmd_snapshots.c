@@ -5,7 +5,6 @@
  */
 #include "config.h"
 
-#include <getopt.h>
 #include <stdio.h>
 #include <time.h>
 
@@ -41,31 +40,16 @@ static void print_one(const struct repo_snap *s, int json)
 
 int backup_cmd_snapshots(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "repo", required_argument, NULL, 'r' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0, 0, 0, 0 }
-	};
 	const char *url = NULL;
 	struct repo *r = NULL;
 	struct repo_lock *lock = NULL;
 	struct repo_snap *s = NULL;
 	size_t n = 0;
-	int opt, json = 0, code, bad = 0;
+	int json = 0, code, bad = 0;
 
-	while ((opt = getopt_long(argc, argv, "r:h", longopts, NULL)) != -1) {
-		switch (opt) {
-		case 'r': url = optarg; break;
-		case 'j': json = 1; break;
-		case 'h': usage(); return EXIT_OK;
-		default: usage(); return EXIT_USAGE;
-		}
-	}
-	if (optind != argc || !(url = cli_repo_url(url))) {
-		usage();
-		return EXIT_USAGE;
-	}
+	code = cli_simple_args(argc, argv, 0, usage, &url, &json);
+	if (code >= 0)
+		return code;
 	code = cli_open("snapshots", url, 0, &r, &lock);
 	if (code)
 		return code;

@@ -120,7 +120,6 @@ static int close_pack(struct repo_packer *p)
 int repo_packer_flush(struct repo_packer *p)
 {
 	struct repo_pack_info *info;
-	char name[100];
 	int ret;
 
 	if (!p->n)
@@ -132,10 +131,7 @@ int repo_packer_flush(struct repo_packer *p)
 		return ret;
 	info = &p->done[p->ndone];
 	*info = (struct repo_pack_info){ .size = p->len, .n = (uint32_t)p->n, .blobs = p->ents };
-	ret = repo_obj_id(p->buf, p->len, info->id);
-	repo_obj_name("data", info->id, name, sizeof(name));
-	if (!ret)
-		ret = backend_put(p->r->be, name, p->buf, p->len);
+	ret = repo_put_object(p->r, "data", p->buf, p->len, info->id);
 	if (!ret)
 		ret = repo_index_add_pack(p->ix, info);
 	if (ret)
@@ -152,29 +148,20 @@ int repo_packer_flush(struct repo_packer *p)
 
 int repo_packer_write_index(struct repo_packer *p)
 {
-	uint8_t *pt = NULL, *sealed = NULL, id[32];
-	size_t ptlen, slen;
-	char name[100];
+	uint8_t *pt = NULL;
+	size_t ptlen;
 	int ret = repo_packer_flush(p);
 
 	if (ret || !p->ndone)
 		return ret;
 	ret = repo_index_encode(p->done, p->ndone, &pt, &ptlen);
 	if (!ret)
-		ret = repo_obj_seal(p->r->keys->encrypt, REPO_T_INDEX, NULL, pt, ptlen, REPO_Z_ALWAYS,
-				    &sealed, &slen);
-	if (!ret)
-		ret = repo_obj_id(sealed, slen, id);
-	if (!ret) {
-		repo_obj_name("index", id, name, sizeof(name));
-		ret = backend_put(p->r->be, name, sealed, slen);
-	}
+		ret = repo_put_sealed(p->r, REPO_T_INDEX, "index", pt, ptlen, NULL);
 	if (!ret) {
 		repo_packs_free(p->done, p->ndone);
 		p->done = NULL;
 		p->ndone = p->done_cap = 0;
 	}
-	free(sealed);
 	free(pt);
 	return ret;
 }

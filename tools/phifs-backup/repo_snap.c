@@ -150,22 +150,10 @@ void repo_snap_name(const struct repo_snap *s, char *out, size_t cap)
 
 int repo_snap_write(struct repo *r, struct json_object *o, uint8_t id[32])
 {
-	uint8_t *sealed = NULL;
-	size_t len, slen;
+	size_t len;
 	const char *text = repo_json_text(o, &len);
-	char name[100];
-	int ret;
 
-	ret = repo_obj_seal(r->keys->encrypt, REPO_T_SNAPSHOT, NULL, text, len, REPO_Z_ALWAYS,
-			    &sealed, &slen);
-	if (!ret)
-		ret = repo_obj_id(sealed, slen, id);
-	if (!ret) {
-		repo_obj_name("snapshots", id, name, sizeof(name));
-		ret = backend_put(r->be, name, sealed, slen);
-	}
-	free(sealed);
-	return ret;
+	return repo_put_sealed(r, REPO_T_SNAPSHOT, "snapshots", text, len, id);
 }
 
 int repo_tree_each(struct repo *r, const struct repo_index *ix, const uint8_t tree[32],
