@@ -6,10 +6,11 @@
 # at that time; kill -9 in the middle of backups (check passes, the re-run
 # completes); a corrupted and a deleted pack are named by check; forget keeps
 # what its policy and the retention floor keep, prune reclaims the rest;
-# locks held by a live job refuse a second one, stale ones do not.
+# locks held by a live job refuse a second one, stale ones do not; restore
+# by plaintext path with the volume key.
 . "$(dirname "$0")/lib.sh"
 setup
-plan 32
+plan 35
 PY=/usr/bin/python3
 BK="$top_builddir/tools/phifs-backup/phifs-backup"
 BKUSER=phifsbk
@@ -157,5 +158,17 @@ out=$(asbk prune --json 2>&1)
 deleted=$(echo "$out" | json_field '["deleted"]')
 [ "$deleted" -ge 8 ] && ok "prune deleted the packs only forgotten snapshots used ($deleted)" || { not_ok "prune"; diag "$out"; }
 check "check --read-data passes after prune" asbk check --read-data
+
+# restore --path: plaintext paths, mapped with the volume key (root: its key file).
+export PHIFS_REPO="$WORK/repo3"
+"$BK" init --kms "local:$WORK/repo3.key" --min-retention 0 >/dev/null && "$BK" backup "$CIPHER" >/dev/null
+umount_volume
+out=$("$BK" restore latest --target "$WORK/r4" --path d1/f3 --path one-byte 2>&1)
+[ $? -eq 0 ] && ok "restore --path with the volume key" || { not_ok "restore --path"; diag "$out"; }
+echo "$out" | grep -q "f3\|one-byte" && not_ok "a plaintext path was printed" || ok "no plaintext path printed"
+CIPHER="$WORK/r4" mount_volume || bail "cannot mount the --path restore"
+manifest "$MNT" | grep '^f ' > "$WORK/r4.m"
+grep -E '^f \./(d1/f3|one-byte) ' "$WORK/m2" > "$WORK/r4.want"
+check "exactly the selected files are restored, byte-identical" cmp "$WORK/r4.want" "$WORK/r4.m"
 umount_volume
 finish

@@ -6,7 +6,10 @@
  * name and renamed into place, so a file at its final name is complete.
  * Modes, times, xattrs (and owners, when run as root) are restored;
  * directories last, deepest first, so their times stick. Needs no volume
- * key: --include selects backing (encrypted) paths.
+ * key: --include selects backing (encrypted) paths. --path selects by
+ * plaintext path and needs the volume key: the directory skeleton (dirs,
+ * config, dir ids, long-name side files) is restored first, the volume
+ * opened on it, the paths mapped (repo_plainpath.c), then the files.
  */
 #include "config.h"
 
@@ -24,6 +27,9 @@
 #include "backupcmd.h"
 #include "fdio.h"
 #include "format.h"
+#include "names.h"
+#include "repo_plainpath.h"
+#include "volume.h"
 #include "repo_cli.h"
 #include "repo_meta.h"
 #include "repo_snap.h"
@@ -33,12 +39,19 @@
 #define MAX_INCLUDES 64
 #define ZERO_RUN 4096
 
+enum phase { ALL, SKELETON, SELECTED };
+
 struct rs {
 	struct repo *r;
 	struct repo_index *ix;
 	int tfd;                        /* target directory */
 	const char *inc[MAX_INCLUDES];  /* backing paths selected, or none = all */
 	int ninc;
+	const char *paths[MAX_INCLUDES];   /* --path: plaintext, never printed */
+	char *mapped[MAX_INCLUDES];        /* their backing paths (malloc'd) */
+	int npaths;
+	enum phase phase;
+	const char *kms;                /* --kms for the volume, or NULL: its own */
 	struct json_object *dirs;       /* directory entries, for the final pass */
 	uint64_t files, bytes, errors;
 	int json, tty, root;
@@ -47,12 +60,30 @@ struct rs {
 
 /* path is selected, or is a directory on the way to a selection, or is
  * what every restored cipher dir needs (phifs.conf, each phifs.dirid). */
+static int skeleton(const char *path, const char *type)
+{
+	const char *base = strrchr(path, '/');
+	size_t n;
+
+	base = base ? base + 1 : path;
+	n = strlen(base);
+	return !strcmp(type, "d") || !strcmp(path, FORMAT_CONFIG_FILE) ||
+	       !strcmp(base, NAMES_DIRID_FILE) ||
+	       (!strncmp(base, NAMES_LONG_PREFIX, strlen(NAMES_LONG_PREFIX)) &&
+		n > strlen(NAMES_LONG_SUFFIX) && !strcmp(base + n - strlen(NAMES_LONG_SUFFIX),
+							  NAMES_LONG_SUFFIX));
+}
+
 static int selected(const struct rs *s, const char *path, const char *type)
 {
 	const char *base = strrchr(path, '/');
 
+	if (s->phase == SKELETON)
+		return skeleton(path, type);
+	if (s->phase == SELECTED && skeleton(path, type))
+		return 0;                        /* restored in the first pass */
 	if (!s->ninc || !strcmp(path, ".") || !strcmp(path, FORMAT_CONFIG_FILE) ||
-	    !strcmp(base ? base + 1 : path, "phifs.dirid"))
+	    !strcmp(base ? base + 1 : path, NAMES_DIRID_FILE))
 		return 1;
 	for (int i = 0; i < s->ninc; i++) {
 		size_t n = strlen(s->inc[i]), m = strlen(path);
@@ -228,6 +259,8 @@ static int restore_one(void *arg, struct json_object *e)
 	if (!selected(s, path, type))
 		return 0;
 	if (!strcmp(type, "d")) {
+		if (s->phase == SELECTED)
+			return 0;
 		if (strcmp(path, ".") && mkdirat(s->tfd, path, 0700) < 0)
 			ret = -errno;
 		json_object_array_add(s->dirs, json_object_get(e));
@@ -289,6 +322,35 @@ static int open_target(const char *dir)
 	return fd;
 }
 
+/* --path: open the volume on the restored skeleton, map each plaintext path. */
+static int map_paths(struct rs *s)
+{
+	struct kms_opts ko = { 0 };
+	struct volume *v = NULL;
+	char dir[64], err[512], out[8192];
+	int ret;
+
+	snprintf(dir, sizeof(dir), "/proc/self/fd/%d", s->tfd);
+	ko.passfile = getenv("PHIFS_BACKUP_PASSFILE");
+	ret = volume_open(dir, s->kms, &ko, &v, err, sizeof(err));
+	if (ret) {
+		cli_warn("restore", "--path needs the volume key: %s", err);
+		return ret;
+	}
+	for (int i = 0; !ret && i < s->npaths; i++) {
+		ret = repo_plainpath_map(v, s->paths[i], out, sizeof(out));
+		if (ret)
+			cli_warn("restore", "--path number %d is not in the snapshot: %s", i + 1,
+				 strerror(-ret));
+		else if (!(s->mapped[i] = strdup(out)))
+			ret = -ENOMEM;
+		else
+			s->inc[s->ninc++] = s->mapped[i];
+	}
+	volume_close(v);
+	return ret;
+}
+
 static int run(struct rs *s, const char *ref, const char *target)
 {
 	struct repo_snap *snaps = NULL, *snap = NULL;
@@ -307,7 +369,12 @@ static int run(struct rs *s, const char *ref, const char *target)
 		cli_warn("restore", "target %s: %s", target, strerror(-ret));
 	}
 	if (!ret) {
+		s->phase = s->npaths ? SKELETON : ALL;
 		ret = repo_tree_each(s->r, s->ix, snap->tree, restore_one, s);
+		if (!ret && s->npaths && !(ret = map_paths(s))) {
+			s->phase = SELECTED;
+			ret = repo_tree_each(s->r, s->ix, snap->tree, restore_one, s);
+		}
 		if (ret)
 			cli_warn("restore", "tree of snapshot %.16s: %s", snap->id_hex, strerror(-ret));
 		finish_dirs(s);
@@ -332,6 +399,8 @@ static void usage(void)
 	       "  --target DIR     a new or empty directory: becomes the restored cipher directory\n"
 	       "  --include PATH   only this backing (encrypted) path below the cipher dir, with\n"
 	       "                   its content (repeatable); phifs.conf and dir ids always come\n"
+	       "  --path PATH      only this plaintext path below the volume root (repeatable);\n"
+	       "                   needs the volume key (its KMS, or --kms URI)\n"
 	       "exit: 0 ok, 1 some entries failed (named on stderr), 2 usage, 3 key,\n"
 	       "      4 not a repository, 5 locked\n");
 }
@@ -342,6 +411,8 @@ int backup_cmd_restore(int argc, char **argv)
 		{ "repo", required_argument, NULL, 'r' },
 		{ "target", required_argument, NULL, 't' },
 		{ "include", required_argument, NULL, 'i' },
+		{ "path", required_argument, NULL, 'P' },
+		{ "kms", required_argument, NULL, 'k' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0, 0, 0, 0 }
@@ -356,10 +427,16 @@ int backup_cmd_restore(int argc, char **argv)
 		case 'r': url = optarg; break;
 		case 't': target = optarg; break;
 		case 'i':
-			if (s.ninc == MAX_INCLUDES)
-				die(EXIT_USAGE, "at most %d --include", MAX_INCLUDES);
+			if (s.ninc == MAX_INCLUDES / 2)
+				die(EXIT_USAGE, "at most %d --include", MAX_INCLUDES / 2);
 			s.inc[s.ninc++] = optarg;
 			break;
+		case 'P':
+			if (s.npaths == MAX_INCLUDES / 2)
+				die(EXIT_USAGE, "at most %d --path", MAX_INCLUDES / 2);
+			s.paths[s.npaths++] = optarg;
+			break;
+		case 'k': s.kms = optarg; break;
 		case 'j': s.json = 1; break;
 		case 'h': usage(); return EXIT_OK;
 		default: usage(); return EXIT_USAGE;
@@ -384,6 +461,8 @@ int backup_cmd_restore(int argc, char **argv)
 	if (s.tfd >= 0)
 		close(s.tfd);
 	json_object_put(s.dirs);
+	for (int i = 0; i < s.npaths; i++)
+		free(s.mapped[i]);
 	repo_index_free(s.ix);
 	cli_close(s.r, lock);
 	return code;
