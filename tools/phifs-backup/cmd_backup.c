@@ -12,6 +12,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -533,8 +534,9 @@ static void report(struct bk *b, const uint8_t id[32], struct json_object *snap)
 	}
 }
 
-static int run(struct bk *b, const char *dir, const char *tag, const char *want_parent)
+static int run(struct bk *b, const char *given, const char *tag, const char *want_parent)
 {
+	char dir[PATH_MAX];
 	struct format_config *vc = calloc(1, sizeof(*vc));
 	struct json_object *snap = NULL, *root = NULL;
 	char parent[REPO_HEX_ID];
@@ -542,9 +544,10 @@ static int run(struct bk *b, const char *dir, const char *tag, const char *want_
 	struct stat st;
 	int fd, ret, vol_ok, added;
 
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	/* the canonical path names the source, so the parent is found however it is spelt */
+	fd = realpath(given, dir) ? open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
 	if (fd < 0 || fstat(fd, &st) < 0 || !vc) {
-		cli_warn("backup", "%s: %s", dir, strerror(errno));
+		cli_warn("backup", "%s: %s", given, strerror(errno));
 		free(vc);
 		if (fd >= 0)
 			close(fd);

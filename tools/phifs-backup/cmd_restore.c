@@ -21,7 +21,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
+#include <linux/openat2.h>
 
 #include "../phifs/common.h"
 #include "backupcmd.h"
@@ -112,13 +114,27 @@ static void times_of(struct json_object *e, struct timespec ts[2])
 	ts[0].tv_nsec = ts[1].tv_nsec = mt % 1000000000;
 }
 
-/* "dir/name" → "dir/phifs.restore.tmp" */
-static void tmp_for(const char *path, char *out, size_t cap)
+/* The directory that holds path's last component, opened beneath the target
+ * without following any symlink, so that no tree can make a restore write
+ * outside --target. *base points into path. An fd, or -errno. */
+static int parent_fd(const struct rs *s, const char *path, const char **base)
 {
+	struct open_how how = { .flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC,
+				.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS };
 	const char *slash = strrchr(path, '/');
+	char dir[8192];
+	long fd;
 
-	snprintf(out, cap, "%.*s%s" TMP_NAME, slash ? (int)(slash - path) : 0, path,
-		 slash ? "/" : "");
+	*base = slash ? slash + 1 : path;
+	if (slash && (size_t)(slash - path) >= sizeof(dir))
+		return -ENAMETOOLONG;
+	if (!slash) {
+		fd = fcntl(s->tfd, F_DUPFD_CLOEXEC, 0);
+	} else {
+		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
+		fd = syscall(SYS_openat2, s->tfd, dir, &how, sizeof(how));
+	}
+	return fd < 0 ? -errno : (int)fd;
 }
 
 static int is_zero(const uint8_t *p, size_t n)
@@ -195,16 +211,27 @@ static int set_meta_fd(struct rs *s, int fd, struct json_object *e)
 	return futimens(fd, ts) < 0 ? -errno : 0;
 }
 
-static int restore_file(struct rs *s, const char *path, struct json_object *e)
+static int link_to(struct rs *s, int pfd, const char *base, const char *hl)
+{
+	const char *hbase;
+	int hfd = parent_fd(s, hl, &hbase), ret = 0;
+
+	if (hfd < 0)
+		return hfd;
+	if (linkat(hfd, hbase, pfd, base, 0) < 0)
+		ret = -errno;
+	close(hfd);
+	return ret;
+}
+
+static int restore_file(struct rs *s, int pfd, const char *base, struct json_object *e)
 {
 	const char *hl = repo_json_str(e, "hl");
-	char tmp[8192];
 	int fd, ret;
 
 	if (hl)
-		return linkat(s->tfd, hl, s->tfd, path, 0) < 0 ? -errno : 0;
-	tmp_for(path, tmp, sizeof(tmp));
-	fd = openat(s->tfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		return link_to(s, pfd, base, hl);
+	fd = openat(pfd, TMP_NAME, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -errno;
 	ret = file_content(s, fd, e);
@@ -212,64 +239,65 @@ static int restore_file(struct rs *s, const char *path, struct json_object *e)
 		ret = set_meta_fd(s, fd, e);
 	if (close(fd) < 0 && !ret)
 		ret = -errno;
-	if (!ret && renameat(s->tfd, tmp, s->tfd, path) < 0)
+	if (!ret && renameat(pfd, TMP_NAME, pfd, base) < 0)
 		ret = -errno;
 	if (ret)
-		unlinkat(s->tfd, tmp, 0);
+		unlinkat(pfd, TMP_NAME, 0);
 	return ret;
 }
 
 /* Symlinks and fifos: made under the temp name, renamed, then metadata. */
-static int restore_special(struct rs *s, const char *path, const char *type, struct json_object *e)
+static int restore_special(struct rs *s, int pfd, const char *base, const char *type,
+			   struct json_object *e)
 {
 	const char *target = repo_json_str(e, "lt");
 	struct timespec ts[2];
-	char tmp[8192];
 	int ret = 0;
 
-	tmp_for(path, tmp, sizeof(tmp));
 	if (!strcmp(type, "l"))
-		ret = target && symlinkat(target, s->tfd, tmp) == 0 ? 0 : target ? -errno : -EBADMSG;
+		ret = target && symlinkat(target, pfd, TMP_NAME) == 0 ? 0 : target ? -errno : -EBADMSG;
 	else
-		ret = mkfifoat(s->tfd, tmp, 0600) < 0 ? -errno : 0;
-	if (!ret && renameat(s->tfd, tmp, s->tfd, path) < 0) {
+		ret = mkfifoat(pfd, TMP_NAME, 0600) < 0 ? -errno : 0;
+	if (!ret && renameat(pfd, TMP_NAME, pfd, base) < 0) {
 		ret = -errno;
-		unlinkat(s->tfd, tmp, 0);
+		unlinkat(pfd, TMP_NAME, 0);
 	}
 	if (ret)
 		return ret;
-	if (s->root && fchownat(s->tfd, path, (uid_t)field(e, "u"), (gid_t)field(e, "g"),
+	if (s->root && fchownat(pfd, base, (uid_t)field(e, "u"), (gid_t)field(e, "g"),
 				AT_SYMLINK_NOFOLLOW) < 0)
 		return -errno;
-	if (strcmp(type, "l") && fchmodat(s->tfd, path, (mode_t)field(e, "m"), 0) < 0)
+	if (strcmp(type, "l") && fchmodat(pfd, base, (mode_t)field(e, "m"), 0) < 0)
 		return -errno;
 	times_of(e, ts);
-	return utimensat(s->tfd, path, ts, AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0;
+	return utimensat(pfd, base, ts, AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0;
 }
 
 static int restore_one(void *arg, struct json_object *e)
 {
 	struct rs *s = arg;
-	const char *path = repo_json_str(e, "p"), *type = repo_json_str(e, "t");
-	int ret = 0;
+	const char *path = repo_json_str(e, "p"), *type = repo_json_str(e, "t"), *base;
+	int ret = 0, pfd;
 
 	if (!path || !type || !*path || path[0] == '/' || strstr(path, "..") ||
 	    strstr(path, TMP_NAME))
 		return -EBADMSG;                 /* a tree never holds these: refuse it */
-	if (!selected(s, path, type))
+	if (!selected(s, path, type) || (!strcmp(type, "d") && s->phase == SELECTED))
 		return 0;
-	if (!strcmp(type, "d")) {
-		if (s->phase == SELECTED)
-			return 0;
-		if (strcmp(path, ".") && mkdirat(s->tfd, path, 0700) < 0)
-			ret = -errno;
+	pfd = parent_fd(s, path, &base);
+	if (pfd < 0)
+		ret = pfd;
+	else if (!strcmp(type, "d"))
+		ret = strcmp(path, ".") && mkdirat(pfd, base, 0700) < 0 ? -errno : 0;
+	else if (!strcmp(type, "f"))
+		ret = restore_file(s, pfd, base, e);
+	else if (!strcmp(type, "l") || !strcmp(type, "p"))
+		ret = restore_special(s, pfd, base, type, e);
+	if (pfd >= 0)
+		close(pfd);
+	if (!strcmp(type, "d") && !ret)
 		json_object_array_add(s->dirs, json_object_get(e));
-	} else if (!strcmp(type, "f")) {
-		ret = restore_file(s, path, e);
-		s->files++;
-	} else if (!strcmp(type, "l") || !strcmp(type, "p")) {
-		ret = restore_special(s, path, type, e);
-	}
+	s->files += !strcmp(type, "f");
 	if (ret) {
 		cli_warn("restore", "%s: %s", path, strerror(-ret));
 		s->errors++;
@@ -285,12 +313,17 @@ static void finish_dirs(struct rs *s)
 {
 	for (size_t i = json_object_array_length(s->dirs); i-- > 0;) {
 		struct json_object *e = json_object_array_get_idx(s->dirs, i);
-		const char *path = repo_json_str(e, "p");
-		int fd = openat(s->tfd, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		int ret = fd < 0 ? -errno : set_meta_fd(s, fd, e);
+		const char *path = repo_json_str(e, "p"), *base;
+		int pfd = parent_fd(s, path, &base), fd = -1, ret = pfd < 0 ? pfd : 0;
 
+		if (!ret && (fd = openat(pfd, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+			ret = -errno;
+		if (!ret)
+			ret = set_meta_fd(s, fd, e);
 		if (fd >= 0)
 			close(fd);
+		if (pfd >= 0)
+			close(pfd);
 		if (ret) {
 			cli_warn("restore", "%s: %s", path, strerror(-ret));
 			s->errors++;
