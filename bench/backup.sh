@@ -7,6 +7,7 @@
 # incremental after ~1% of the data changed (random 4 KiB blocks of the large
 # files and a few small files), a restore of the latest snapshot, and the
 # repository size. Caches are dropped before every timed step.
+# (scripts/install-deps.sh --bench installs them.)
 # Usage (as root): bench/backup.sh [--large-mib N] [--large-files N] [--out FILE]
 # A benchmark, not a test: it never fails on a number.
 set -euo pipefail
