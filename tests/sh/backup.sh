@@ -126,6 +126,8 @@ check "check --read-data-subset 10% passes" asbk check --read-data-subset 10%
 # Backups while a writer appends to and truncates files: every file stored is whole.
 start_writer 11
 grant    # start_writer made w/ (and its 0600 directory id) before returning
+# wait (up to 60 s) until the writer has made some files, so the backups race real writes
+for _ in $(seq 600); do [ "$(ls "$MNT/w" | wc -l)" -ge 5 ] && break; sleep 0.1; done
 codes=""
 for i in 1 2 3; do
 	asbk backup --json "$CIPHER" > "$WORK/w.json" 2>>"$WORK/w.err"; codes="$codes $?"
