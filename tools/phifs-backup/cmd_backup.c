@@ -257,9 +257,12 @@ static int do_file(struct bk *b, int dirfd, const char *name, const char *path,
 	}
 	fd = open_file(dirfd, name);
 	if (fd < 0) {
-		if (errno != ENOENT)
-			problem(b, path, strerror(errno));
-		return errno == ENOENT ? 0 : -EAGAIN;
+		int err = errno;
+
+		if (err == ENOENT)
+			return 0;              /* deleted since the directory was read */
+		problem(b, path, strerror(err));
+		return -EAGAIN;
 	}
 	for (int i = 0; i < READ_ATTEMPTS && ret == -EAGAIN; i++) {
 		json_object_put(ids);

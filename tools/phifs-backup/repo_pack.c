@@ -4,6 +4,10 @@
  * for written packs — in that order, so that no index names a pack that is
  * not stored (docs/BACKUP_FORMAT.md §6.2, §7 step 5, §8). It deduplicates
  * against the loaded index; what a blob means is the caller's business.
+ * When the backend takes parallel puts, a writer thread hashes and stores
+ * one full pack while the caller reads and seals the next (disk reads and
+ * writes overlap); the index learns of a pack only once it is stored, and
+ * an index object is written only when no pack is in flight.
  */
 #include "config.h"
 
@@ -11,9 +15,34 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cipher.h"
 #include "repo_obj.h"
 #include "repo_pack.h"
 #include "repo_util.h"
+
+/* The writer thread: one pack at a time, named by its hash and stored. */
+static void *writer(void *arg)
+{
+	struct repo_packer *p = arg;
+
+	pthread_mutex_lock(&p->mu);
+	for (;;) {
+		while (!p->stop && (!p->fly_buf || p->fly_done))
+			pthread_cond_wait(&p->cv, &p->mu);
+		if (p->stop)
+			break;
+		pthread_mutex_unlock(&p->mu);
+		int ret = repo_put_object(p->r, "data", p->fly_buf, p->fly.size, p->fly.id);
+
+		pthread_mutex_lock(&p->mu);
+		p->fly_ret = ret;
+		p->fly_done = 1;
+		pthread_cond_broadcast(&p->cv);
+	}
+	pthread_mutex_unlock(&p->mu);
+	cipher_thread_cleanup();
+	return NULL;
+}
 
 int repo_packer_new(struct repo *r, struct repo_index *ix, struct repo_packer **out)
 {
@@ -24,7 +53,39 @@ int repo_packer_new(struct repo *r, struct repo_index *ix, struct repo_packer **
 		return -ENOMEM;
 	p->r = r;
 	p->ix = ix;
+	pthread_mutex_init(&p->mu, NULL);
+	pthread_cond_init(&p->cv, NULL);
+	p->threaded = r->be->concurrency > 1 && pthread_create(&p->th, NULL, writer, p) == 0;
 	*out = p;
+	return 0;
+}
+
+/* Waits for the pack in flight and records it: index table, then the list
+ * of packs for the next index object. 0, or the writer's error. */
+static int land(struct repo_packer *p)
+{
+	int ret;
+
+	pthread_mutex_lock(&p->mu);
+	while (p->fly_buf && !p->fly_done)
+		pthread_cond_wait(&p->cv, &p->mu);
+	pthread_mutex_unlock(&p->mu);
+	if (!p->fly_buf)
+		return 0;
+	ret = p->fly_ret;
+	free(p->fly_buf);
+	p->fly_buf = NULL;
+	p->fly_done = 0;
+	if (!ret)
+		ret = repo_index_add_pack(p->ix, &p->fly);
+	if (ret) {
+		free(p->fly.blobs);
+		p->fly.blobs = NULL;
+		return ret;
+	}
+	p->done[p->ndone++] = p->fly;       /* room reserved at hand-off */
+	p->fly.blobs = NULL;
+	p->packs++;
 	return 0;
 }
 
@@ -32,6 +93,18 @@ void repo_packer_free(struct repo_packer *p)
 {
 	if (!p)
 		return;
+	if (p->threaded) {
+		land(p);
+		pthread_mutex_lock(&p->mu);
+		p->stop = 1;
+		pthread_cond_broadcast(&p->cv);
+		pthread_mutex_unlock(&p->mu);
+		pthread_join(p->th, NULL);
+	}
+	pthread_cond_destroy(&p->cv);
+	pthread_mutex_destroy(&p->mu);
+	free(p->fly.blobs);
+	free(p->fly_buf);
 	repo_packs_free(p->done, p->ndone);
 	free(p->ents);
 	free(p->buf);
@@ -119,27 +192,41 @@ static int close_pack(struct repo_packer *p)
 
 int repo_packer_flush(struct repo_packer *p)
 {
-	struct repo_pack_info *info;
+	struct repo_pack_info info;
 	int ret;
 
 	if (!p->n)
 		return 0;
 	ret = close_pack(p);
 	if (!ret)
+		ret = land(p);                   /* the previous pack is stored */
+	if (!ret)
 		ret = reserve((void **)&p->done, &p->done_cap, p->ndone + 1, sizeof(*p->done));
 	if (ret)
 		return ret;
-	info = &p->done[p->ndone];
-	*info = (struct repo_pack_info){ .size = p->len, .n = (uint32_t)p->n, .blobs = p->ents };
-	ret = repo_put_object(p->r, "data", p->buf, p->len, info->id);
-	if (!ret)
-		ret = repo_index_add_pack(p->ix, info);
-	if (ret)
-		return ret;
-	p->ndone++;
-	p->packs++;
+	info = (struct repo_pack_info){ .size = p->len, .n = (uint32_t)p->n, .blobs = p->ents };
 	p->ents = NULL;
 	p->n = p->ents_cap = 0;
+	if (p->threaded) {                      /* hand the pack to the writer */
+		pthread_mutex_lock(&p->mu);
+		p->fly = info;
+		p->fly_buf = p->buf;
+		p->fly_done = 0;
+		pthread_cond_broadcast(&p->cv);
+		pthread_mutex_unlock(&p->mu);
+		p->buf = NULL;
+		p->cap = 0;
+	} else {
+		ret = repo_put_object(p->r, "data", p->buf, p->len, info.id);
+		if (!ret)
+			ret = repo_index_add_pack(p->ix, &info);
+		if (ret) {
+			free(info.blobs);
+			return ret;
+		}
+		p->done[p->ndone++] = info;
+		p->packs++;
+	}
 	p->len = 0;
 	if (p->ndone >= REPO_PACKS_PER_INDEX)
 		return repo_packer_write_index(p);
@@ -152,6 +239,8 @@ int repo_packer_write_index(struct repo_packer *p)
 	size_t ptlen;
 	int ret = repo_packer_flush(p);
 
+	if (!ret)
+		ret = land(p);                   /* packs → index: nothing in flight */
 	if (ret || !p->ndone)
 		return ret;
 	ret = repo_index_encode(p->done, p->ndone, &pt, &ptlen);

@@ -3,6 +3,7 @@
 #ifndef PHIFS_BACKUP_REPO_PACK_H
 #define PHIFS_BACKUP_REPO_PACK_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -21,6 +22,16 @@ struct repo_packer {
 	struct repo_pack_info *done;     /* written packs not yet in an index object */
 	size_t ndone, done_cap;
 	uint64_t new_blobs, new_bytes, packs;   /* stats: blobs, stored bytes, packs written */
+	/* One pack in flight: hashed and stored by a writer thread while the
+	 * caller fills the next (only when the backend takes parallel puts). */
+	int threaded;
+	pthread_t th;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;              /* guarded by mu: the four fields below */
+	struct repo_pack_info fly;      /* the pack in flight (its blobs, size) */
+	uint8_t *fly_buf;               /* its bytes; NULL when none in flight */
+	int fly_done, fly_ret;          /* the writer finished it; with this result */
+	int stop;                       /* the writer thread should exit */
 };
 
 int repo_packer_new(struct repo *r, struct repo_index *ix, struct repo_packer **out);
