@@ -19,6 +19,7 @@
 #include "../phifs/common.h"
 #include "backupcmd.h"
 #include "repo_cli.h"
+#include "repo_lock.h"
 #include "repo_obj.h"
 #include "repo_snap.h"
 #include "repo_util.h"
@@ -36,6 +37,7 @@ struct ck {
 	uint64_t problems, notes, blobs_read;
 	int json;
 	const char *snap;               /* snapshot being walked, for messages */
+	struct repo_lock *lock;         /* refreshed while packs are read */
 };
 
 static void found(struct ck *c, int is_problem, const char *object, const char *what)
@@ -231,7 +233,6 @@ int backup_cmd_check(int argc, char **argv)
 		{ 0, 0, 0, 0 }
 	};
 	struct ck c = { 0 };
-	struct repo_lock *lock = NULL;
 	const char *url = NULL;
 	int opt, code, ret, pct = 0;
 	char *end;
@@ -254,7 +255,7 @@ int backup_cmd_check(int argc, char **argv)
 		usage();
 		return EXIT_USAGE;
 	}
-	code = cli_open("check", url, 0, &c.r, &lock);
+	code = cli_open("check", url, 0, &c.r, &c.lock);
 	if (code)
 		return code;
 	ret = repo_index_new(&c.ix);
@@ -268,8 +269,10 @@ int backup_cmd_check(int argc, char **argv)
 		check_packs(&c);
 		check_snapshots(&c);
 		for (size_t i = 0; pct && i < c.nlisted; i++)
-			if (pct == 100 || in_subset(c.listed[i].id, pct))
+			if (pct == 100 || in_subset(c.listed[i].id, pct)) {
 				read_pack(&c, c.listed[i].id);
+				repo_lock_refresh(c.lock);
+			}
 	}
 	if (ret) {
 		cli_warn("check", "cannot read the repository: %s", strerror(-ret));
@@ -287,6 +290,6 @@ int backup_cmd_check(int argc, char **argv)
 		       (unsigned long long)c.problems);
 	free(c.listed);
 	repo_index_free(c.ix);
-	cli_close(c.r, lock);
+	cli_close(c.r, c.lock);
 	return code;
 }

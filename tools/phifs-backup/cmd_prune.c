@@ -20,6 +20,7 @@
 #include "../phifs/common.h"
 #include "backupcmd.h"
 #include "repo_cli.h"
+#include "repo_lock.h"
 #include "repo_obj.h"
 #include "repo_pack.h"
 #include "repo_snap.h"
@@ -35,6 +36,7 @@ struct pr {
 	char **orphans;                 /* data/ objects in no index */
 	size_t norphans;
 	int dry, json;
+	struct repo_lock *lock;         /* refreshed while repacking */
 };
 
 static int mark(struct pr *p, const uint8_t id[32])
@@ -129,6 +131,7 @@ static int repack(struct pr *p, struct repo_index *nix)
 		if (!l->type || l->pack == REPO_PACK_PENDING || fate(p, l->pack) != 2 ||
 		    !repo_index_find(p->used, l->id))
 			continue;
+		repo_lock_refresh(p->lock);
 		ret = repo_blob_read(p->r, p->ix, l->id, &buf, &len);
 		if (!ret)
 			ret = repo_packer_add(pk, l->type, l->id, buf, len, &added);
@@ -283,7 +286,6 @@ int backup_cmd_prune(int argc, char **argv)
 		{ 0, 0, 0, 0 }
 	};
 	struct pr p = { 0 };
-	struct repo_lock *lock = NULL;
 	const char *url = NULL;
 	int opt, code, ret;
 
@@ -300,7 +302,7 @@ int backup_cmd_prune(int argc, char **argv)
 		usage();
 		return EXIT_USAGE;
 	}
-	code = cli_open("prune", url, 1, &p.r, &lock);
+	code = cli_open("prune", url, 1, &p.r, &p.lock);
 	if (code)
 		return code;
 	ret = repo_index_new(&p.ix);
@@ -317,6 +319,6 @@ int backup_cmd_prune(int argc, char **argv)
 	free(p.all_bytes);
 	repo_index_free(p.used);
 	repo_index_free(p.ix);
-	cli_close(p.r, lock);
+	cli_close(p.r, p.lock);
 	return ret ? EXIT_PROBLEMS : EXIT_OK;
 }

@@ -33,6 +33,7 @@
 #include "repo_plainpath.h"
 #include "volume.h"
 #include "repo_cli.h"
+#include "repo_lock.h"
 #include "repo_meta.h"
 #include "repo_snap.h"
 #include "repo_util.h"
@@ -58,6 +59,7 @@ struct rs {
 	uint64_t files, bytes, errors;
 	int json, tty, root;
 	double last;
+	struct repo_lock *lock;         /* refreshed on long restores */
 };
 
 /* path is selected, or is a directory on the way to a selection, or is
@@ -302,6 +304,7 @@ static int restore_one(void *arg, struct json_object *e)
 		cli_warn("restore", "%s: %s", path, strerror(-ret));
 		s->errors++;
 	}
+	repo_lock_refresh(s->lock);
 	if (s->tty && tool_report_due(&s->last, tool_now(), 0, 0))
 		fprintf(stderr, "\rfiles %llu  %.1f MiB", (unsigned long long)s->files,
 			s->bytes / 1048576.0);
@@ -451,7 +454,6 @@ int backup_cmd_restore(int argc, char **argv)
 		{ 0, 0, 0, 0 }
 	};
 	struct rs s = { .tfd = -1 };
-	struct repo_lock *lock = NULL;
 	const char *url = NULL, *target = NULL;
 	int opt, code, ret;
 
@@ -481,7 +483,7 @@ int backup_cmd_restore(int argc, char **argv)
 	}
 	s.tty = cli_tty();
 	s.root = geteuid() == 0;
-	code = cli_open("restore", url, 0, &s.r, &lock);
+	code = cli_open("restore", url, 0, &s.r, &s.lock);
 	if (code)
 		return code;
 	s.dirs = json_object_new_array();
@@ -497,6 +499,6 @@ int backup_cmd_restore(int argc, char **argv)
 	for (int i = 0; i < s.npaths; i++)
 		free(s.mapped[i]);
 	repo_index_free(s.ix);
-	cli_close(s.r, lock);
+	cli_close(s.r, s.lock);
 	return code;
 }
