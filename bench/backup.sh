@@ -5,8 +5,9 @@
 # All three back up the same bytes — the cipher directory, as a backup job
 # without the volume key would — into a local repository: full backup, an
 # incremental after ~1% of the data changed (random 4 KiB blocks of the large
-# files and a few small files), a restore of the latest snapshot, and the
-# repository size. Caches are dropped before every timed step.
+# files and a few small files), a second incremental after a localized change
+# (1% of the small files appended to, nothing else), a restore of the latest
+# snapshot, and the repository size. Caches are dropped before every timed step.
 # (scripts/install-deps.sh --bench installs them.)
 # Usage (as root): bench/backup.sh [--large-mib N] [--large-files N] [--out FILE]
 # A benchmark, not a test: it never fails on a number.
@@ -80,10 +81,24 @@ timed phifs_incr "$BK" backup "$W/cipher"
 timed restic_incr restic backup "$W/cipher"
 timed borg_incr borg create "$W/borg-repo::incr" "$W/cipher"
 
+# a localized change: 1% of the small files get a line appended
+/usr/bin/python3 - "$W/mnt" <<'PYEOF'
+import os, random, sys
+rnd = random.Random(2)
+small = sorted(os.path.join(d, f) for d, _, fs in os.walk(os.path.join(sys.argv[1], "include")) for f in fs)
+for p in rnd.sample(small, len(small) // 100):
+    if os.path.isfile(p) and not os.path.islink(p):
+        with open(p, "ab") as f: f.write(b"\n/* changed again */\n")
+PYEOF
+sync
+timed phifs_incr2 "$BK" backup "$W/cipher"
+timed restic_incr2 restic backup "$W/cipher"
+timed borg_incr2 borg create "$W/borg-repo::incr2" "$W/cipher"
+
 timed phifs_restore "$BK" restore latest --target "$W/r-phifs"
 timed restic_restore restic restore latest --target "$W/r-restic"
 mkdir -p "$W/r-borg"
-timed borg_restore sh -c "cd '$W/r-borg' && borg extract '$W/borg-repo::incr'"
+timed borg_restore sh -c "cd '$W/r-borg' && borg extract '$W/borg-repo::incr2'"
 
 size() { du -sb "$1" | cut -f1; }
 S_phifs=$(size "$W/phifs-repo") S_restic=$(size "$W/restic-repo") S_borg=$(size "$W/borg-repo")
@@ -96,12 +111,17 @@ report() {
 	echo
 	echo "| step | phifs-backup | restic | borg | restic ÷ phifs |"
 	echo "|------|-------------:|-------:|-----:|---------------:|"
-	for s in full incr restore; do
+	for s in full incr incr2 restore; do
 		eval "p=\${T[phifs_$s]} r=\${T[restic_$s]} b=\${T[borg_$s]}"
-		echo "| $s (s) | $(sec "$p") | $(sec "$r") | $(sec "$b") | $(ratio "$r" "$p") |"
+		case $s in
+		incr) label="incremental, 1% scattered blocks (s)" ;;
+		incr2) label="incremental, 1% of the files (s)" ;;
+		*) label="$s (s)" ;;
+		esac
+		echo "| $label | $(sec "$p") | $(sec "$r") | $(sec "$b") | $(ratio "$r" "$p") |"
 	done
 	echo "| repository (MiB) | $(mib "$S_phifs") | $(mib "$S_restic") | $(mib "$S_borg") | $(ratio "$S_restic" "$S_phifs") |"
 	echo
-	echo "phifs incremental / full: $(ratio "${T[phifs_incr]}" "${T[phifs_full]}")"
+	echo "phifs incremental / full: scattered $(ratio "${T[phifs_incr]}" "${T[phifs_full]}"), files $(ratio "${T[phifs_incr2]}" "${T[phifs_full]}")"
 }
 report | tee ${out:+"$out"}
