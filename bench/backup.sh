@@ -61,36 +61,30 @@ timed phifs_full "$BK" backup "$W/cipher"
 timed restic_full restic backup "$W/cipher"
 timed borg_full borg create "$W/borg-repo::full" "$W/cipher"
 
-# ~1% of the bytes: random 4 KiB blocks in the large files, plus 1% of the small files touched.
-/usr/bin/python3 - "$W/mnt" "$large_files" "$large_mib" <<'PYEOF'
+# change SEED BLOCKS: append a line to 1% of the small files and, when BLOCKS
+# is 1, overwrite 1% of the large files' 4 KiB blocks at random.
+change() {
+	/usr/bin/python3 - "$W/mnt" "$large_files" "$large_mib" "$1" "$2" <<'PYEOF'
 import os, random, sys
-mnt, n, mib = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-rnd = random.Random(1)
-blocks = (n * mib * 256) // 100          # 1% of the large files' 4 KiB blocks
-for _ in range(blocks):
+mnt, n, mib, seed, blocks = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5] == "1"
+rnd = random.Random(seed)
+for _ in range((n * mib * 256) // 100 if blocks else 0):
     with open(os.path.join(mnt, "large%d" % rnd.randint(1, n)), "r+b") as f:
         f.seek(rnd.randrange(mib * 256) * 4096); f.write(os.urandom(4096))
-small = [os.path.join(d, f) for d, _, fs in os.walk(os.path.join(mnt, "include")) for f in fs]
+small = sorted(os.path.join(d, f) for d, _, fs in os.walk(os.path.join(mnt, "include")) for f in fs)
 for p in rnd.sample(small, len(small) // 100):
     if os.path.isfile(p) and not os.path.islink(p):
         with open(p, "ab") as f: f.write(b"\n/* changed */\n")
 PYEOF
-sync
+	sync
+}
 
+change 1 1          # ~1% of the bytes, scattered
 timed phifs_incr "$BK" backup "$W/cipher"
 timed restic_incr restic backup "$W/cipher"
 timed borg_incr borg create "$W/borg-repo::incr" "$W/cipher"
 
-# a localized change: 1% of the small files get a line appended
-/usr/bin/python3 - "$W/mnt" <<'PYEOF'
-import os, random, sys
-rnd = random.Random(2)
-small = sorted(os.path.join(d, f) for d, _, fs in os.walk(os.path.join(sys.argv[1], "include")) for f in fs)
-for p in rnd.sample(small, len(small) // 100):
-    if os.path.isfile(p) and not os.path.islink(p):
-        with open(p, "ab") as f: f.write(b"\n/* changed again */\n")
-PYEOF
-sync
+change 2 0          # localized: 1% of the small files only
 timed phifs_incr2 "$BK" backup "$W/cipher"
 timed restic_incr2 restic backup "$W/cipher"
 timed borg_incr2 borg create "$W/borg-repo::incr2" "$W/cipher"
