@@ -19,9 +19,14 @@ n=0 fail=0
 for h in "${harnesses[@]}"; do
 	n=$((n + 1)); name=${h#fuzz-}
 	objs=()
-	for s in $libsrc; do objs+=("$src/$s"); done
+	# harnesses of code outside the libraries bring their own sources
+	case $h in
+	fuzz-backupobj) extra="tools/phifs-backup/repo_obj.c tools/phifs-backup/repo_index.c tools/phifs-backup/repo_util.c" ;;
+	*) extra="" ;;
+	esac
+	for s in $libsrc $extra; do objs+=("$src/$s"); done
 	if ! clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -I"$build" -I"$src/fs" \
-		-I"$src/kms-client" $p11_cflags "$src/tests/fuzz/$h.c" "${objs[@]}" -lssl -lcrypto -lsodium -lkeyutils -ldl -lpthread \
+		-I"$src/kms-client" -I"$src/tools/phifs-backup" $p11_cflags "$src/tests/fuzz/$h.c" "${objs[@]}" -lssl -lcrypto -lsodium -lkeyutils -lzstd -ldl -lpthread \
 		$(pkg-config --libs json-c) -o "$work/$h" 2>"$work/$h.build"; then
 		echo "not ok $n - $h builds"; sed 's/^/# /' "$work/$h.build" | head -20; fail=1; continue
 	fi

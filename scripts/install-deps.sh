@@ -7,6 +7,8 @@ pkgs=(build-essential autoconf automake libtool pkg-config clang libclang-rt-14-
       libcmocka-dev libjson-c-dev attr openssl xxd
       python3-pykmip softhsm2 opensc libp11-kit-dev
       libcurl4-openssl-dev libzstd-dev)
+# --bench: also the reference systems bench/ compares with (not needed by CI)
+[ "${1:-}" = --bench ] && pkgs+=(restic borgbackup)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

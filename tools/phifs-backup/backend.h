@@ -42,7 +42,7 @@ struct backend_ops {
 struct backend {
 	const struct backend_ops *ops;
 	char *url;          /* as given, for messages: never holds credentials */
-	int concurrency;    /* puts the caller may run in parallel (dir 1, S3 8) */
+	int concurrency;    /* puts the caller may run in parallel (dir 4, S3 8) */
 };
 
 /* "s3:http(s)://HOST[:PORT]/BUCKET[/PREFIX][?region=R]" → S3, anything else a

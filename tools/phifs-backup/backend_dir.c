@@ -291,7 +291,7 @@ int backend_dir_open(const char *path, int create, struct backend **out)
 	if (!d)
 		return -ENOMEM;
 	d->b.ops = &dir_ops;
-	d->b.concurrency = 1;
+	d->b.concurrency = 4;        /* puts share nothing but the root fd */
 	d->b.url = strdup(path);
 	d->dirfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (d->dirfd < 0 || !d->b.url) {

@@ -1,17 +1,664 @@
 /*
- * cmd_backup.c: `phifs-backup backup` (placeholder until it lands; see the tracking issue).
+ * cmd_backup.c: `phifs-backup backup CIPHERDIR` — one incremental snapshot
+ * of a cipher directory (docs/BACKUP_FORMAT.md §7): walk, skip files that are
+ * unchanged since the parent snapshot, cut changed ones at block boundaries
+ * (repo_chunk.c), store new chunks (repo_pack.c), then tree, index,
+ * snapshot. Reads ciphertext only: no volume key, no plaintext, and every
+ * path it prints is a backing (encrypted) name. A file that changes while it
+ * is read is read again, or left out and reported — never stored torn.
  */
 #include "config.h"
 
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "../phifs/common.h"
 #include "backupcmd.h"
+#include "fdio.h"
+#include "format.h"
+#include "repo_chunk.h"
+#include "repo_cli.h"
+#include "repo_lock.h"
+#include "repo_meta.h"
+#include "repo_obj.h"
+#include "repo_pack.h"
+#include "repo_snap.h"
+#include "repo_util.h"
+#include "volume.h"
+
+#define READ_ATTEMPTS 3
+#define HOT_SECONDS 2       /* a file changed this recently is read twice (§7 step 4) */
+
+struct bk {
+	struct repo *r;
+	struct repo_index *ix;
+	struct repo_packer *pk;
+	struct repo_lock *lock;
+	struct json_object *parent;     /* path → entry of the parent snapshot, or NULL */
+	struct json_object *links;      /* "dev:ino" → first path (hard links) */
+	struct json_object *problems;   /* array of backing paths not stored */
+	char *tree;                     /* JSON lines */
+	size_t tree_len, tree_cap;
+	uint32_t slot;                  /* bytes per on-disk slot */
+	dev_t dev;                      /* the cipher dir's filesystem */
+	uint8_t *buf;                   /* chunk_max bytes */
+	uint64_t files, dirs, bytes, files_read, bytes_read, sockets;
+	int json, tty;
+	double last_report;
+	int file_errno;                 /* why the last file could not be read */
+};
+
+/* Test hook (docs/OPERATIONS.md "Backup", tests only): SIGKILL at a point. */
+static void test_kill_point(const char *point)
+{
+	const char *want = getenv("PHIFS_BACKUP_TEST_KILL");
+
+	if (want && !strcmp(want, point))
+		raise(SIGKILL);
+}
+
+static void progress(struct bk *b, int final)
+{
+	if (!b->tty || !tool_report_due(&b->last_report, tool_now(), 0, final))
+		return;
+	fprintf(stderr, "\rfiles %llu  read %.1f MiB  new %.1f MiB in %llu packs%s",
+		(unsigned long long)b->files, b->bytes_read / 1048576.0,
+		b->pk->new_bytes / 1048576.0, (unsigned long long)b->pk->packs, final ? "\n" : "");
+}
+
+static void problem(struct bk *b, const char *path, const char *why)
+{
+	cli_warn("backup", "%s: %s, not stored", path, why);
+	json_object_array_add(b->problems, json_object_new_string(path));
+}
+
+static int tree_add(struct bk *b, struct json_object *e)
+{
+	size_t len;
+	const char *text = repo_json_text(e, &len);
+
+	if (b->tree_len + len + 1 > b->tree_cap) {
+		size_t cap = b->tree_cap ? b->tree_cap : 65536;
+		char *nt;
+
+		while (cap < b->tree_len + len + 1)
+			cap *= 2;
+		nt = realloc(b->tree, cap);
+		if (!nt)
+			return -ENOMEM;
+		b->tree = nt;
+		b->tree_cap = cap;
+	}
+	memcpy(b->tree + b->tree_len, text, len);
+	b->tree[b->tree_len + len] = '\n';
+	b->tree_len += len + 1;
+	return 0;
+}
+
+static int64_t ns(struct timespec t)
+{
+	return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
+static struct json_object *entry_new(const char *path, const char *type, const struct stat *st)
+{
+	struct json_object *e = json_object_new_object();
+
+	json_object_object_add(e, "p", json_object_new_string(path));
+	json_object_object_add(e, "t", json_object_new_string(type));
+	json_object_object_add(e, "m", json_object_new_int(st->st_mode & 07777));
+	json_object_object_add(e, "u", json_object_new_int64(st->st_uid));
+	json_object_object_add(e, "g", json_object_new_int64(st->st_gid));
+	json_object_object_add(e, "mt", json_object_new_int64(ns(st->st_mtim)));
+	json_object_object_add(e, "ct", json_object_new_int64(ns(st->st_ctim)));
+	json_object_object_add(e, "ino", json_object_new_int64((int64_t)st->st_ino));
+	return e;
+}
+
+/* The parent's chunk list when the file is unchanged and all its chunks are
+ * still indexed (§7 step 3), else NULL. */
+static struct json_object *unchanged(struct bk *b, const char *path, const struct stat *st)
+{
+	struct json_object *p, *c;
+	int64_t sz, mt, ct, ino;
+	const char *t;
+
+	if (!b->parent || !json_object_object_get_ex(b->parent, path, &p))
+		return NULL;
+	t = repo_json_str(p, "t");
+	if (!t || strcmp(t, "f") || repo_json_i64(p, "sz", &sz) || repo_json_i64(p, "mt", &mt) ||
+	    repo_json_i64(p, "ct", &ct) || repo_json_i64(p, "ino", &ino) ||
+	    !json_object_object_get_ex(p, "c", &c) || !json_object_is_type(c, json_type_array))
+		return NULL;
+	if (sz != st->st_size || mt != ns(st->st_mtim) || ct != ns(st->st_ctim) ||
+	    ino != (int64_t)st->st_ino)
+		return NULL;
+	for (size_t i = 0; i < json_object_array_length(c); i++) {
+		const char *hex = json_object_get_string(json_object_array_get_idx(c, i));
+		uint8_t id[32];
+
+		if (!hex || repo_unhex(hex, id, 32) || !repo_index_find(b->ix, id))
+			return NULL;
+	}
+	return p;
+}
+
+/* One pass over an open file: chunk ids into ids (stored when store). 0,
+ * -EAGAIN when the file got shorter meanwhile, -ENODATA when reading it
+ * failed (b->file_errno says why), or -errno from the repository. */
+static int read_pass(struct bk *b, int fd, uint64_t size, int store, struct json_object *ids)
+{
+	uint64_t off = 0, len;
+	char hex[REPO_HEX_ID];
+	uint8_t id[32];
+	int ret = 0, added;
+
+	while (!ret && (len = repo_chunk_len(off, size, b->slot, b->r->cfg.chunk_max)) > 0) {
+		size_t got = 0;
+
+		ret = fdio_pread(fd, b->buf, (size_t)len, off, &got);
+		if (ret) {
+			b->file_errno = -ret;
+			return -ENODATA;
+		}
+		if (got != len)
+			ret = -EAGAIN;
+		if (!ret)
+			ret = repo_blob_id(b->r, b->buf, (size_t)len, id);
+		if (!ret && store)
+			ret = repo_packer_add(b->pk, REPO_T_DATA, id, b->buf, (size_t)len, &added);
+		repo_hex(id, 32, hex);
+		if (!ret)
+			json_object_array_add(ids, json_object_new_string(hex));
+		off += len;
+		if (store)
+			b->bytes_read += len;
+	}
+	return ret;
+}
+
+static int same_stat(const struct stat *a, const struct stat *c)
+{
+	return a->st_size == c->st_size && ns(a->st_mtim) == ns(c->st_mtim) &&
+	       ns(a->st_ctim) == ns(c->st_ctim) && a->st_ino == c->st_ino;
+}
+
+/* A read that saw the same file before and after; a file modified in the
+ * last HOT_SECONDS is read a second time and must give the same chunks (a
+ * write in flight when the first fstat ran would not change the times again). */
+static int read_once(struct bk *b, int fd, struct stat *st, struct json_object **ids)
+{
+	struct json_object *again = NULL;
+	struct stat after;
+	int ret;
+
+	*ids = json_object_new_array();
+	if (fstat(fd, st) < 0) {
+		b->file_errno = errno;
+		return -ENODATA;
+	}
+	ret = read_pass(b, fd, (uint64_t)st->st_size, 1, *ids);
+	if (ret)
+		return ret;
+	if (time(NULL) - st->st_ctim.tv_sec <= HOT_SECONDS) {
+		again = json_object_new_array();
+		ret = read_pass(b, fd, (uint64_t)st->st_size, 0, again);
+		if (!ret && !json_object_equal(again, *ids))
+			ret = -EAGAIN;
+		json_object_put(again);
+		if (ret)
+			return ret;
+	}
+	if (fstat(fd, &after) < 0) {
+		b->file_errno = errno;
+		return -ENODATA;
+	}
+	return same_stat(st, &after) ? 0 : -EAGAIN;
+}
+
+static int open_file(int dirfd, const char *name)
+{
+	int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOATIME);
+
+	if (fd < 0 && errno == EPERM)   /* O_NOATIME only for the owner */
+		fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	return fd;
+}
+
+/* A regular file's entry: chunks and xattrs of an untorn read, or NULL
+ * (problem reported, or the file is gone). */
+static int do_file(struct bk *b, int dirfd, const char *name, const char *path,
+		   const struct stat *st0, struct json_object **out)
+{
+	struct json_object *p = unchanged(b, path, st0), *ids = NULL, *x = NULL, *e;
+	struct stat st = *st0;
+	int ret = -EAGAIN, fd;
+
+	*out = NULL;
+	if (p) {
+		e = entry_new(path, "f", st0);
+		json_object_object_add(e, "sz", json_object_new_int64(st0->st_size));
+		json_object_object_get_ex(p, "c", &ids);
+		json_object_object_add(e, "c", json_object_get(ids));
+		if (json_object_object_get_ex(p, "x", &x))
+			json_object_object_add(e, "x", json_object_get(x));
+		*out = e;
+		return 0;
+	}
+	fd = open_file(dirfd, name);
+	if (fd < 0) {
+		int err = errno;
+
+		if (err == ENOENT)
+			return 0;              /* deleted since the directory was read */
+		problem(b, path, strerror(err));
+		return -EAGAIN;
+	}
+	for (int i = 0; i < READ_ATTEMPTS && ret == -EAGAIN; i++) {
+		json_object_put(ids);
+		ret = read_once(b, fd, &st, &ids);
+	}
+	if (!ret && repo_meta_xattrs_get(fd, &x)) {
+		b->file_errno = errno;
+		ret = -ENODATA;
+	}
+	close(fd);
+	if (ret) {
+		json_object_put(ids);
+		if (ret != -EAGAIN && ret != -ENODATA)
+			return ret;          /* repository write failure: stop */
+		problem(b, path, ret == -EAGAIN ? "changed while being read" : strerror(b->file_errno));
+		return -EAGAIN;
+	}
+	b->files_read++;
+	e = entry_new(path, "f", &st);
+	json_object_object_add(e, "sz", json_object_new_int64(st.st_size));
+	json_object_object_add(e, "c", ids);
+	if (x)
+		json_object_object_add(e, "x", x);
+	*out = e;
+	return 0;
+}
+
+static int walk(struct bk *b, int dirfd, const char *rel);
+
+/* One directory entry (not "." or ".."): its tree line, and for a
+ * directory its content. */
+static int do_entry(struct bk *b, int dirfd, const char *name, const char *path)
+{
+	struct json_object *e = NULL, *first;
+	struct stat st;
+	char key[64], target[4096];
+	int ret = 0;
+
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return errno == ENOENT ? 0 : (problem(b, path, strerror(errno)), 0);
+	if (st.st_dev != b->dev)
+		return 0;                       /* another filesystem mounted inside */
+	if (S_ISREG(st.st_mode)) {
+		snprintf(key, sizeof(key), "%llu:%llu", (unsigned long long)st.st_dev,
+			 (unsigned long long)st.st_ino);
+		if (st.st_nlink > 1 && json_object_object_get_ex(b->links, key, &first)) {
+			e = entry_new(path, "f", &st);
+			json_object_object_add(e, "hl", json_object_get(first));
+		} else {
+			ret = do_file(b, dirfd, name, path, &st, &e);
+			if (ret == -EAGAIN)
+				return 0;
+			if (!ret && e && st.st_nlink > 1)
+				json_object_object_add(b->links, key, json_object_new_string(path));
+		}
+		b->files++;
+		b->bytes += (uint64_t)st.st_size;
+	} else if (S_ISDIR(st.st_mode)) {
+		int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		struct json_object *x = NULL;
+
+		if (fd < 0)
+			return errno == ENOENT ? 0 : (problem(b, path, strerror(errno)), 0);
+		e = entry_new(path, "d", &st);
+		if (!repo_meta_xattrs_get(fd, &x) && x)
+			json_object_object_add(e, "x", x);
+		ret = tree_add(b, e);
+		b->dirs++;
+		if (!ret)
+			ret = walk(b, fd, path);
+		close(fd);
+		json_object_put(e);
+		return ret;
+	} else if (S_ISLNK(st.st_mode)) {
+		ssize_t n = readlinkat(dirfd, name, target, sizeof(target) - 1);
+
+		if (n < 0)
+			return errno == ENOENT ? 0 : (problem(b, path, strerror(errno)), 0);
+		target[n] = '\0';
+		e = entry_new(path, "l", &st);
+		json_object_object_add(e, "lt", json_object_new_string(target));
+	} else if (S_ISFIFO(st.st_mode)) {
+		e = entry_new(path, "p", &st);
+	} else {
+		b->sockets += S_ISSOCK(st.st_mode);
+		return 0;                       /* sockets and devices are not restored (§1) */
+	}
+	if (!ret && e)
+		ret = tree_add(b, e);
+	json_object_put(e);
+	repo_lock_refresh(b->lock);
+	progress(b, 0);
+	return ret;
+}
+
+static int by_name(const void *x, const void *y)
+{
+	return strcmp(*(char *const *)x, *(char *const *)y);
+}
+
+/* The §1 exclusions, at the top of the cipher dir. */
+static int excluded(const char *rel, const char *name)
+{
+	return !*rel && (!strcmp(name, "phifs.journal") || !strcmp(name, FORMAT_CONFIG_TMP));
+}
+
+/* Sorted names of a directory (malloc'd array of malloc'd strings). */
+static int read_names(int dirfd, const char *rel, char ***out, size_t *n)
+{
+	DIR *d = NULL;
+	struct dirent *de;
+	char **v = NULL;
+	size_t cap = 0;
+	int ret = fdio_opendir(dirfd, &d);
+
+	*n = 0;
+	while (!ret && (errno = 0, de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") || excluded(rel, de->d_name))
+			continue;
+		if (*n == cap) {
+			char **nv = realloc(v, (cap = cap ? cap * 2 : 64) * sizeof(*v));
+
+			if (!nv) {
+				ret = -ENOMEM;
+				break;
+			}
+			v = nv;
+		}
+		if (!(v[*n] = strdup(de->d_name)))
+			ret = -ENOMEM;
+		else
+			(*n)++;
+	}
+	if (!ret && errno)
+		ret = -errno;
+	if (d)
+		closedir(d);
+	if (*n)
+		qsort(v, *n, sizeof(*v), by_name);
+	*out = v;
+	return ret;
+}
+
+static int walk(struct bk *b, int dirfd, const char *rel)
+{
+	char **names = NULL, path[8192];
+	size_t n = 0;
+	int ret = read_names(dirfd, rel, &names, &n);
+
+	if (ret) {
+		problem(b, *rel ? rel : ".", strerror(-ret));
+		ret = 0;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (!ret) {
+			snprintf(path, sizeof(path), "%s%s%s", rel, *rel ? "/" : "", names[i]);
+			ret = do_entry(b, dirfd, names[i], path);
+		}
+		free(names[i]);
+	}
+	free(names);
+	return ret;
+}
+
+static int collect_parent(void *arg, struct json_object *e)
+{
+	const char *p = repo_json_str(e, "p");
+
+	if (p)
+		json_object_object_add(arg, p, json_object_get(e));
+	return 0;
+}
+
+/* Newest complete snapshot of the same source on this host (§7 step 2). */
+static int load_parent(struct bk *b, const char *source, const char *want, char *parent_hex)
+{
+	struct repo_snap *s = NULL, *pick = NULL;
+	size_t n = 0;
+	char host[256] = "";
+	int ret = repo_snap_list(b->r, &s, &n, NULL);
+
+	parent_hex[0] = '\0';
+	gethostname(host, sizeof(host) - 1);
+	if (!ret && want)
+		ret = repo_snap_find(s, n, want, &pick);
+	for (size_t i = n; !ret && !want && i-- > 0;) {
+		const char *h = repo_json_str(s[i].json, "host"), *src = repo_json_str(s[i].json, "source");
+
+		if (!s[i].partial && h && src && !strcmp(h, host) && !strcmp(src, source)) {
+			pick = &s[i];
+			break;
+		}
+	}
+	if (!ret && pick) {
+		b->parent = json_object_new_object();
+		ret = repo_tree_each(b->r, b->ix, pick->tree, collect_parent, b->parent);
+		snprintf(parent_hex, 65, "%s", pick->id_hex);
+	}
+	repo_snap_free(s, n);
+	return ret;
+}
+
+static struct json_object *stats_json(struct bk *b)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "files", json_object_new_int64((int64_t)b->files));
+	json_object_object_add(o, "dirs", json_object_new_int64((int64_t)b->dirs));
+	json_object_object_add(o, "bytes", json_object_new_int64((int64_t)b->bytes));
+	json_object_object_add(o, "files_read", json_object_new_int64((int64_t)b->files_read));
+	json_object_object_add(o, "bytes_read", json_object_new_int64((int64_t)b->bytes_read));
+	json_object_object_add(o, "new_blobs", json_object_new_int64((int64_t)b->pk->new_blobs));
+	json_object_object_add(o, "new_bytes", json_object_new_int64((int64_t)b->pk->new_bytes));
+	json_object_object_add(o, "packs", json_object_new_int64((int64_t)b->pk->packs));
+	json_object_object_add(o, "sockets_skipped", json_object_new_int64((int64_t)b->sockets));
+	return o;
+}
+
+static struct json_object *snapshot_json(struct bk *b, const char *source, const char *tag,
+					 const char *parent, const uint8_t tree[32], int vol_ok,
+					 const struct format_config *vc)
+{
+	struct json_object *o = json_object_new_object(), *tags = json_object_new_array();
+	char host[256] = "", hex[REPO_HEX_ID];
+	struct timespec now;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	gethostname(host, sizeof(host) - 1);
+	if (tag)
+		json_object_array_add(tags, json_object_new_string(tag));
+	json_object_object_add(o, "version", json_object_new_int(1));
+	json_object_object_add(o, "time", json_object_new_int64(repo_now()));
+	json_object_object_add(o, "created_ns", json_object_new_int64(ns(now)));
+	json_object_object_add(o, "host", json_object_new_string(host));
+	json_object_object_add(o, "source", json_object_new_string(source));
+	json_object_object_add(o, "tags", tags);
+	repo_hex(tree, 32, hex);
+	json_object_object_add(o, "tree", json_object_new_string(hex));
+	json_object_object_add(o, "parent", *parent ? json_object_new_string(parent) : NULL);
+	if (vol_ok)
+		repo_hex(vc->volume_id, FORMAT_ID_LEN, hex);
+	json_object_object_add(o, "volume_id", vol_ok ? json_object_new_string(hex) : NULL);
+	json_object_object_add(o, "partial",
+			       json_object_new_boolean(json_object_array_length(b->problems) > 0));
+	json_object_object_add(o, "problems", json_object_get(b->problems));
+	json_object_object_add(o, "stats", stats_json(b));
+	return o;
+}
+
+static void report(struct bk *b, const uint8_t id[32], struct json_object *snap)
+{
+	char hex[REPO_HEX_ID];
+	struct json_object *st;
+
+	repo_hex(id, 32, hex);
+	progress(b, 1);
+	if (b->json) {
+		struct json_object *o = json_object_new_object();
+		size_t len;
+
+		json_object_object_add(o, "snapshot", json_object_new_string(hex));
+		json_object_object_get_ex(snap, "partial", &st);
+		json_object_object_add(o, "partial", json_object_get(st));
+		json_object_object_get_ex(snap, "stats", &st);
+		json_object_object_add(o, "stats", json_object_get(st));
+		printf("%s\n", repo_json_text(o, &len));
+		json_object_put(o);
+	} else if (b->tty) {
+		printf("snapshot %.16s saved: %llu files, %.1f MiB read, %.1f MiB new\n", hex,
+		       (unsigned long long)b->files, b->bytes_read / 1048576.0,
+		       b->pk->new_bytes / 1048576.0);
+	}
+}
+
+static int run(struct bk *b, const char *given, const char *tag, const char *want_parent)
+{
+	char dir[PATH_MAX];
+	struct format_config *vc = calloc(1, sizeof(*vc));
+	struct json_object *snap = NULL, *root = NULL;
+	char parent[REPO_HEX_ID];
+	uint8_t tree[32], id[32];
+	struct stat st;
+	int fd, ret, vol_ok, added;
+
+	/* the canonical path names the source, so the parent is found however it is spelt */
+	fd = realpath(given, dir) ? open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+	if (fd < 0 || fstat(fd, &st) < 0 || !vc) {
+		cli_warn("backup", "%s: %s", given, strerror(errno));
+		free(vc);
+		if (fd >= 0)
+			close(fd);
+		return EXIT_PROBLEMS;
+	}
+	b->dev = st.st_dev;
+	vol_ok = volume_config_read(fd, vc) == 0;
+	b->slot = repo_chunk_slot(vol_ok ? vc->cipher : 0);
+	ret = repo_index_load(b->r, b->ix);
+	if (!ret)
+		ret = load_parent(b, dir, want_parent, parent);
+	if (ret) {
+		cli_warn("backup", "cannot read the repository: %s", strerror(-ret));
+		goto out;
+	}
+	root = entry_new(".", "d", &st);
+	ret = tree_add(b, root);
+	if (!ret)
+		ret = walk(b, fd, "");
+	if (!ret)
+		ret = repo_packer_write_index(b->pk);          /* packs → index */
+	test_kill_point("after-data");
+	if (!ret)
+		ret = repo_blob_id(b->r, b->tree, b->tree_len, tree);
+	if (!ret)
+		ret = repo_packer_add(b->pk, REPO_T_TREE, tree, b->tree, b->tree_len, &added);
+	if (!ret)
+		ret = repo_packer_write_index(b->pk);          /* tree → its index */
+	test_kill_point("before-snapshot");
+	if (!ret) {
+		snap = snapshot_json(b, dir, tag, parent, tree, vol_ok, vc);
+		ret = repo_snap_write(b->r, snap, id);         /* → snapshot */
+	}
+	if (ret) {
+		cli_warn("backup", "failed: %s", strerror(-ret));
+		goto out;
+	}
+	report(b, id, snap);
+out:
+	json_object_put(root);
+	json_object_put(snap);
+	free(vc);
+	close(fd);
+	if (ret)
+		return cli_exit_for(ret) == EXIT_OK ? EXIT_PROBLEMS : cli_exit_for(ret);
+	return json_object_array_length(b->problems) ? EXIT_PARTIAL : EXIT_OK;
+}
+
+static void usage(void)
+{
+	printf("usage: phifs-backup [-r REPO] backup [--tag TAG] [--parent SNAP] [--json] CIPHERDIR\n"
+	       "  backs up a phifs cipher directory (ciphertext only: no volume key needed)\n"
+	       "  --tag TAG       label the snapshot\n"
+	       "  --parent SNAP   compare with this snapshot (default: the newest complete one\n"
+	       "                  of the same directory on this host)\n"
+	       "  --json          one JSON line with the snapshot id and statistics\n"
+	       "exit: 0 ok, 1 failed, 2 usage, 3 key, 4 not a repository, 5 locked,\n"
+	       "      6 snapshot saved but some files changed while read or were unreadable\n");
+}
 
 int backup_cmd_backup(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	fprintf(stderr, "phifs-backup: backup: not implemented yet\n");
-	return EXIT_USAGE;
+	static const struct option longopts[] = {
+		{ "repo", required_argument, NULL, 'r' },
+		{ "tag", required_argument, NULL, 't' },
+		{ "parent", required_argument, NULL, 'p' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0, 0, 0, 0 }
+	};
+	struct bk b = { 0 };
+	const char *url = NULL, *tag = NULL, *parent = NULL;
+	int opt, code;
+
+	while ((opt = getopt_long(argc, argv, "r:h", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'r': url = optarg; break;
+		case 't': tag = optarg; break;
+		case 'p': parent = optarg; break;
+		case 'j': b.json = 1; break;
+		case 'h': usage(); return EXIT_OK;
+		default: usage(); return EXIT_USAGE;
+		}
+	}
+	if (optind != argc - 1 || !(url = cli_repo_url(url))) {
+		usage();
+		return EXIT_USAGE;
+	}
+	b.tty = cli_tty();
+	code = cli_open("backup", url, 1, &b.r, &b.lock);
+	if (code)
+		return code;
+	b.buf = malloc(b.r->cfg.chunk_max);
+	b.links = json_object_new_object();
+	b.problems = json_object_new_array();
+	if (!b.buf || repo_index_new(&b.ix) || repo_packer_new(b.r, b.ix, &b.pk)) {
+		code = EXIT_PROBLEMS;
+		goto out;
+	}
+	code = run(&b, argv[optind], tag, parent);
+out:
+	repo_packer_free(b.pk);
+	repo_index_free(b.ix);
+	json_object_put(b.parent);
+	json_object_put(b.links);
+	json_object_put(b.problems);
+	free(b.tree);
+	free(b.buf);
+	cli_close(b.r, b.lock);
+	return code;
 }

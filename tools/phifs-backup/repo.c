@@ -17,6 +17,7 @@
 #include "kms.h"
 #include "repo.h"
 #include "repo_json.h"
+#include "repo_obj.h"
 #include "repo_util.h"
 #include "secmem.h"
 
@@ -192,9 +193,9 @@ static int config_verify(struct repo *r, const uint8_t *raw, size_t json_len)
 
 static int key_write(struct repo *r, struct kms *k, const uint8_t *rk)
 {
-	uint8_t blob[KMS_BLOB_MAX], aad[64], id[32];
+	uint8_t blob[KMS_BLOB_MAX], aad[64];
 	size_t blen = sizeof(blob), len;
-	char hex[2 * KMS_BLOB_MAX + 1], name[80];
+	char hex[2 * KMS_BLOB_MAX + 1];
 	struct json_object *o = NULL;
 	const char *text;
 	int ret;
@@ -210,11 +211,7 @@ static int key_write(struct repo *r, struct kms *k, const uint8_t *rk)
 	json_object_object_add(o, "created", json_object_new_int64(repo_now()));
 	json_object_object_add(o, "wrapped", json_object_new_string(hex));
 	text = repo_json_text(o, &len);
-	ret = repo_obj_id(text, len, id);
-	if (!ret) {
-		repo_obj_name("keys", id, name, sizeof(name));
-		ret = backend_put(r->be, name, text, len);
-	}
+	ret = repo_put_object(r, "keys", text, len, NULL);
 	json_object_put(o);
 	return ret;
 }
@@ -436,6 +433,32 @@ out:
 		repo_close(r);
 	else
 		*out = r;
+	return ret;
+}
+
+int repo_put_object(struct repo *r, const char *prefix, const void *buf, size_t len,
+		    uint8_t id[32])
+{
+	uint8_t own[32];
+	char name[100];
+	int ret = repo_obj_id(buf, len, id ? id : own);
+
+	if (ret)
+		return ret;
+	repo_obj_name(prefix, id ? id : own, name, sizeof(name));
+	return backend_put(r->be, name, buf, len);
+}
+
+int repo_put_sealed(struct repo *r, uint8_t type, const char *prefix, const void *pt, size_t len,
+		    uint8_t id[32])
+{
+	uint8_t *sealed = NULL;
+	size_t slen = 0;
+	int ret = repo_obj_seal(r->keys->encrypt, type, NULL, pt, len, REPO_Z_ALWAYS, &sealed, &slen);
+
+	if (!ret)
+		ret = repo_put_object(r, prefix, sealed, slen, id);
+	free(sealed);
 	return ret;
 }
 

@@ -63,6 +63,13 @@ int repo_create(const char *url, const char *kms_uri, int64_t min_retention,
 int repo_open(const char *url, struct repo **out);
 /* As repo_open, with an operator message in err (never a secret). */
 int repo_open_msg(const char *url, struct repo **out, char *err, size_t errcap);
+/* Stores bytes under "<prefix>/<sha256>" (data: "data/<2 hex>/<sha256>"),
+ * BACKUP_FORMAT.md §2; the object id in id (may be NULL). */
+int repo_put_object(struct repo *r, const char *prefix, const void *buf, size_t len,
+		    uint8_t id[32]);
+/* Seals pt as a compressed object of `type` (§5), then repo_put_object. */
+int repo_put_sealed(struct repo *r, uint8_t type, const char *prefix, const void *pt, size_t len,
+		    uint8_t id[32]);
 int repo_mac(const struct repo *r, const void *data, size_t len, uint8_t out[REPO_MAC_LEN]);
 void repo_close(struct repo *r);
 

@@ -7,6 +7,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,6 +63,33 @@ int cli_exit_for(int err)
 int cli_tty(void)
 {
 	return isatty(STDERR_FILENO);
+}
+
+int cli_simple_args(int argc, char **argv, int npos, void (*usage)(void), const char **url,
+		    int *json)
+{
+	static const struct option longopts[] = {
+		{ "repo", required_argument, NULL, 'r' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0, 0, 0, 0 }
+	};
+	int opt;
+
+	*url = NULL;
+	while ((opt = getopt_long(argc, argv, "r:h", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'r': *url = optarg; break;
+		case 'j': *json = 1; break;
+		case 'h': usage(); return EXIT_OK;
+		default: usage(); return EXIT_USAGE;
+		}
+	}
+	if (optind != argc - npos || !(*url = cli_repo_url(*url))) {
+		usage();
+		return EXIT_USAGE;
+	}
+	return -1;
 }
 
 int cli_open(const char *cmd, const char *url, int exclusive, struct repo **r,

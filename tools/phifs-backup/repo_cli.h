@@ -20,6 +20,12 @@ int cli_tty(void);
 /* "phifs-backup: CMD: message" on stderr. */
 void cli_warn(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* Options of commands that have no others: [-r REPO] [--json] [--help] and
+ * exactly npos positional arguments (from argv[optind]). -1 to go on (url
+ * set), else the exit code to return. */
+int cli_simple_args(int argc, char **argv, int npos, void (*usage)(void), const char **url,
+		    int *json);
+
 /* Opens the repository and takes its lock (repo_lock.h): exclusive for
  * commands that write. 0 or an exit code, with the message printed. */
 struct repo_lock;

@@ -27,6 +27,19 @@ static size_t make_aad(const uint8_t prefix[REPO_OBJ_PREFIX], const uint8_t *id,
 	return REPO_OBJ_PREFIX + REPO_ID_LEN;
 }
 
+/* phifs ciphertext never compresses; only the zero slots of sparse files do.
+ * A zero run of 2112 bytes or more holds 64 zero bytes at some multiple of
+ * 2048: only then is zstd tried (it costs more than this scan). */
+static int has_zero_run(const uint8_t *p, size_t len)
+{
+	static const uint8_t zero[64];
+
+	for (size_t off = 0; off + sizeof(zero) <= len; off += 2048)
+		if (!memcmp(p + off, zero, sizeof(zero)))
+			return 1;
+	return 0;
+}
+
 /* *z is a malloc'd zstd frame when compression is wanted and worth it. */
 static int compress(const void *pt, size_t len, enum repo_obj_z how, uint8_t **z, size_t *zlen)
 {
@@ -34,7 +47,7 @@ static int compress(const void *pt, size_t len, enum repo_obj_z how, uint8_t **z
 	uint8_t *buf;
 
 	*z = NULL;
-	if (how == REPO_Z_NONE)
+	if (how == REPO_Z_NONE || (how == REPO_Z_IF_WORTH && !has_zero_run(pt, len)))
 		return 0;
 	buf = malloc(cap);
 	if (!buf)

@@ -10,7 +10,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "../phifs/common.h"
 #include "cipher.h"
 #include "repo_util.h"
 
@@ -82,26 +81,28 @@ int64_t repo_now(void)
 
 int repo_parse_duration(const char *s, int64_t *out)
 {
-	char buf[32];
-	size_t n = strlen(s);
-	int64_t unit = 0, v;
+	static const struct { char unit; int64_t seconds; } units[] = {
+		{ 's', 1 }, { 'm', 60 }, { 'h', 3600 }, { 'd', 86400 }, { 'w', 7 * 86400 },
+		{ 'y', 365 * 86400 },
+	};
+	char *end;
+	long long v;
 
-	if (!strcmp(s, "0")) {
-		*out = 0;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno || end == s || v < 0 || !(s[0] >= '0' && s[0] <= '9'))
+		return -EINVAL;
+	if (!*end) {
+		*out = v;                    /* plain seconds; "0" = none */
 		return 0;
 	}
-	if (n == 0 || n >= sizeof(buf))
-		return -EINVAL;
-	if (s[n - 1] == 'y')
-		unit = 365 * 86400;
-	else if (s[n - 1] == 'w')
-		unit = 7 * 86400;
-	if (!unit)
-		return parse_duration(s, out);
-	memcpy(buf, s, n - 1);
-	buf[n - 1] = '\0';
-	if (parse_duration(buf, &v) || strchr("dhms", buf[n - 2]) || v > INT64_MAX / unit)
-		return -EINVAL;
-	*out = v * unit;
-	return 0;
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		if (*end != units[i].unit || end[1])
+			continue;
+		if (v > INT64_MAX / units[i].seconds)
+			return -EINVAL;
+		*out = v * units[i].seconds;
+		return 0;
+	}
+	return -EINVAL;
 }

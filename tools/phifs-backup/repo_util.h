@@ -16,7 +16,8 @@ void repo_obj_name(const char *prefix, const uint8_t id[32], char *out, size_t c
 int repo_obj_id(const void *buf, size_t len, uint8_t id[32]);
 /* Now in Unix seconds; PHIFS_BACKUP_NOW overrides it (tests only, §9.2). */
 int64_t repo_now(void);
-/* parse_duration plus "w" (7 days) and "y" (365 days); "0" → 0. -EINVAL. */
+/* "6y" (365-day years), "52w", "30d", "12h", "30m", "90s" or plain seconds;
+ * "0" → 0 (none). -EINVAL. */
 int repo_parse_duration(const char *s, int64_t *out);
 
 #endif

@@ -1,0 +1,121 @@
+#!/usr/bin/env bash
+# bench/backup.sh: phifs-backup side by side with restic and borg (Debian
+# packages: apt-get install restic borgbackup) in one run, on one data set:
+# /usr/include plus a few large files written into a mounted phifs volume.
+# All three back up the same bytes — the cipher directory, as a backup job
+# without the volume key would — into a local repository: full backup, an
+# incremental after ~1% of the data changed (random 4 KiB blocks of the large
+# files and a few small files), a second incremental after a localized change
+# (1% of the small files appended to, nothing else), a restore of the latest
+# snapshot, and the repository size. Caches are dropped before every timed step.
+# (scripts/install-deps.sh --bench installs them.)
+# Usage (as root): bench/backup.sh [--large-mib N] [--large-files N] [--out FILE]
+# A benchmark, not a test: it never fails on a number.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+large_mib=256 large_files=3 out=""
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--large-mib) large_mib=$2; shift 2 ;;
+	--large-files) large_files=$2; shift 2 ;;
+	--out) out=$2; shift 2 ;;
+	*) echo "usage: $0 [--large-mib N] [--large-files N] [--out FILE]" >&2; exit 2 ;;
+	esac
+done
+[ "$(id -u)" -eq 0 ] || { echo "run as root (mount, drop_caches)" >&2; exit 2; }
+for p in restic borg; do
+	command -v $p >/dev/null || { echo "missing $p: apt-get install restic borgbackup" >&2; exit 2; }
+done
+PHIFS="$root/tools/phifs/phifs" BK="$root/tools/phifs-backup/phifs-backup"
+[ -x "$BK" ] || { echo "build first (make)" >&2; exit 2; }
+W=$(mktemp -d /var/tmp/phifs-bkbench.XXXXXX)
+cleanup() {
+	mountpoint -q "$W/mnt" 2>/dev/null && "$PHIFS" umount "$W/mnt" 2>/dev/null || true
+	rm -rf "$W"
+}
+trap cleanup EXIT
+export RESTIC_PASSWORD=bench BORG_PASSPHRASE=bench BORG_UNKNOWN_UNENCRYPTED_REPO_ACCESS_IS_OK=yes
+export PHIFS_REPO="$W/phifs-repo" RESTIC_REPOSITORY="$W/restic-repo"
+
+ms() { date +%s%3N; }
+drop() { sync; echo 3 > /proc/sys/vm/drop_caches; }
+# timed NAME CMD...: milliseconds of CMD after dropping caches, into T[NAME]
+declare -A T
+timed() { local k=$1 t0; shift; drop; t0=$(ms); "$@" >/dev/null 2>"$W/err" || { cat "$W/err" >&2; exit 1; }; T[$k]=$(( $(ms) - t0 )); }
+
+mkdir -p "$W/mnt"
+"$PHIFS" init --kms "local:$W/kek.bin" "$W/cipher" >/dev/null
+"$PHIFS" mount "$W/cipher" "$W/mnt"
+cp -a /usr/include "$W/mnt/include"
+for i in $(seq "$large_files"); do
+	dd if=/dev/urandom of="$W/mnt/large$i" bs=1M count="$large_mib" status=none
+done
+sync
+data=$(du -sb "$W/cipher" | cut -f1)
+
+"$BK" init --kms "local:$W/bk.key" --min-retention 0 >/dev/null
+restic init >/dev/null 2>&1
+borg init -e repokey-blake2 "$W/borg-repo" >/dev/null 2>&1
+
+timed phifs_full "$BK" backup "$W/cipher"
+timed restic_full restic backup "$W/cipher"
+timed borg_full borg create "$W/borg-repo::full" "$W/cipher"
+
+# change SEED BLOCKS: append a line to 1% of the small files and, when BLOCKS
+# is 1, overwrite 1% of the large files' 4 KiB blocks at random.
+change() {
+	/usr/bin/python3 - "$W/mnt" "$large_files" "$large_mib" "$1" "$2" <<'PYEOF'
+import os, random, sys
+mnt, n, mib, seed, blocks = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5] == "1"
+rnd = random.Random(seed)
+for _ in range((n * mib * 256) // 100 if blocks else 0):
+    with open(os.path.join(mnt, "large%d" % rnd.randint(1, n)), "r+b") as f:
+        f.seek(rnd.randrange(mib * 256) * 4096); f.write(os.urandom(4096))
+small = sorted(os.path.join(d, f) for d, _, fs in os.walk(os.path.join(mnt, "include")) for f in fs)
+for p in rnd.sample(small, len(small) // 100):
+    if os.path.isfile(p) and not os.path.islink(p):
+        with open(p, "ab") as f: f.write(b"\n/* changed */\n")
+PYEOF
+	sync
+}
+
+change 1 1          # ~1% of the bytes, scattered
+timed phifs_incr "$BK" backup "$W/cipher"
+timed restic_incr restic backup "$W/cipher"
+timed borg_incr borg create "$W/borg-repo::incr" "$W/cipher"
+
+change 2 0          # localized: 1% of the small files only
+timed phifs_incr2 "$BK" backup "$W/cipher"
+timed restic_incr2 restic backup "$W/cipher"
+timed borg_incr2 borg create "$W/borg-repo::incr2" "$W/cipher"
+
+timed phifs_restore "$BK" restore latest --target "$W/r-phifs"
+timed restic_restore restic restore latest --target "$W/r-restic"
+mkdir -p "$W/r-borg"
+timed borg_restore sh -c "cd '$W/r-borg' && borg extract '$W/borg-repo::incr2'"
+
+size() { du -sb "$1" | cut -f1; }
+S_phifs=$(size "$W/phifs-repo") S_restic=$(size "$W/restic-repo") S_borg=$(size "$W/borg-repo")
+sec() { awk -v m="$1" 'BEGIN { printf "%.1f", m / 1000 }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+mib() { awk -v b="$1" 'BEGIN { printf "%.0f", b / 1048576 }'; }
+report() {
+	echo "Data: /usr/include + $large_files × $large_mib MiB random files in a phifs volume; cipher dir $(mib "$data") MiB."
+	echo "$(date -u +%F), $(nproc) cores; restic $(restic version | cut -d' ' -f2), borg $(borg --version | cut -d' ' -f2)."
+	echo
+	echo "| step | phifs-backup | restic | borg | restic ÷ phifs |"
+	echo "|------|-------------:|-------:|-----:|---------------:|"
+	for s in full incr incr2 restore; do
+		eval "p=\${T[phifs_$s]} r=\${T[restic_$s]} b=\${T[borg_$s]}"
+		case $s in
+		incr) label="incremental, 1% scattered blocks (s)" ;;
+		incr2) label="incremental, 1% of the files (s)" ;;
+		*) label="$s (s)" ;;
+		esac
+		echo "| $label | $(sec "$p") | $(sec "$r") | $(sec "$b") | $(ratio "$r" "$p") |"
+	done
+	echo "| repository (MiB) | $(mib "$S_phifs") | $(mib "$S_restic") | $(mib "$S_borg") | $(ratio "$S_restic" "$S_phifs") |"
+	echo
+	echo "phifs incremental / full: scattered $(ratio "${T[phifs_incr]}" "${T[phifs_full]}"), files $(ratio "${T[phifs_incr2]}" "${T[phifs_full]}")"
+}
+report | tee ${out:+"$out"}
