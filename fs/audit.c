@@ -43,7 +43,6 @@
 #include "keyring.h"
 #include "opctx.h"
 
-#define AUDIT_SYNC_MS 100             /* the log's batched fdatasync period */
 
 struct audit_handle {
 	pthread_mutex_t lock;             /* guards io */

@@ -28,7 +28,6 @@
 #include "audit_writer.h"
 #include "log.h"
 
-#define AUDIT_SYNC_MS 100             /* batched fdatasync period */
 #define AUDIT_RETRY_MS 1000           /* deny mode: retry of a failing sink */
 #define AUDIT_BATCH_MS 10             /* the writer lets a batch form: ≤ 100 wakeups/s */
 
