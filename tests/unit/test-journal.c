@@ -4,13 +4,17 @@
  * whole after journal_replay_all (what mount and fsck run first): an
  * overwrite is redone, an append undone, a record of an older build (PHJ1)
  * still undone; a torn or foreign record is ignored; every record is void
- * once its write returned.
+ * once its write returned; an append that fails part-way (a full disk: here
+ * RLIMIT_FSIZE, which lets a pwrite land up to the limit and then fail) is
+ * put back at once, leaving the file as before.
  */
 #include "config.h"
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include "testutil.h"
@@ -303,6 +307,41 @@ static void test_other_file_ignored(void **state)
 	free(jrec);
 }
 
+/* An append whose slot write stops part-way (the backing file system full)
+ * fails cleanly and leaves the file exactly as it was: no torn final slot
+ * (which would read as a truncation), same size, every block authentic. */
+static void test_failed_append_rolled_back(void **state)
+{
+	struct rlimit lim, old_lim;
+	struct fileio *f;
+	uint8_t *old, *now;
+	size_t olen, nlen;
+	uint64_t sz = 0;
+
+	(void)state;
+	make_file(&old, &olen);
+	f = fo(1);
+	assert_int_equal(getrlimit(RLIMIT_FSIZE, &old_lim), 0);
+	lim = old_lim;
+	lim.rlim_cur = (olen + 2 * BS) / BS * BS;   /* the new slots land only in part */
+	signal(SIGXFSZ, SIG_IGN);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+	assert_int_equal(fileio_write(f, b, 4 * BS, N), -EFBIG);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &old_lim), 0);
+	fileio_close(f);
+	tv_slurp(path, &now, &nlen);
+	assert_int_equal(nlen, olen);
+	assert_memory_equal(now, old, olen);
+	f = fo(0);
+	assert_int_equal(fileio_size(f, &sz), 0);
+	assert_int_equal(sz, N);
+	check_file(f, a);
+	fileio_close(f);
+	assert_int_equal(journal_replay_all(kv), 0);   /* the record was voided too */
+	free(old);
+	free(now);
+}
+
 static int setup(void **state)
 {
 	char jd[128];
@@ -336,6 +375,7 @@ int main(void)
 		cmocka_unit_test(test_without_replay_the_tear_shows),
 		cmocka_unit_test(test_bad_record_ignored),
 		cmocka_unit_test(test_other_file_ignored),
+		cmocka_unit_test(test_failed_append_rolled_back),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
