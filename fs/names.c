@@ -349,6 +349,10 @@ int names_longside_write(int dirfd, const char *backing, const char *enc)
 out:
 	if (fd >= 0 && close(fd) && !ret)
 		ret = -errno;
+	/* A side file that could not be written (a full disk) must not stay
+	 * behind an entry that was never made: fsck would call it orphaned. */
+	if (ret && fd >= 0 && faccessat(dirfd, backing, F_OK, AT_SYMLINK_NOFOLLOW) != 0)
+		(void)unlinkat(dirfd, side, 0);
 	return ret;
 }
 
