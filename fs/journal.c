@@ -88,6 +88,18 @@ int journal_open(int rootfd, int create, int wait_s)
 	}
 	j_dirfd = fd;
 	j_rootfd = rootfd;
+	/* The live marker t<pid>.0 (no thread has id 0): a writer that dies
+	 * before any journaled write still leaves proof of a crash, so the next
+	 * replay walks for interrupted truncations (journal_replay.c). */
+	if (create) {
+		char name[64];
+		int m;
+
+		snprintf(name, sizeof(name), "t%d.0", getpid());
+		m = openat(fd, name, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (m >= 0)
+			close(m);
+	}
 	return 0;
 }
 
@@ -251,8 +263,13 @@ void journal_close(void)
 {
 	if (j_fd >= 0)
 		journal_thread_end((void *)(intptr_t)gettid());
-	if (j_dirfd >= 0)
+	if (j_dirfd >= 0) {
+		char name[64];
+
+		snprintf(name, sizeof(name), "t%d.0", getpid());
+		(void)unlinkat(j_dirfd, name, 0);
 		close(j_dirfd);
+	}
 	j_dirfd = -1;
 	j_rootfd = -1;
 }
