@@ -6,7 +6,8 @@ pkgs=(build-essential autoconf automake libtool pkg-config clang libclang-rt-14-
       libfuse3-dev fuse3 libssl-dev libsodium-dev libkeyutils-dev keyutils
       libcmocka-dev libjson-c-dev attr openssl xxd
       python3-pykmip softhsm2 opensc libp11-kit-dev
-      libcurl4-openssl-dev libzstd-dev)
+      libcurl4-openssl-dev libzstd-dev
+      valgrind e2fsprogs)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
