@@ -14,9 +14,12 @@ if grep -q '^HARDEN_CFLAGS = .*-fsanitize' "$build/Makefile" 2>/dev/null; then
 fi
 work=$(mktemp -d /tmp/phifs-vg.XXXXXX)
 chmod 755 "$work"
+# The session's audit records stay in the scratch dir (as in tests/sh/lib.sh).
+export PHIFS_AUDIT_DIR="$work/audit" PHIFS_AUDIT_KEYS_DIR="$work/audit-keys"
 cleanup() {
 	mountpoint -q "$work/mnt" 2>/dev/null && { umount "$work/mnt" 2>/dev/null || umount -l "$work/mnt"; }
 	[ -n "${dpid:-}" ] && kill "$dpid" 2>/dev/null
+	find "$work" -maxdepth 3 -name '*.log' -type f -exec chattr -a {} + 2>/dev/null
 	rm -rf "$work"
 }
 trap cleanup EXIT
