@@ -214,9 +214,17 @@ static int write_prepare_header(struct fileio *f)
 		fileio_report(f, 0, "truncated");
 		return -EIO;
 	}
-	if (f->hdr.flags & FORMAT_HDR_HAS_DATA)
+	return 0;
+}
+
+/* §5.3: HAS_DATA is set once the first block exists. Set before it, a kill
+ * -9 in between would leave "HAS_DATA, no block" — a file that reads as cut
+ * to its header; after it, blocks without HAS_DATA, which an open for
+ * writing marks (fileio_open), as after an interrupted truncate to zero. */
+static int write_mark_has_data(struct fileio *f)
+{
+	if (f->cipher != FORMAT_CIPHER_GCM || (f->hdr.flags & FORMAT_HDR_HAS_DATA))
 		return 0;
-	/* Set before the first block exists, so a cut to the header shows. */
 	return fileio_header_store(f, f->hdr.flags | FORMAT_HDR_HAS_DATA, f->hdr.pending_size, 0);
 }
 
@@ -258,12 +266,10 @@ static int write_one(struct fileio *f, const uint8_t *src, size_t len, uint64_t 
 		ret = write_split(&w);
 	if (!ret) {
 		f->size = w.size2;
+		ret = write_mark_has_data(f);
 		goto out;
 	}
 	size_resync(f);
-	/* A failed first write must not leave "HAS_DATA, no blocks" (= truncated). */
-	if (w.size == 0 && f->size == 0 && (f->hdr.flags & FORMAT_HDR_HAS_DATA))
-		(void)fileio_header_store(f, f->hdr.flags & ~FORMAT_HDR_HAS_DATA, 0, 0);
 out:
 	wplan_wipe(&w);
 	return ret;

@@ -1,9 +1,10 @@
 /*
  * fsck.c: walks a cipher directory with the volume's keys and checks every
  * promise of docs/FORMAT.md: each directory has its id, each name decrypts,
- * long names have their side files (and no side file is orphaned), each file
- * header authenticates and every block opens (fileio_verify), each symlink
- * target decrypts. It only reads — except that, like a mount, it first
+ * long names have their side files, each file header authenticates and every
+ * block opens (fileio_verify), each symlink target decrypts; orphaned side
+ * files, half-built directories and empty directories without an id are
+ * counted as crash leftovers. It only reads — except that, like a mount, it first
  * undoes writes a crash interrupted (journal.c); repairs are separate.
  * Problems are reported with backing (ciphertext) paths; plaintext paths are
  * passed too, for callers that were asked to show them. A file with several
@@ -202,22 +203,25 @@ out:
 		w->cb->progress(w->cb->arg, w->st);
 }
 
-/* A phifs.ln.<h>.name side file whose entry is gone. */
-static void check_side(struct walk *w, int dirfd, const char *bname)
+/* Crash leftovers (§6.1, §6.3): a phifs.ln.<h>.name side file whose entry
+ * was never made or is gone, a phifs.mk.* directory that was never renamed
+ * into place. Both are reserved (never listed) and cleared by rmdir of
+ * their directory: counted, not problems. */
+static void check_leftover(struct walk *w, int dirfd, const char *bname)
 {
 	char entry[NAME_MAX + 1];
-	size_t len = strlen(bname), sl = strlen(NAMES_LONG_SUFFIX), bl, pl;
+	size_t len = strlen(bname), sl = strlen(NAMES_LONG_SUFFIX);
 
+	if (!strncmp(bname, NAMES_MKDIR_PREFIX, strlen(NAMES_MKDIR_PREFIX))) {
+		w->st->leftovers++;
+		return;
+	}
 	if (strncmp(bname, NAMES_LONG_PREFIX, strlen(NAMES_LONG_PREFIX)) || len <= sl ||
 	    strcmp(bname + len - sl, NAMES_LONG_SUFFIX))
 		return;
 	snprintf(entry, sizeof(entry), "%.*s", (int)(len - sl), bname);
-	if (faccessat(dirfd, entry, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
-		return;
-	if (push(w, bname, "?", &bl, &pl))
-		return;
-	problem(w, NULL, -1, "orphaned long-name side file");
-	pop(w, bl, pl);
+	if (faccessat(dirfd, entry, F_OK, AT_SYMLINK_NOFOLLOW) != 0)
+		w->st->leftovers++;
 }
 
 static int walk_dir(struct walk *w, int dirfd)
@@ -228,7 +232,12 @@ static int walk_dir(struct walk *w, int dirfd)
 	int ret;
 
 	w->st->dirs++;
-	if (names_dirid_read(dirfd, dirid)) {
+	ret = names_dirid_read(dirfd, dirid);
+	if (ret == -ENOENT && names_dir_empty(dirfd) == 0) {
+		w->st->leftovers++;   /* healed by the daemon on first use (names_dirid_heal) */
+		return 0;
+	}
+	if (ret) {
 		problem(w, NULL, -1, "directory id missing or unreadable");
 		return 0;
 	}
@@ -238,7 +247,7 @@ static int walk_dir(struct walk *w, int dirfd)
 	while ((e = readdir(d))) {
 		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
 			continue;
-		check_side(w, dirfd, e->d_name);
+		check_leftover(w, dirfd, e->d_name);
 		check_entry(w, dirfd, dirid, e->d_name);
 	}
 	closedir(d);

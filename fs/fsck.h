@@ -17,6 +17,9 @@ struct fsck_stats {
 	uint64_t dirs, files, symlinks, others;
 	uint64_t bytes;              /* plaintext bytes verified */
 	uint64_t problems;
+	uint64_t leftovers;          /* what a crash between two steps of §6.1/§6.3 leaves:
+					orphaned side files, half-built phifs.mk.* dirs
+					(harmless, never listed; not problems) */
 	uint64_t replayed;           /* interrupted writes undone, rekeys finished (journal) */
 	int mounted;                 /* a daemon holds the volume lock: its journal was left
 					alone, and its in-flight writes may show as problems */

@@ -192,6 +192,8 @@ int inode_dirid(struct inode *dir, uint8_t out[NAMES_DIRID_LEN])
 	pthread_mutex_lock(&dir->lock);
 	if (!dir->dirid_ok) {
 		ret = names_dirid_read(dir->fd, dir->dirid);
+		if (ret == -ENOENT && names_dirid_heal(dir->fd) == 0)
+			ret = names_dirid_read(dir->fd, dir->dirid);
 		dir->dirid_ok = ret == 0;
 	}
 	if (!ret)

@@ -88,6 +88,18 @@ int journal_open(int rootfd, int create, int wait_s)
 	}
 	j_dirfd = fd;
 	j_rootfd = rootfd;
+	/* The live marker t<pid>.0 (no thread has id 0): a writer that dies
+	 * before any journaled write still leaves proof of a crash, so the next
+	 * replay walks for interrupted truncations (journal_replay.c). */
+	if (create) {
+		char name[64];
+		int m;
+
+		snprintf(name, sizeof(name), "t%d.0", getpid());
+		m = openat(fd, name, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (m >= 0)
+			close(m);
+	}
 	return 0;
 }
 
@@ -131,7 +143,7 @@ static int journal_thread_fd(void)
 /* Writes the record for a write of buf (len bytes at off) into a backing
  * file now st->st_size long. */
 static int journal_record(int jfd, const struct keys_file *fk, int fd, const struct stat *st,
-			  const void *buf, size_t len, uint64_t off)
+			  const void *buf, size_t len, uint64_t off, uint8_t **old_out, size_t *keep_out)
 {
 	uint64_t old_end = (uint64_t)st->st_size;
 	int redo = off + len <= old_end;
@@ -165,8 +177,41 @@ static int journal_record(int jfd, const struct keys_file *fk, int fd, const str
 	v[2] = (struct iovec){ .iov_base = mac, .iov_len = sizeof(mac) };
 	if (!ret)
 		ret = fdio_pwritev(jfd, v, 3, 0);
-	free(old);
-	return ret;
+	if (ret) {
+		free(old);
+		return ret;
+	}
+	*old_out = old;
+	*keep_out = keep;
+	return 0;
+}
+
+/* A slot write that failed part-way (ENOSPC, EIO: the bytes before the
+ * failing page landed) is put back now, as replay would after a crash: an
+ * extension is undone (cut to the old size first, which frees space, then
+ * the old bytes); the file is left as it was. A failed overwrite cannot be
+ * undone (its record holds the new bytes): journal_preallocate keeps it from
+ * failing half-way for lack of space. */
+static void journal_rollback(int fd, const struct stat *st, const uint8_t *old, size_t keep,
+			     uint64_t off)
+{
+	if (ftruncate(fd, st->st_size) < 0)
+		return;
+	if (keep)
+		(void)fdio_pwrite(fd, old, keep, off);
+}
+
+/* An overwrite of a sparse backing file may land in a hole, which needs new
+ * blocks: reserve them first, so a full disk refuses the write before any
+ * byte of it lands. A file without holes (st_blocks covers st_size) skips
+ * the call; a file system without fallocate keeps the old behaviour. */
+static int journal_preallocate(int fd, const struct stat *st, size_t len, uint64_t off)
+{
+	if ((uint64_t)st->st_blocks * 512 >= (uint64_t)st->st_size)
+		return 0;
+	if (fallocate(fd, FALLOC_FL_KEEP_SIZE, (off_t)off, (off_t)len) == 0)
+		return 0;
+	return errno == EOPNOTSUPP || errno == ENOSYS ? 0 : -errno;
 }
 
 int journal_pwrite(const struct keys_file *fk, int fd, const void *buf, size_t len,
@@ -174,7 +219,9 @@ int journal_pwrite(const struct keys_file *fk, int fd, const void *buf, size_t l
 {
 	int tearable = len > 0 && off / J_PAGE != (off + len - 1) / J_PAGE;
 	struct stat st;
-	int jfd, ret;
+	uint8_t *old = NULL;
+	size_t keep = 0;
+	int jfd, ret, redo;
 
 	if (j_dirfd < 0 || !tearable || len > J_MAX_DATA)
 		return fdio_pwrite(fd, buf, len, off);
@@ -182,13 +229,19 @@ int journal_pwrite(const struct keys_file *fk, int fd, const void *buf, size_t l
 		return -errno;
 	if (st.st_nlink == 0 || off < FORMAT_HEADER_LEN)
 		return fdio_pwrite(fd, buf, len, off);   /* unlinked: nothing to protect */
+	redo = off + len <= (uint64_t)st.st_size;
+	if (redo && (ret = journal_preallocate(fd, &st, len, off)) != 0)
+		return ret;
 	jfd = journal_thread_fd();
 	if (jfd < 0)
 		return jfd;
-	ret = journal_record(jfd, fk, fd, &st, buf, len, off);
+	ret = journal_record(jfd, fk, fd, &st, buf, len, off, &old, &keep);
 	if (ret)
 		return ret;
 	ret = fdio_pwrite(fd, buf, len, off);
+	if (ret && !redo)
+		journal_rollback(fd, &st, old, keep, off);
+	free(old);
 	/* Void it even after a failed write: a valid record left behind would
 	 * replay over later writes that did not go through it. */
 	if (journal_void(jfd) != 0 && !ret)
@@ -210,8 +263,13 @@ void journal_close(void)
 {
 	if (j_fd >= 0)
 		journal_thread_end((void *)(intptr_t)gettid());
-	if (j_dirfd >= 0)
+	if (j_dirfd >= 0) {
+		char name[64];
+
+		snprintf(name, sizeof(name), "t%d.0", getpid());
+		(void)unlinkat(j_dirfd, name, 0);
 		close(j_dirfd);
+	}
 	j_dirfd = -1;
 	j_rootfd = -1;
 }

@@ -3,8 +3,9 @@
  * docs/FORMAT.md §5.6: every valid record another process left behind is
  * undone (UNDO, PHJ1) or redone (REDO), then voided and its file removed.
  * PHJ2 records name the file by inode, so the cipher tree is walked once
- * (only when such records exist: after a crash); PHJ1 records (older builds)
- * name it by backing path. Nothing is touched unless the file's header opens
+ * (only after a crash: records exist, or a dead process's journal files or
+ * live marker); PHJ1 records (older builds) name it by backing path. The
+ * same walk finishes truncations a crash interrupted (§5.5). Nothing is touched unless the file's header opens
  * under the volume keys with the record's file id and the record's HMAC
  * verifies under that file's header-MAC key. It runs under the volume lock,
  * so the writers of these records are gone.
@@ -22,6 +23,8 @@
 #include <unistd.h>
 
 #include "fdio.h"
+#include "fileio.h"
+#include "format.h"
 #include "journal.h"
 #include "journal_int.h"
 #include "keys.h"
@@ -45,6 +48,7 @@ struct jset {
 	struct jrec *r;
 	size_t n, cap;
 	size_t pending;                 /* PHJ2 records not yet matched to a file */
+	int crashed;                    /* another process's journal files were left */
 };
 
 /* ---- parsing ------------------------------------------------------------ */
@@ -194,6 +198,47 @@ static int apply_matches(const struct keys_volume *kv, struct jset *s, int dirfd
 	return ret;
 }
 
+/*
+ * §5.5: a truncate down a crash interrupted leaves TRUNC_PENDING in the
+ * header; opening the file for writing finishes it. Done here, after a
+ * crash, rather than at the first open: the kernel would otherwise take the
+ * old size from the first stat and read the cut-off tail as zeros until its
+ * attribute cache expires. 1 finished, 0 nothing pending, -errno.
+ */
+static int finish_truncate(const struct keys_volume *kv, int dirfd, const char *name)
+{
+	uint8_t hdr[FORMAT_HEADER_LEN];
+	struct format_header h;
+	struct fileio *f = NULL;
+	size_t got = 0;
+	int fd, ret;
+
+	fd = openat(dirfd, name, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	if (fdio_pread(fd, hdr, sizeof(hdr), 0, &got) != 0 || got != sizeof(hdr) ||
+	    format_header_decode(hdr, sizeof(hdr), &h) != 0 ||
+	    !(h.flags & FORMAT_HDR_TRUNC_PENDING)) {
+		close(fd);
+		return 0;   /* not pending, or not a header: fsck's business */
+	}
+	ret = fileio_open(fd, kv, 1, &f);   /* owns fd; finishes the truncation */
+	fileio_close(f);
+	return ret ? 0 : 1;
+}
+
+static int visit_file(const struct keys_volume *kv, struct jset *s, int dirfd,
+		      const char *name, uint64_t ino, int *applied)
+{
+	int ret = 0;
+
+	if (s->pending)
+		ret = apply_matches(kv, s, dirfd, name, ino, applied);
+	if (ret >= 0 && s->crashed)
+		*applied += finish_truncate(kv, dirfd, name);
+	return ret;
+}
+
 static int walk(const struct keys_volume *kv, struct jset *s, int dirfd, int depth,
 		int *applied)
 {
@@ -206,7 +251,7 @@ static int walk(const struct keys_volume *kv, struct jset *s, int dirfd, int dep
 	ret = fdio_opendir(dirfd, &d);
 	if (ret)
 		return ret;
-	while (s->pending && ret >= 0 && (e = readdir(d))) {
+	while ((s->pending || s->crashed) && ret >= 0 && (e = readdir(d))) {
 		unsigned char t = e->d_type;
 		struct stat st;
 
@@ -220,7 +265,7 @@ static int walk(const struct keys_volume *kv, struct jset *s, int dirfd, int dep
 			t = S_ISDIR(st.st_mode) ? DT_DIR : S_ISREG(st.st_mode) ? DT_REG : DT_UNKNOWN;
 		}
 		if (t == DT_REG) {
-			ret = apply_matches(kv, s, dirfd, e->d_name, (uint64_t)st.st_ino, applied);
+			ret = visit_file(kv, s, dirfd, e->d_name, (uint64_t)st.st_ino, applied);
 		} else if (t == DT_DIR) {
 			int sub = openat(dirfd, e->d_name,
 					 O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -252,6 +297,8 @@ static int collect(struct jset *s, const char *name)
 	size_t got = 0;
 	int jfd, ret = 0;
 
+	if (!own_journal(name))
+		s->crashed = 1;
 	jfd = openat(journal_dirfd(), name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (jfd < 0)
 		return errno == EACCES ? 0 : -errno;
@@ -341,7 +388,7 @@ int journal_replay_all(const struct keys_volume *kv)
 			applied += a > 0;
 		}
 	}
-	if (ret >= 0 && s.pending)
+	if (ret >= 0 && (s.pending || s.crashed))
 		ret = walk(kv, &s, journal_rootfd(), 0, &applied);
 	/* A record that failed to apply stays for the next mount. */
 	if (ret >= 0)

@@ -19,6 +19,7 @@
 #include "config.h"
 
 #include <assert.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -349,6 +350,10 @@ int names_longside_write(int dirfd, const char *backing, const char *enc)
 out:
 	if (fd >= 0 && close(fd) && !ret)
 		ret = -errno;
+	/* A side file that could not be written (a full disk) must not stay
+	 * behind an entry that was never made: fsck would call it orphaned. */
+	if (ret && fd >= 0 && faccessat(dirfd, backing, F_OK, AT_SYMLINK_NOFOLLOW) != 0)
+		(void)unlinkat(dirfd, side, 0);
 	return ret;
 }
 
@@ -465,6 +470,42 @@ out:
 	if (ret && created)
 		(void)unlinkat(dirfd, NAMES_DIRID_FILE, 0);
 	return ret;
+}
+
+int names_dir_empty(int dirfd)
+{
+	struct dirent *e;
+	DIR *d;
+	int ret = fdio_opendir(dirfd, &d);
+
+	if (ret)
+		return ret;
+	while ((e = readdir(d))) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		if (!names_is_reserved(e->d_name) || names_is_long(e->d_name)) {
+			ret = -ENOTEMPTY;
+			break;
+		}
+	}
+	closedir(d);
+	return ret;
+}
+
+/*
+ * §6.1: a rename over an empty directory removes the target's id just before
+ * the rename; a crash in between leaves that empty directory without one. It
+ * holds no name an old id could decrypt, so it gets a new id; a directory
+ * with entries and no id stays an error (-ENOENT): its names are lost.
+ */
+int names_dirid_heal(int dirfd)
+{
+	int ret = names_dir_empty(dirfd);
+
+	if (ret)
+		return ret == -ENOTEMPTY ? -ENOENT : ret;
+	ret = names_dirid_create(dirfd);
+	return ret == -EEXIST ? 0 : ret;
 }
 
 int names_dirid_read(int dirfd, uint8_t dirid[NAMES_DIRID_LEN])

@@ -14,6 +14,7 @@
 #define NAMES_RESERVED_PREFIX "phifs."
 #define NAMES_LONG_PREFIX "phifs.ln."
 #define NAMES_LONG_SUFFIX ".name"
+#define NAMES_MKDIR_PREFIX "phifs.mk."  /* a directory being built (§6.1), renamed into place */
 #define NAMES_ENC_MAX 512          /* longest encrypted name text incl. NUL */
 #define NAMES_KEY_LEN 64
 
@@ -50,6 +51,11 @@ int names_longside_remove(int dirfd, const char *backing);
 /* Directory ids (§6.1): create writes a new random id (O_EXCL, fsync). */
 int names_dirid_create(int dirfd);
 int names_dirid_read(int dirfd, uint8_t dirid[NAMES_DIRID_LEN]);
+/* 0 when the backing directory holds only reserved entries (no names), else
+ * -ENOTEMPTY or -errno. heal: gives such a directory without an id a new one
+ * (a crash leftover, see names.c); -ENOENT when it has names. */
+int names_dir_empty(int dirfd);
+int names_dirid_heal(int dirfd);
 
 /* §6.4 symlink targets. */
 int names_symlink_encrypt(const uint8_t key[NAMES_KEY_LEN], const char *target, char *out,

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <unistd.h>
 
 #include "block.h"
@@ -134,33 +135,92 @@ static void unprepare_name(struct inode *dir, const char *bname, int is_long, in
 		(void)names_longside_remove(dir->fd, bname);
 }
 
+/*
+ * The new file's header is written before the file has a name: an unnamed
+ * O_TMPFILE inode, linked into place (refusing an existing name, as O_EXCL)
+ * once complete. A crash (kill -9) in between leaves nothing, never a listed
+ * file without a header that every read would fail. A backing file system
+ * without O_TMPFILE gets the header right after an O_EXCL create instead.
+ */
+static int create_unnamed(struct inode *dir, const struct node_caller *who, mode_t mode,
+			  int *fd)
+{
+	*fd = openat(dir->fd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, mode & 07777);
+	if (*fd < 0)
+		return errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL ? 1 : -errno;
+	if (fchown(*fd, who->uid, new_gid(dir, who)) < 0) {
+		int ret = -errno;
+
+		close(*fd);
+		*fd = -1;
+		return ret;
+	}
+	return 0;
+}
+
+/* Gives the O_TMPFILE inode fd its name (EEXIST if taken). AT_EMPTY_PATH
+ * needs CAP_DAC_READ_SEARCH; a daemon without it links through /proc. */
+static int link_unnamed(int fd, int dirfd, const char *bname)
+{
+	char proc[64];
+
+	if (linkat(fd, "", dirfd, bname, AT_EMPTY_PATH) == 0)
+		return 0;
+	if (errno != ENOENT)
+		return -errno;
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	return linkat(AT_FDCWD, proc, dirfd, bname, AT_SYMLINK_FOLLOW) < 0 ? -errno : 0;
+}
+
+static int create_named(struct inode *dir, const struct node_caller *who, const char *bname,
+			mode_t mode, int *fd)
+{
+	int ret;
+
+	/* The daemon opens O_RDWR whatever the caller asked: blocks are read-modify-write. */
+	*fd = openat(dir->fd, bname, O_CREAT | O_EXCL | O_RDWR | O_NOFOLLOW | O_CLOEXEC,
+		     mode & 07777);
+	if (*fd < 0)
+		return -errno;
+	ret = chown_new(dir, bname, who);
+	if (ret) {
+		close(*fd);
+		*fd = -1;
+		(void)unlinkat(dir->fd, bname, 0);
+	}
+	return ret;
+}
+
 int node_create(struct node_ctx *c, const struct node_caller *who, struct inode *dir,
 		const char *name, mode_t mode, struct inode **out, struct stat *st,
 		struct fileio **fio)
 {
 	char bname[NAME_MAX + 1];
-	int is_long = 0, fd = -1, ret;
+	int is_long = 0, fd = -1, unnamed, ret;
 	struct fileio *f = NULL;
 
 	ret = prepare_name(c, dir, name, bname, &is_long);
 	if (ret)
 		return ret;
-	/* The daemon opens O_RDWR whatever the caller asked: blocks are read-modify-write. */
-	fd = openat(dir->fd, bname, O_CREAT | O_EXCL | O_RDWR | O_NOFOLLOW | O_CLOEXEC,
-		    mode & 07777);
-	if (fd < 0) {
-		ret = -errno;
+	ret = create_unnamed(dir, who, mode, &fd);   /* 1: no O_TMPFILE here */
+	unnamed = ret == 0;
+	if (ret == 1)
+		ret = create_named(dir, who, bname, mode, &fd);
+	if (ret)
 		goto out;
-	}
-	ret = chown_new(dir, bname, who);
-	if (!ret)
-		ret = fileio_create(fd, c->vol->keys, c->vol->cipher, &f);
-	fd = -1;   /* fileio_create owns fd, also on failure */
+	ret = fileio_create(fd, c->vol->keys, c->vol->cipher, &f);
 	if (ret) {
-		(void)unlinkat(dir->fd, bname, 0);
+		fd = -1;   /* fileio_create owns fd, also on failure */
+		if (!unnamed)
+			(void)unlinkat(dir->fd, bname, 0);
 		goto out;
 	}
-	ret = inode_lookup(c->table, dir, bname, out, st);
+	/* f owns fd from here; the descriptor stays valid until fileio_close. */
+	if (unnamed)
+		ret = link_unnamed(fd, dir->fd, bname);
+	fd = -1;
+	if (!ret)
+		ret = inode_lookup(c->table, dir, bname, out, st);
 	if (ret)
 		goto out;
 	inode_file_set(*out, f);
@@ -170,28 +230,64 @@ int node_create(struct node_ctx *c, const struct node_caller *who, struct inode 
 out:
 	if (f)
 		fileio_close(f);
-	if (fd >= 0)
+	else if (fd >= 0)
 		close(fd);
 	if (ret)
 		unprepare_name(dir, bname, is_long, ret);
 	return ret;
 }
 
+/* A fresh reserved name for a directory being built (§6.1): never listed. */
+static int mkdir_temp_name(char out[NAME_MAX + 1])
+{
+	uint64_t r;
+
+	if (getrandom(&r, sizeof(r), 0) != (ssize_t)sizeof(r))
+		return -EIO;
+	snprintf(out, NAME_MAX + 1, "%s%016llx", NAMES_MKDIR_PREFIX, (unsigned long long)r);
+	return 0;
+}
+
+/* Puts the finished directory tmp in place as bname, refusing an existing
+ * name like mkdir does (the kernel serializes namespace changes in dir, so
+ * the check-then-rename fallback for file systems without RENAME_NOREPLACE
+ * cannot race another phifs operation). */
+static int mkdir_place(int dirfd, const char *tmp, const char *bname)
+{
+	if (renameat2(dirfd, tmp, dirfd, bname, RENAME_NOREPLACE) == 0)
+		return 0;
+	if (errno != EINVAL && errno != ENOSYS)
+		return -errno;
+	if (faccessat(dirfd, bname, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+		return -EEXIST;
+	return renameat(dirfd, tmp, dirfd, bname) < 0 ? -errno : 0;
+}
+
+/*
+ * The directory is built under a reserved temporary name — made 0700, its
+ * dir id written, its mode and owner set — and only then renamed into
+ * place: a crash (kill -9) never leaves a listed directory without its id,
+ * whose entries nobody could read. A crash leaves at most an empty
+ * phifs.mk.* directory, which rmdir of the parent clears and fsck counts as
+ * a leftover.
+ */
 int node_mkdir(struct node_ctx *c, const struct node_caller *who, struct inode *dir,
 	       const char *name, mode_t mode, struct inode **out, struct stat *st)
 {
-	char bname[NAME_MAX + 1];
-	int is_long = 0, fd = -1, ret;
+	char bname[NAME_MAX + 1], tmp[NAME_MAX + 1];
+	int is_long = 0, fd = -1, placed = 0, ret;
 
 	ret = prepare_name(c, dir, name, bname, &is_long);
 	if (ret)
 		return ret;
-	/* Made 0700 first: nobody may create entries before the dir id exists. */
-	if (mkdirat(dir->fd, bname, 0700) < 0) {
+	ret = mkdir_temp_name(tmp);
+	if (ret)
+		goto out;
+	if (mkdirat(dir->fd, tmp, 0700) < 0) {
 		ret = -errno;
 		goto out;
 	}
-	fd = openat(dir->fd, bname, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	fd = openat(dir->fd, tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0) {
 		ret = -errno;
 		goto undo;
@@ -200,16 +296,19 @@ int node_mkdir(struct node_ctx *c, const struct node_caller *who, struct inode *
 	if (!ret && fchmod(fd, mode & 07777) < 0)
 		ret = -errno;
 	if (!ret)
-		ret = chown_new(dir, bname, who);
+		ret = chown_new(dir, tmp, who);
+	if (!ret)
+		ret = mkdir_place(dir->fd, tmp, bname);
 	if (ret)
 		goto undo;
+	placed = 1;
 	ret = inode_lookup(c->table, dir, bname, out, st);
 	if (!ret)
 		goto out;
 undo:
 	if (fd >= 0)
 		(void)unlinkat(fd, NAMES_DIRID_FILE, 0);
-	(void)unlinkat(dir->fd, bname, AT_REMOVEDIR);
+	(void)unlinkat(dir->fd, placed ? bname : tmp, AT_REMOVEDIR);
 out:
 	if (fd >= 0)
 		close(fd);
@@ -321,28 +420,22 @@ int node_unlink(struct node_ctx *c, struct inode *dir, const char *name)
 	return 0;
 }
 
-/* A backing directory is empty when it holds only reserved entries. */
-static int backing_dir_empty(int dirfd)
+/* A directory a crash left half-built by node_mkdir: its dir id, then itself. */
+static int remove_mkdir_leftover(int dirfd, const char *name)
 {
-	struct dirent *e;
-	DIR *d;
-	int ret = fdio_opendir(dirfd, &d);
+	int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 
-	if (ret)
-		return ret;
-	while ((e = readdir(d))) {
-		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-			continue;
-		if (!names_is_reserved(e->d_name) || names_is_long(e->d_name)) {
-			ret = -ENOTEMPTY;
-			break;
-		}
+	if (fd >= 0) {
+		(void)unlinkat(fd, NAMES_DIRID_FILE, 0);
+		close(fd);
 	}
-	closedir(d);
-	return ret;
+	if (unlinkat(dirfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+		return -errno;
+	return 0;
 }
 
-/* Remove reserved leftovers (dir id, orphaned side files) so rmdir can succeed. */
+/* Remove reserved leftovers (dir id, orphaned side files, half-built
+ * directories) so rmdir can succeed. */
 static int clear_reserved(int dirfd)
 {
 	struct dirent *e;
@@ -352,11 +445,14 @@ static int clear_reserved(int dirfd)
 	if (ret)
 		return ret;
 	while ((e = readdir(d))) {
-		if (names_is_reserved(e->d_name) && unlinkat(dirfd, e->d_name, 0) < 0 &&
-		    errno != ENOENT) {
+		if (!names_is_reserved(e->d_name))
+			continue;
+		if (!strncmp(e->d_name, NAMES_MKDIR_PREFIX, sizeof(NAMES_MKDIR_PREFIX) - 1))
+			ret = remove_mkdir_leftover(dirfd, e->d_name);
+		else if (unlinkat(dirfd, e->d_name, 0) < 0 && errno != ENOENT)
 			ret = -errno;
+		if (ret)
 			break;
-		}
 	}
 	closedir(d);
 	return ret;
@@ -376,7 +472,7 @@ int node_rmdir(struct node_ctx *c, struct inode *dir, const char *name)
 	if (fd < 0)
 		return errno == ELOOP ? -ENOTDIR : -errno;
 	/* The kernel holds the victim's lock, so no entry can appear meanwhile. */
-	ret = backing_dir_empty(fd);
+	ret = names_dir_empty(fd);
 	if (!ret)
 		ret = clear_reserved(fd);
 	if (ret)
@@ -406,7 +502,7 @@ static int empty_target_dir(int dirfd, const char *bname, int *victim)
 
 	if (fd < 0)
 		return 0;   /* absent or not a directory: the kernel's rules apply */
-	ret = backing_dir_empty(fd);
+	ret = names_dir_empty(fd);
 	if (!ret)
 		ret = clear_reserved(fd);
 	if (ret) {

@@ -6,7 +6,8 @@ pkgs=(build-essential autoconf automake libtool pkg-config clang libclang-rt-14-
       libfuse3-dev fuse3 libssl-dev libsodium-dev libkeyutils-dev keyutils
       libcmocka-dev libjson-c-dev attr openssl xxd
       python3-pykmip softhsm2 opensc libp11-kit-dev
-      libcurl4-openssl-dev libzstd-dev)
+      libcurl4-openssl-dev libzstd-dev
+      valgrind e2fsprogs)
 # --bench: also the reference systems bench/ compares with (not needed by CI)
 [ "${1:-}" = --bench ] && pkgs+=(restic borgbackup)
 missing=()

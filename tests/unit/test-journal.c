@@ -4,13 +4,17 @@
  * whole after journal_replay_all (what mount and fsck run first): an
  * overwrite is redone, an append undone, a record of an older build (PHJ1)
  * still undone; a torn or foreign record is ignored; every record is void
- * once its write returned.
+ * once its write returned; an append that fails part-way (a full disk: here
+ * RLIMIT_FSIZE, which lets a pwrite land up to the limit and then fail) is
+ * put back at once, leaving the file as before.
  */
 #include "config.h"
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include "testutil.h"
@@ -18,6 +22,7 @@
 #include "block.h"
 #include "cipher.h"
 #include "fileio.h"
+#include "fileio_int.h"
 #include "journal.h"
 #include "journal_int.h"
 #include "keys.h"
@@ -56,7 +61,8 @@ static void spill(const char *p, const uint8_t *buf, size_t len, off_t off)
 	close(fd);
 }
 
-/* This thread's journal file: the only one in JOURNAL_DIR. */
+/* This thread's journal file: the only one in JOURNAL_DIR besides the
+ * process's live marker t<pid>.0. */
 static void find_journal(void)
 {
 	char jd[128];
@@ -68,7 +74,7 @@ static void find_journal(void)
 	d = opendir(jd);
 	assert_non_null(d);
 	while ((e = readdir(d)))
-		if (e->d_name[0] != '.') {
+		if (e->d_name[0] != '.' && strcmp(strchr(e->d_name, '.') ? strchr(e->d_name, '.') : "", ".0")) {
 			snprintf(jpath, sizeof(jpath), "%s/%s", jd, e->d_name);
 			n++;
 		}
@@ -303,6 +309,87 @@ static void test_other_file_ignored(void **state)
 	free(jrec);
 }
 
+/* An append whose slot write stops part-way (the backing file system full)
+ * fails cleanly and leaves the file exactly as it was: no torn final slot
+ * (which would read as a truncation), same size, every block authentic. */
+static void test_failed_append_rolled_back(void **state)
+{
+	struct rlimit lim, old_lim;
+	struct fileio *f;
+	uint8_t *old, *now;
+	size_t olen, nlen;
+	uint64_t sz = 0;
+
+	(void)state;
+	make_file(&old, &olen);
+	f = fo(1);
+	assert_int_equal(getrlimit(RLIMIT_FSIZE, &old_lim), 0);
+	lim = old_lim;
+	lim.rlim_cur = (olen + 2 * BS) / BS * BS;   /* the new slots land only in part */
+	signal(SIGXFSZ, SIG_IGN);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+	assert_int_equal(fileio_write(f, b, 4 * BS, N), -EFBIG);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &old_lim), 0);
+	fileio_close(f);
+	tv_slurp(path, &now, &nlen);
+	assert_int_equal(nlen, olen);
+	assert_memory_equal(now, old, olen);
+	f = fo(0);
+	assert_int_equal(fileio_size(f, &sz), 0);
+	assert_int_equal(sz, N);
+	check_file(f, a);
+	fileio_close(f);
+	assert_int_equal(journal_replay_all(kv), 0);   /* the record was voided too */
+	free(old);
+	free(now);
+}
+
+/* A truncate down stopped after its first step (TRUNC_PENDING in the header,
+ * the old blocks intact) by a crash — shown by a dead process's live marker
+ * in the journal directory — is finished by the replay, before anything
+ * stats the file (FORMAT.md §5.5, §5.6). */
+static void test_crash_finishes_pending_truncate(void **state)
+{
+	const uint64_t target = 3 * BS + 100;
+	struct fileio *f;
+	uint8_t *old, *raw;
+	size_t olen, rlen;
+	uint64_t sz = 0;
+	char marker[256];
+	int fd;
+
+	(void)state;
+	make_file(&old, &olen);
+	f = fo(1);
+	assert_int_equal(fileio_header_store(f, f->hdr.flags | FORMAT_HDR_TRUNC_PENDING, target, 1), 0);
+	fileio_close(f);
+	assert_int_equal(journal_replay_all(kv), 0);   /* no crash shown: left to the open */
+	tv_slurp(path, &raw, &rlen);
+	assert_int_equal(rlen, olen);
+	free(raw);
+	snprintf(marker, sizeof(marker), "%s/" JOURNAL_DIR "/t1.0", dir);
+	fd = open(marker, O_WRONLY | O_CREAT, 0600);
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(journal_replay_all(kv), 1);
+	assert_int_equal(access(marker, F_OK), -1);    /* the dead process's marker is gone */
+	tv_slurp(path, &raw, &rlen);
+	assert_true(rlen < olen);                      /* cut on disk, not only at an open */
+	f = fo(0);
+	assert_int_equal(fileio_size(f, &sz), 0);
+	assert_int_equal(sz, target);
+	assert_false(f->hdr.flags & FORMAT_HDR_TRUNC_PENDING);
+	{
+		uint8_t got[4 * BS];
+
+		assert_int_equal(fileio_read(f, got, sizeof(got), 0), (ssize_t)target);
+		assert_memory_equal(got, a, target);
+	}
+	fileio_close(f);
+	free(old);
+	free(raw);
+}
+
 static int setup(void **state)
 {
 	char jd[128];
@@ -336,6 +423,8 @@ int main(void)
 		cmocka_unit_test(test_without_replay_the_tear_shows),
 		cmocka_unit_test(test_bad_record_ignored),
 		cmocka_unit_test(test_other_file_ignored),
+		cmocka_unit_test(test_failed_append_rolled_back),
+		cmocka_unit_test(test_crash_finishes_pending_truncate),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

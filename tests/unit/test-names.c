@@ -14,7 +14,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include "testutil.h"
@@ -474,6 +476,40 @@ static void test_long_names_side_file(void **state)
  * backing entry for a name that has a short one: refused even though the
  * hash matches.
  */
+/* A side file that cannot be written (a full disk; here RLIMIT_FSIZE) is not
+ * left behind for an entry that was never made; one that names an existing
+ * entry is kept. */
+static void test_long_side_file_failed_write(void **state)
+{
+	char path[PATH_MAX], name[NAME_MAX + 1], enc[NAMES_ENC_MAX], back[NAME_MAX + 1];
+	char side[NAME_MAX + 8];
+	int dfd = mktemp_dir(path, sizeof(path)), fd, is_long;
+	uint8_t dirid[NAMES_DIRID_LEN];
+	struct rlimit lim, old_lim;
+
+	(void)state;
+	assert_int_equal(names_dirid_create(dfd), 0);
+	assert_int_equal(names_dirid_read(dfd, dirid), 0);
+	make_name(name, 230, 'q');
+	assert_int_equal(names_to_backing(key, dirid, name, back, &is_long, enc, sizeof(enc)), 0);
+	snprintf(side, sizeof(side), "%s%s", back, NAMES_LONG_SUFFIX);
+	assert_int_equal(getrlimit(RLIMIT_FSIZE, &old_lim), 0);
+	lim = old_lim;
+	lim.rlim_cur = 16;
+	signal(SIGXFSZ, SIG_IGN);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+	assert_int_equal(names_longside_write(dfd, back, enc), -EFBIG);
+	assert_int_equal(faccessat(dfd, side, F_OK, 0), -1);
+	/* The entry exists (a create that raced to EEXIST): its side file stays. */
+	fd = openat(dfd, back, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(names_longside_write(dfd, back, enc), -EFBIG);
+	assert_int_equal(faccessat(dfd, side, F_OK, 0), 0);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &old_lim), 0);
+	rmtemp(path, dfd);
+}
+
 static void test_long_form_of_short_name_refused(void **state)
 {
 	char path[PATH_MAX], enc[NAMES_ENC_MAX], back[NAME_MAX + 1], side[NAME_MAX + 8];
@@ -695,6 +731,7 @@ int main(void)
 		cmocka_unit_test(test_encrypt_refuses_bad_names),
 		cmocka_unit_test(test_dirid),
 		cmocka_unit_test(test_long_names_side_file),
+		cmocka_unit_test(test_long_side_file_failed_write),
 		cmocka_unit_test(test_long_form_of_short_name_refused),
 		cmocka_unit_test(test_reserved_skipped),
 		cmocka_unit_test(test_symlink_targets),

@@ -89,6 +89,7 @@ static void summary(const struct fsck_ui *ui, const struct fsck_stats *s)
 		json_object_object_add(o, "symlinks", json_object_new_int64((int64_t)s->symlinks));
 		json_object_object_add(o, "bytes", json_object_new_int64((int64_t)s->bytes));
 		json_object_object_add(o, "problems", json_object_new_int64((int64_t)s->problems));
+		json_object_object_add(o, "leftovers", json_object_new_int64((int64_t)s->leftovers));
 		json_object_object_add(o, "journal_replayed",
 				       json_object_new_int64((int64_t)s->replayed));
 		json_object_object_add(o, "mounted", json_object_new_boolean(s->mounted));
@@ -104,6 +105,10 @@ static void summary(const struct fsck_ui *ui, const struct fsck_stats *s)
 	if (s->mounted)
 		printf("note: the volume is mounted (a phifs daemon holds its lock); writes in "
 		       "flight may show as problems: unmount for a definitive check\n");
+	if (s->leftovers)
+		printf("%llu crash leftover(s): orphaned long-name side files, half-built or id-less empty "
+		       "directories (harmless; cleared by use or by rmdir of their directory)\n",
+		       (unsigned long long)s->leftovers);
 	if (s->replayed)
 		printf("undid %llu write(s) a crash interrupted (write journal)\n",
 		       (unsigned long long)s->replayed);
