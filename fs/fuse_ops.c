@@ -14,6 +14,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,7 @@
 #include "opctx.h"
 #include "policy.h"
 #include "policy_gate.h"
+#include "secmem.h"
 #include "session.h"
 #include "xattr.h"
 
@@ -574,23 +576,47 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	}
 }
 
-/* Reused per thread: no allocation per read on the hot path. */
+/* Reused per thread: no allocation per read on the hot path. It holds
+ * plaintext: wiped when it grows and when libfuse retires the thread. */
 static _Thread_local struct {
 	char *p;
 	size_t cap;
 } rbuf;
+static pthread_key_t rbuf_key;
+static pthread_once_t rbuf_once = PTHREAD_ONCE_INIT;
+
+static void rbuf_drop(void *unused)
+{
+	(void)unused;
+	if (rbuf.p)
+		secmem_wipe(rbuf.p, rbuf.cap);
+	free(rbuf.p);
+	rbuf.p = NULL;
+	rbuf.cap = 0;
+}
+
+static void rbuf_key_make(void)
+{
+	(void)pthread_key_create(&rbuf_key, rbuf_drop);
+}
 
 static char *read_buffer(size_t size)
 {
-	if (rbuf.cap < size) {
-		char *n = realloc(rbuf.p, size);
+	char *n;
 
-		if (!n)
-			return NULL;
-		rbuf.p = n;
-		rbuf.cap = size;
-	}
-	return rbuf.p;
+	if (rbuf.cap >= size)
+		return rbuf.p;
+	if (pthread_once(&rbuf_once, rbuf_key_make) != 0)
+		return NULL;
+	n = malloc(size);
+	if (!n)
+		return NULL;
+	rbuf_drop(NULL);
+	rbuf.p = n;
+	rbuf.cap = size;
+	/* Any non-NULL value: the destructor then runs at thread exit. */
+	(void)pthread_setspecific(rbuf_key, n);
+	return n;
 }
 
 static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
