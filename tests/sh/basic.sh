@@ -4,7 +4,7 @@
 # plaintext and no plaintext names, remount persistence, fsck, wrong key.
 . "$(dirname "$0")/lib.sh"
 setup
-plan 22
+plan 23
 
 check "init creates a volume with a new key file" init_volume
 check "key file is mode 0600" test "$(stat -c %a "$KEY")" = 600
@@ -40,6 +40,11 @@ check_fails "not mounted after umount" mountpoint -q "$MNT"
 check "remount" mount_volume
 check "data persists across remount" test "$(sha "$MNT/f1048589")" = "$h1"
 check "names persist across remount" test -f "$MNT/Clinical-$MARKER/notes-$MARKER.txt"
+# Keys never reach a core file or swap: no core dumps (RLIMIT_CORE 0, not
+# dumpable) and memory locked (VmLck > 0).
+dpid=$(daemon_pid)
+check "the daemon cannot dump core and locks its memory" sh -c \
+	"grep -q '^Max core file size  *0  *0 ' /proc/$dpid/limits && awk '/^VmLck:/ { exit !(\$2 > 0) }' /proc/$dpid/status"
 umount_volume
 check "fsck passes on a good volume" "$PHIFS" fsck "$CIPHER"
 
