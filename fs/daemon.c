@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <sys/resource.h>
 #include <unistd.h>
 #include <fuse_lowlevel.h>
 
@@ -154,6 +155,37 @@ static int serve(struct fuse_session *se, const struct daemon_opts *o)
 	return ret;
 }
 
+/* The inode table holds one O_PATH descriptor per inode the kernel keeps
+ * looked up (as libfuse's passthrough_ll), and the kernel keeps as many as
+ * its dentry cache holds: an untar of 20,000 files needs 20,000 descriptors,
+ * far past a default soft limit of 1024 (EMFILE for every new file). The
+ * soft limit goes to the hard one; as root the hard one to fs.nr_open. */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+	long nr_open = 0;
+	FILE *f = fopen("/proc/sys/fs/nr_open", "re");
+
+	if (f) {
+		if (fscanf(f, "%ld", &nr_open) != 1)
+			nr_open = 0;
+		fclose(f);
+	}
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return;
+	if (nr_open > 0 && (rlim_t)nr_open > rl.rlim_max) {
+		struct rlimit up = { (rlim_t)nr_open, (rlim_t)nr_open };
+
+		if (setrlimit(RLIMIT_NOFILE, &up) == 0)
+			return;
+	}
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_max < 65536)
+		log_msg(LOG_WARNING, "open files limited to %llu: a volume with more files in the "
+			"kernel's cache gets EMFILE (raise LimitNOFILE / ulimit -Hn)",
+			(unsigned long long)rl.rlim_cur);
+}
+
 static int run_mounted(const struct daemon_opts *o, int notify_fd, char *err, size_t errcap)
 {
 	unsigned long kms_at_mount = 0;
@@ -171,6 +203,7 @@ static int run_mounted(const struct daemon_opts *o, int notify_fd, char *err, si
 	if (secmem_lock_all() != 0)
 		log_msg(LOG_WARNING, "cannot lock memory (RLIMIT_MEMLOCK?): plaintext and key "
 			"schedules could reach swap");
+	raise_fd_limit();
 	ret = volume_open(o->cipherdir, o->kms_override, &o->kms, &fs.vol, err, errcap);
 	if (ret)
 		goto out;
