@@ -180,7 +180,7 @@ static void raise_fd_limit(void)
 			return;
 	}
 	rl.rlim_cur = rl.rlim_max;
-	if (setrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_max < 65536)
+	if (setrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_max < 16384)
 		log_msg(LOG_WARNING, "open files limited to %llu: a volume with more files in the "
 			"kernel's cache gets EMFILE (raise LimitNOFILE / ulimit -Hn)",
 			(unsigned long long)rl.rlim_cur);
