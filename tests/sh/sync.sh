@@ -53,25 +53,26 @@ safe_order() {
 	return 0
 }
 
-# kill -9 once the replica holds $1 objects (polling what is there, not timing)
-kill_at() {
-	local pid
-	"$B" -r "$SRC" sync --to "$U1" >/dev/null 2>&1 &
-	pid=$!
-	for _ in $(seq 1200); do
-		[ "$(in_r1)" -ge "$1" ] && break
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.05
-	done
-	kill -9 "$pid" 2>/dev/null
-	wait "$pid" 2>/dev/null
-}
-for at in 40 200 420; do
-	kill_at "$at"
+# kill -9 at known points (PHIFS_SYNC_TEST_KILL: SIGKILL right after the Nth
+# copy of that run; up to 7 more uploads in flight may land): when the
+# replica holds about 1, 200 and 412 objects — in config, data and index
+# (config + key + 400 packs come first).
+for target in 1 200 412; do
+	before=$(in_r1)
+	at=$((target > before ? target - before : 1))
+	PHIFS_SYNC_TEST_KILL=$at "$B" -r "$SRC" sync --to "$U1" >/dev/null 2>&1
+	rc=$?
 	n=$(in_r1)
-	[ "$n" -lt "$TOTAL" ] && ok "sync killed with $n of $TOTAL objects copied" || not_ok "sync killed early ($n of $TOTAL)"
+	[ "$rc" -eq 137 ] && [ "$n" -ge "$target" ] && [ "$n" -lt "$TOTAL" ] \
+		&& ok "sync killed -9 with $n of $TOTAL objects copied" || not_ok "sync kill at $at: exit $rc, $n of $TOTAL"
 	safe_order && ok "... the replica holds no index or snapshot before its data" || not_ok "safe order broken at $n objects"
 done
+# and once from outside, wherever it is (only the re-run's outcome is asserted)
+"$B" -r "$SRC" sync --to "$U1" >/dev/null 2>&1 &
+pid=$!
+for _ in $(seq 200); do [ "$(in_r1)" -ge 425 ] && break; kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+kill -9 "$pid" 2>/dev/null
+wait "$pid" 2>/dev/null
 "$B" -r "$SRC" sync --to "$U1" --json > "$W/sync1.json" 2>"$W/sync1.err"
 check "re-run after the kills completes" grep -q '"complete":true' "$W/sync1.json"
 [ "$(in_r1)" -ge "$TOTAL" ] && ok "every object is in region 1" || not_ok "region 1 has $(in_r1) of $TOTAL"

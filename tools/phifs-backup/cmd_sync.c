@@ -20,6 +20,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,6 +45,7 @@ struct sync_run {
 	atomic_size_t copied, failed, done;
 	atomic_uint_least64_t bytes;
 	atomic_int fatal;                    /* -EACCES/-EIO: stop this destination */
+	size_t kill_after;                   /* tests: SIGKILL after this many copies */
 	pthread_mutex_t out_lock;            /* progress and problem lines */
 	int json, tty;
 	double last;                         /* last progress report (tool_now) */
@@ -108,7 +110,8 @@ static void copy_one(struct sync_run *s, const struct replica_obj *o)
 		atomic_fetch_add(&s->failed, 1);
 		report_problem(s, o->name, msg);
 	} else {
-		atomic_fetch_add(&s->copied, 1);
+		if (atomic_fetch_add(&s->copied, 1) + 1 == s->kill_after)
+			raise(SIGKILL);   /* PHIFS_SYNC_TEST_KILL: a kill -9 at a known point */
 		atomic_fetch_add(&s->bytes, len);
 	}
 	atomic_fetch_add(&s->done, 1);
@@ -228,9 +231,11 @@ static int sync_dest(struct backend *src, const char *to, int json)
 {
 	struct sync_run s = { .src = src, .to = to, .json = json, .tty = cli_tty() };
 	struct repo_lock *lock = NULL;
+	const char *kill_env = getenv("PHIFS_SYNC_TEST_KILL");
 	size_t present = 0;
 	int ret;
 
+	s.kill_after = kill_env ? strtoul(kill_env, NULL, 10) : 0;
 	pthread_mutex_init(&s.out_lock, NULL);
 	ret = backend_open(to, 1, &s.dst);
 	if (ret) {

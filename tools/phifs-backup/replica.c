@@ -94,7 +94,7 @@ int replica_list_class(struct backend *be, int cls, struct replica_list *l)
 		ret = list_config(be, l);
 	else
 		ret = backend_list(be, replica_classes[cls], on_entry, l);
-	if (!ret)
+	if (!ret && l->n > first)
 		qsort(l->v + first, l->n - first, sizeof(*l->v), cmp_obj);
 	return ret;
 }
@@ -105,7 +105,7 @@ int replica_list_all(struct backend *be, struct replica_list *l)
 
 	for (int c = 0; !ret && c < REPLICA_NCLASSES; c++)
 		ret = replica_list_class(be, c, l);
-	if (!ret)
+	if (!ret && l->n)
 		qsort(l->v, l->n, sizeof(*l->v), cmp_obj);
 	return ret;
 }
@@ -247,7 +247,8 @@ int replica_manifest_parse(const struct repo *r, const char *buf, size_t len,
 	}
 	if (l->n != count)
 		return -EBADMSG;
-	qsort(l->v, l->n, sizeof(*l->v), cmp_obj);
+	if (l->n)
+		qsort(l->v, l->n, sizeof(*l->v), cmp_obj);
 	return 0;
 }
 

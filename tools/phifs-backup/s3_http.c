@@ -141,6 +141,8 @@ static size_t on_read(char *buf, size_t size, size_t n, void *arg)
 	struct upload *u = arg;
 	size_t k = size * n < u->left ? size * n : u->left;
 
+	if (k == 0)
+		return 0;
 	memcpy(buf, u->p, k);
 	u->p += k;
 	u->left -= k;
