@@ -10,7 +10,12 @@
 // AccessDenied (unsigned), 400 AuthorizationHeaderMalformed (wrong region).
 // Test peer only: listens on 127.0.0.1, credentials S3RVER / S3RVER.
 //
-// usage: node s3-peer.js --dir D --port P --region R [--cert F --key F] BUCKET...
+// --object-lock on: emulates a bucket with Object Lock enabled (s3rver has
+// none): answers GET ?object-lock with an enabled configuration, and refuses
+// (400 InvalidRequest) a PUT outside locks/ without a signed
+// x-amz-checksum-sha256, logging each PUT's retention headers.
+//
+// usage: node s3-peer.js --dir D --port P --region R [--cert F --key F] [--object-lock on] BUCKET...
 'use strict';
 
 const crypto = require('crypto');
@@ -94,7 +99,23 @@ const server = new S3rver({
 });
 // first in the chain: nothing reaches s3rver unsigned or wrongly signed
 server.middleware.unshift(async (ctx, next) => {
-  const bad = check(ctx.req, o.region || 'us-east-1');
+  let bad = check(ctx.req, o.region || 'us-east-1');
+  if (!bad && o['object-lock'] === 'on') {
+    if (ctx.method === 'GET' && /^object-lock=?$/.test(ctx.querystring)) {
+      ctx.type = 'application/xml';
+      ctx.body = '<?xml version="1.0" encoding="UTF-8"?>\n<ObjectLockConfiguration>' +
+        '<ObjectLockEnabled>Enabled</ObjectLockEnabled></ObjectLockConfiguration>';
+      return;
+    }
+    if (ctx.method === 'PUT') {
+      const signed = /SignedHeaders=([^,]+)/.exec(ctx.get('authorization'))[1].split(';');
+      const mode = ctx.get('x-amz-object-lock-mode') || '-';
+      const until = ctx.get('x-amz-object-lock-retain-until-date') || '-';
+      console.log(`s3-peer: PUT ${ctx.path} lock ${mode} ${until}`);
+      if (!ctx.path.includes('/locks/') && !signed.includes('x-amz-checksum-sha256'))
+        bad = [400, 'InvalidRequest'];
+    }
+  }
   if (!bad) {
     if (/(^|&)continuation-token=/.test(ctx.querystring)) console.log('s3-peer: listing page 2+');
     return next();

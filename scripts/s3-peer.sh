@@ -3,9 +3,10 @@
 # (docs/OPERATIONS.md "Backup to S3 and cross-region sync"). One instance per
 # port stands in for one region.
 #   scripts/s3-peer.sh install              npm install s3rver into .peers/ (once; needs the registry)
-#   scripts/s3-peer.sh start DIR PORT REGION [--tls] BUCKET...
+#   scripts/s3-peer.sh start DIR PORT REGION [--tls] [--object-lock] BUCKET...
 #                     start on 127.0.0.1:PORT (data in DIR) as region REGION, wait for LISTEN;
-#                     --tls: https with a certificate of DIR/ca.pem (made once per DIR)
+#                     --tls: https with a certificate of DIR/ca.pem (made once per DIR);
+#                     --object-lock: pretend Object Lock is enabled (see s3-peer.js)
 #   scripts/s3-peer.sh stop DIR             kill the server's process group by its saved PID
 #   scripts/s3-peer.sh free-port            print a free TCP port on 127.0.0.1
 # Credentials are s3rver's fixed S3RVER / S3RVER. s3rver itself does not check
@@ -51,7 +52,7 @@ certs() {
 }
 
 start() {
-	local d=$1 port=$2 region=$3 pid tls=()
+	local d=$1 port=$2 region=$3 pid opts=()
 	shift 3
 	install
 	mkdir -p "$d/data"
@@ -60,13 +61,17 @@ start() {
 	if [ "${1:-}" = --tls ]; then
 		shift
 		certs "$d"
-		tls=(--cert "$d/server.pem" --key "$d/server.key")
+		opts=(--cert "$d/server.pem" --key "$d/server.key")
+	fi
+	if [ "${1:-}" = --object-lock ]; then
+		shift
+		opts+=(--object-lock on)
 	fi
 	[ $# -ge 1 ] || die "no bucket named"
 	# Node 20: ListObjectsV2 continuation tokens need the legacy provider (PEERS.md)
 	NODE_OPTIONS=--openssl-legacy-provider NODE_PATH="$PEERS/node_modules" setsid \
 		node "$top/scripts/s3-peer.js" --dir "$d/data" --port "$port" --region "$region" \
-		"${tls[@]}" "$@" </dev/null >>"$d/server.out" 2>&1 &
+		"${opts[@]}" "$@" </dev/null >>"$d/server.out" 2>&1 &
 	pid=$!
 	echo "$pid" > "$d/pid"
 	peer_wait "$d" "$port" "$pid" 300
@@ -74,8 +79,8 @@ start() {
 
 case "${1:-}" in
 install) install ;;
-start) [ $# -ge 5 ] || die "usage: $0 start DIR PORT REGION [--tls] BUCKET..."; shift; start "$@" ;;
+start) [ $# -ge 5 ] || die "usage: $0 start DIR PORT REGION [--tls] [--object-lock] BUCKET..."; shift; start "$@" ;;
 stop) [ $# -eq 2 ] || die "usage: $0 stop DIR"; peer_stop "$2" ;;
 free-port) peer_free_port ;;
-*) die "usage: $0 install | start DIR PORT REGION [--tls] BUCKET... | stop DIR | free-port" ;;
+*) die "usage: $0 install | start DIR PORT REGION [--tls] [--object-lock] BUCKET... | stop DIR | free-port" ;;
 esac

@@ -9,7 +9,7 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/s3lib.sh"
 s3_setup
-plan 28
+plan 33
 s3_start r1 eu-west-1 bkt
 s3_start tls us-east-1 --tls tbkt
 U="s3:http://127.0.0.1:$PORT_r1/bkt/repo?region=eu-west-1"
@@ -56,6 +56,21 @@ grep -q "plain http is refused" "$W/last.err" && ok "... with a clear message" |
 # TLS: certificate verification is on; a private CA through ?ca=
 check "https with the private CA (?ca=)" sh -c "'$S3PROBE' '$T?ca=$W/tls/ca.pem' put config '$W/big' && '$S3PROBE' '$T?ca=$W/tls/ca.pem' get config | cmp - '$W/big'"
 check_exit "https without the CA: certificate refused" 1 "$S3PROBE" "$T" stat config
+
+# Object Lock: s3rver has none, so the peer pretends (--object-lock) and logs
+# each PUT's retention headers
+s3_start olock us-east-1 --object-lock lbkt
+L="s3:http://127.0.0.1:$PORT_olock/lbkt"
+[ "$("$S3PROBE" "$L" lock 2>/dev/null)" = "object-lock on" ] && ok "Object Lock probe: enabled bucket seen" || not_ok "Object Lock not seen"
+check "put with ?retain=30d (checksum signed)" "$S3PROBE" "$L?retain=30d" put data/00/locked "$W/empty"
+until=$(sed -n 's#^s3-peer: PUT /lbkt/data/00/locked lock COMPLIANCE \(.*\)$#\1#p' "$W/olock/server.out")
+days=$(( ($(date -u -d "$until" +%s 2>/dev/null || echo 0) - $(date -u +%s)) / 86400 ))
+[ "$days" -ge 29 ] && [ "$days" -le 30 ] && ok "retain-until is 30 days ahead ($until)" || not_ok "retain-until '$until'"
+"$S3PROBE" "$L?retain=30d" put locks/abc "$W/empty" 2>/dev/null
+grep -q "^s3-peer: PUT /lbkt/locks/abc lock - -" "$W/olock/server.out" && ok "lock objects get no retention (they are deleted)" || not_ok "lock object retained"
+"$S3PROBE" "$L" put data/00/dflt "$W/empty" 2>"$W/dflt.err"
+grep -q "bucket's default retention applies" "$W/dflt.err" && grep -q "^s3-peer: PUT /lbkt/data/00/dflt lock - -" "$W/olock/server.out" \
+	&& ok "no retention given: warned, the bucket default applies" || not_ok "no-retention case: $(cat "$W/dflt.err")"
 
 # Credentials from a file and profile; none at all
 printf '[default]\naws_access_key_id = NOBODY\naws_secret_access_key = x\n\n[backup]\naws_access_key_id=S3RVER\naws_secret_access_key = S3RVER\n' > "$W/creds"
