@@ -15,6 +15,7 @@ SERVER=/usr/bin/pykmip-server
 PYTHON=/usr/bin/python3   # a pyenv python3 earlier on PATH lacks the kmip module
 
 die() { echo "kmip-peer: $*" >&2; exit 1; }
+. "$(dirname "$0")/peer-lib.sh"
 
 # issue NAME CN CA EXT: an RSA key and a certificate signed by CA (RSA: the
 # server's TLS 1.2 cipher list has no ECDSA suites).
@@ -48,8 +49,6 @@ extendedKeyUsage=serverAuth"
 	issue "$d" noeku-client phifs-client ca "basicConstraints=CA:FALSE"
 }
 
-listening() { ss -ltnH "sport = :$1" 2>/dev/null | grep -q LISTEN; }
-
 start() {
 	local d=$1 port=$2 pid
 	[ -x "$SERVER" ] || die "$SERVER not installed (apt-get install python3-pykmip)"
@@ -73,36 +72,13 @@ EOF
 		</dev/null >>"$d/server.out" 2>&1 &
 	pid=$!
 	echo "$pid" > "$d/pid"
-	for _ in $(seq 150); do
-		listening "$port" && return 0
-		kill -0 "$pid" 2>/dev/null || die "server exited; see $d/server.out and $d/pykmip.log"
-		sleep 0.1
-	done
-	stop "$d"
-	die "server not listening on 127.0.0.1:$port after 15 s"
+	peer_wait "$d" "$port" "$pid" 150
 }
 
 # Three processes in their own session: kill the group (SIGTERM takes ~11 s).
-stop() {
-	local d=$1 pid
-	[ -s "$d/pid" ] || return 0
-	pid=$(cat "$d/pid")
-	kill -KILL -- "-$pid" 2>/dev/null || true
-	for _ in $(seq 50); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	rm -f "$d/pid"
-}
+stop() { peer_stop "$1"; }
 
-free_port() {
-	local p
-	for _ in $(seq 50); do
-		p=$((20000 + RANDOM % 20000))
-		listening "$p" || { echo "$p"; return 0; }
-	done
-	die "no free port found"
-}
+free_port() { peer_free_port; }
 
 bench_uri() {
 	local d=$1 port

@@ -1,0 +1,16 @@
+/* backend_s3.h: S3-only settings beyond backend.h (see backend_s3.c). */
+#ifndef PHIFS_BACKUP_BACKEND_S3_H
+#define PHIFS_BACKUP_BACKEND_S3_H
+
+#include <stdint.h>
+
+#include "backend.h"
+
+/* Object Lock retention (seconds from each PUT) for a bucket with Object Lock
+ * enabled: the repository's retention, overriding ?retain= / PHIFS_S3_RETAIN.
+ * No effect on other backends or buckets without Object Lock. */
+void backend_s3_set_retention(struct backend *b, int64_t seconds);
+/* 1 when the bucket reported Object Lock enabled at open. */
+int backend_s3_object_lock(const struct backend *b);
+
+#endif
