@@ -79,6 +79,20 @@ static void test_malformed(void **state)
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		if (page(bad[i], &s, &pg) != -EPROTO)
 			fail_msg("accepted %s", bad[i]);
+	/* A token over S3_XML_TOKEN_MAX: refused, and the token left "", never a
+	 * partial unterminated string (found by fuzz-s3list). */
+	{
+		static char xml[4096];
+		int n = snprintf(xml, sizeof(xml), "<ListBucketResult><IsTruncated>true</IsTruncated>"
+				 "<NextContinuationToken>");
+
+		memset(xml + n, 't', S3_XML_TOKEN_MAX + 10);
+		snprintf(xml + n + S3_XML_TOKEN_MAX + 10, sizeof(xml) - (size_t)n - S3_XML_TOKEN_MAX - 10,
+			 "</NextContinuationToken></ListBucketResult>");
+		memset(pg.next_token, 'x', sizeof(pg.next_token));
+		assert_int_equal(page(xml, &s, &pg), -EPROTO);
+		assert_string_equal(pg.next_token, "");
+	}
 }
 
 static void test_text(void **state)

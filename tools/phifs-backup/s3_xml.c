@@ -125,7 +125,7 @@ static int char_ref(const char *s, const char *end, unsigned long *cp, size_t *u
 	return 0;
 }
 
-static int decode(const char *s, const char *end, char *out, size_t cap)
+static int decode_raw(const char *s, const char *end, char *out, size_t cap)
 {
 	static const struct { const char *ent; char c; } named[] = {
 		{ "&amp;", '&' }, { "&lt;", '<' }, { "&gt;", '>' }, { "&quot;", '"' }, { "&apos;", '\'' },
@@ -164,6 +164,17 @@ static int decode(const char *s, const char *end, char *out, size_t cap)
 	}
 	out[j] = '\0';
 	return 0;
+}
+
+/* Text of an element into out, NUL-terminated; on any failure out is ""
+ * (never a partial, unterminated string: found by fuzz-s3list). */
+static int decode(const char *s, const char *end, char *out, size_t cap)
+{
+	int ret = decode_raw(s, end, out, cap);
+
+	if (ret && cap)
+		out[0] = '\0';
+	return ret;
 }
 
 int s3_xml_text(const char *xml, size_t len, const char *tag, char *out, size_t cap)
