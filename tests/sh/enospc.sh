@@ -38,7 +38,7 @@ CIPHER="$SMALL/cipher"
 # io.py ACTION MNT STATE: the workload and its checks; STATE (outside the
 # volume) holds each file's acceptable contents (hex).
 cat > "$WORK/io.py" <<'PYEOF'
-import errno, hashlib, json, os, random, sys
+import errno, hashlib, json, os, random, sys, time
 act, mnt, state_path = sys.argv[1:4]
 B = 4096
 OK_ERR = (errno.ENOSPC, errno.EIO, errno.EDQUOT)
@@ -166,6 +166,14 @@ elif act == "verify":
     sys.exit(1 if bad else 0)
 elif act == "free":
     os.unlink(os.path.join(mnt, "filler"))
+    # The daemon holds an O_PATH descriptor per inode the kernel knows; a
+    # deleted file's blocks come back when the kernel forgets it (FORGET),
+    # which it does lazily. Make it forget now, then wait for the space.
+    for _ in range(100):
+        with open("/proc/sys/vm/drop_caches", "w") as f: f.write("2")
+        v = os.statvfs(mnt)
+        if v.f_bavail * v.f_frsize > (3 << 20): break
+        time.sleep(0.1)
     for name in sorted(st):
         p = os.path.join(mnt, name); old = read(p); data = gen(len(old), 20000)
         fsync_write(p, lambda fd: os.pwrite(fd, data, len(old)), os.O_RDWR)
