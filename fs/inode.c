@@ -17,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "format.h"
 #include "inode.h"
 
 static size_t bucket_of(const struct inode_table *t, dev_t dev, ino_t ino)
@@ -209,6 +210,10 @@ int inode_file_get(struct inode *i, const struct keys_volume *kv, int writable,
 	int fd, ret = 0;
 
 	pthread_mutex_lock(&i->lock);
+	if (!i->fio && i->unlinked) {
+		ret = -ENOENT;
+		goto out;
+	}
 	if (!i->fio) {
 		inode_procpath(i, path);
 		/* O_RDWR even for O_WRONLY handles: partial blocks are read-modify-write. */
@@ -241,18 +246,75 @@ void inode_file_set(struct inode *i, struct fileio *fio)
 	pthread_mutex_unlock(&i->lock);
 }
 
+/*
+ * Frees the data blocks of a backing file with no links and no handles; the
+ * header stays (FORMAT.md §4: a file always has one), so whatever still
+ * looks at the inode sees an empty file, never a malformed one. Best effort:
+ * at worst the space comes back when the kernel forgets the inode.
+ */
+static void release_space(struct inode *i)
+{
+	char path[64];
+	int fd;
+
+	inode_procpath(i, path);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	(void)ftruncate(fd, FORMAT_HEADER_LEN);
+	close(fd);
+}
+
 void inode_file_put(struct inode *i)
 {
 	struct fileio *close_me = NULL;
+	int release = 0;
 
 	pthread_mutex_lock(&i->lock);
 	if (i->nopen && --i->nopen == 0) {
 		close_me = i->fio;
 		i->fio = NULL;
+		release = i->unlinked;
 	}
 	pthread_mutex_unlock(&i->lock);
+	/* An unlinked node never gets a new fileio, so no lock is needed here. */
 	if (close_me)
 		fileio_close(close_me);
+	if (release)
+		release_space(i);
+}
+
+/* A reference on the node of dev/ino if the kernel knows it, else NULL. */
+static struct inode *find_ref(struct inode_table *t, dev_t dev, ino_t ino)
+{
+	struct inode *i;
+
+	pthread_mutex_lock(&t->lock);
+	for (i = t->buckets[bucket_of(t, dev, ino)]; i; i = i->next)
+		if (i->ino == ino && i->dev == dev)
+			break;
+	if (i)
+		i->nlookup++;
+	pthread_mutex_unlock(&t->lock);
+	return i;
+}
+
+void inode_unlinked(struct inode_table *t, dev_t dev, ino_t ino)
+{
+	struct inode *i = find_ref(t, dev, ino);
+	struct stat st;
+
+	if (!i)
+		return;   /* no O_PATH fd: the kernel frees it at once */
+	pthread_mutex_lock(&i->lock);
+	if (i->type == S_IFREG && fstatat(i->fd, "", &st, AT_EMPTY_PATH) == 0 &&
+	    st.st_nlink == 0) {
+		i->unlinked = 1;
+		if (!i->nopen)
+			release_space(i);
+	}
+	pthread_mutex_unlock(&i->lock);
+	inode_forget(t, i, 1);
 }
 
 void inode_procpath(const struct inode *i, char buf[64])

@@ -23,6 +23,7 @@ struct inode {
 	uint8_t dirid[NAMES_DIRID_LEN];
 	struct fileio *fio;              /* open file state, shared by all handles */
 	unsigned nopen;                  /* handles using fio */
+	int unlinked;                    /* a regular file whose last backing link is gone */
 };
 
 struct inode_table {
@@ -48,6 +49,14 @@ int inode_file_get(struct inode *i, const struct keys_volume *kv, int writable,
 /* Install a fileio made by create (nopen = 1). */
 void inode_file_set(struct inode *i, struct fileio *fio);
 void inode_file_put(struct inode *i);
+/*
+ * The backing regular file dev/ino just lost a link through this mount. When
+ * it has none left, its data blocks are given back now (no open handle) or at
+ * the last release, instead of when the kernel forgets the inode, which can be
+ * much later (the node's O_PATH fd keeps the inode alive). A later first open
+ * of the node fails with ENOENT, as if the unlink had come first.
+ */
+void inode_unlinked(struct inode_table *t, dev_t dev, ino_t ino);
 /* "/proc/self/fd/N" for calls that do not take an O_PATH fd. */
 void inode_procpath(const struct inode *i, char buf[64]);
 

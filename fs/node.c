@@ -403,9 +403,25 @@ out:
 	return ret;
 }
 
+/* A regular file about to lose its last link by a name in dirfd (dev/ino in
+ * *st, else st_nlink = 0: nothing to tell the inode table afterwards). */
+static void victim_probe(int dirfd, const char *bname, struct stat *st)
+{
+	if (fstatat(dirfd, bname, st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st->st_mode) ||
+	    st->st_nlink != 1)
+		st->st_nlink = 0;
+}
+
+static void victim_gone(struct node_ctx *c, const struct stat *st)
+{
+	if (st->st_nlink)
+		inode_unlinked(c->table, st->st_dev, st->st_ino);
+}
+
 int node_unlink(struct node_ctx *c, struct inode *dir, const char *name)
 {
 	char bname[NAME_MAX + 1], enc[NAMES_ENC_MAX];
+	struct stat victim;
 	int is_long, ret;
 
 	if (c->readonly)
@@ -413,10 +429,12 @@ int node_unlink(struct node_ctx *c, struct inode *dir, const char *name)
 	ret = node_backing_name(c, dir, name, bname, &is_long, enc, sizeof(enc));
 	if (ret)
 		return ret;
+	victim_probe(dir->fd, bname, &victim);
 	if (unlinkat(dir->fd, bname, 0) < 0)
 		return -errno;
 	if (is_long)
 		(void)names_longside_remove(dir->fd, bname);
+	victim_gone(c, &victim);
 	return 0;
 }
 
@@ -518,6 +536,7 @@ int node_rename(struct node_ctx *c, struct inode *dir, const char *name, struct 
 {
 	char oldb[NAME_MAX + 1], newb[NAME_MAX + 1], enc[NAMES_ENC_MAX];
 	int old_long, new_long = 0, victim = -1, ret;
+	struct stat replaced = { .st_nlink = 0 };
 
 	if (c->readonly)
 		return -EROFS;
@@ -531,6 +550,7 @@ int node_rename(struct node_ctx *c, struct inode *dir, const char *name, struct 
 		ret = empty_target_dir(newdir->fd, newb, &victim);
 		if (ret)
 			return ret;
+		victim_probe(newdir->fd, newb, &replaced);
 	}
 	if (renameat2(dir->fd, oldb, newdir->fd, newb, flags) < 0) {
 		ret = -errno;
@@ -546,6 +566,7 @@ int node_rename(struct node_ctx *c, struct inode *dir, const char *name, struct 
 	}
 	if (victim >= 0)
 		close(victim);
+	victim_gone(c, &replaced);
 	/* After an exchange both names still exist; otherwise the old name is gone. */
 	if (old_long && !(flags & RENAME_EXCHANGE) &&
 	    !(dir == newdir && !strcmp(oldb, newb)))
