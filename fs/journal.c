@@ -140,65 +140,92 @@ static int journal_thread_fd(void)
 	return j_fd;
 }
 
-/* Writes the record for a write of buf (len bytes at off) into a backing
- * file now st->st_size long. */
-static int journal_record(int jfd, const struct keys_file *fk, int fd, const struct stat *st,
-			  const void *buf, size_t len, uint64_t off, uint8_t **old_out, size_t *keep_out)
+/* What a record holds besides its head: the kind and the bytes (payload). */
+struct jpay {
+	int kind;
+	const uint8_t *bytes;
+	size_t len;
+	uint8_t *owned;        /* malloc'd payload (UNDO, HOLE), freed by the caller */
+};
+
+/* The payload for a write of buf (len bytes at off) into a backing file now
+ * st->st_size long: the new bytes (REDO), what a hole leaves (HOLE), or the
+ * old bytes below the old size (UNDO, for a write that extends the file). */
+static int journal_payload(int fd, const struct stat *st, const void *buf, size_t len,
+			   uint64_t off, struct jpay *p)
 {
 	uint64_t old_end = (uint64_t)st->st_size;
-	int redo = off + len <= old_end;
-	size_t keep = redo || off >= old_end ? 0 : (size_t)(old_end - off);
-	uint8_t head[J_HEAD2], mac[CIPHER_HMAC_LEN], *old = NULL;
+	size_t keep = off >= old_end ? 0 : (size_t)(old_end - off), got = 0;
+	uint32_t h, sfx;
+	int ret;
+
+	memset(p, 0, sizeof(*p));
+	if (off + len <= old_end && journal_hole_split(fd, st, len, off, &h, &sfx)) {
+		p->kind = J_KIND_HOLE;
+		ret = journal_hole_payload(fd, off, len, h, sfx, &p->owned, &p->len);
+		p->bytes = p->owned;
+		return ret;
+	}
+	if (off + len <= old_end) {
+		*p = (struct jpay){ .kind = J_KIND_REDO, .bytes = buf, .len = len };
+		return 0;
+	}
+	p->kind = J_KIND_UNDO;
+	if (!keep)
+		return 0;
+	p->owned = malloc(keep);
+	if (!p->owned)
+		return -ENOMEM;
+	ret = fdio_pread(fd, p->owned, keep, off, &got);
+	if (!ret && got != keep)
+		ret = -EIO;
+	p->bytes = p->owned;
+	p->len = keep;
+	return ret;
+}
+
+/* Writes the record (head, payload, HMAC) for a write at off. */
+static int journal_record(int jfd, const struct keys_file *fk, const struct stat *st,
+			  uint64_t off, const struct jpay *p)
+{
+	uint8_t head[J_HEAD2], mac[CIPHER_HMAC_LEN];
 	struct iovec v[3];
-	size_t got = 0;
-	int ret = 0;
+	int ret;
 
 	memcpy(head, J_MAGIC2, 4);
-	head[4] = redo ? J_KIND_REDO : J_KIND_UNDO;
+	head[4] = (uint8_t)p->kind;
 	memset(head + 5, 0, 3);
 	journal_put_le(head + 8, (uint64_t)st->st_ino, 8);
 	memcpy(head + 16, fk->file_id, FORMAT_ID_LEN);
-	journal_put_le(head + 16 + FORMAT_ID_LEN, old_end, 8);
+	journal_put_le(head + 16 + FORMAT_ID_LEN, (uint64_t)st->st_size, 8);
 	journal_put_le(head + 24 + FORMAT_ID_LEN, off, 8);
-	journal_put_le(head + 32 + FORMAT_ID_LEN, redo ? len : keep, 4);
-	if (keep) {
-		old = malloc(keep);
-		if (!old)
-			return -ENOMEM;
-		ret = fdio_pread(fd, old, keep, off, &got);
-		if (!ret && got != keep)
-			ret = -EIO;
-	}
+	journal_put_le(head + 32 + FORMAT_ID_LEN, p->len, 4);
 	v[0] = (struct iovec){ .iov_base = head, .iov_len = sizeof(head) };
-	v[1] = (struct iovec){ .iov_base = redo ? (void *)buf : old, .iov_len = redo ? len : keep };
-	if (!ret)
-		ret = cipher_hmac_sha256_iov(fk->header_mac_key, sizeof(fk->header_mac_key), v, 2,
-					     mac);
+	v[1] = (struct iovec){ .iov_base = (void *)p->bytes, .iov_len = p->len };
+	ret = cipher_hmac_sha256_iov(fk->header_mac_key, sizeof(fk->header_mac_key), v, 2, mac);
 	v[2] = (struct iovec){ .iov_base = mac, .iov_len = sizeof(mac) };
 	if (!ret)
 		ret = fdio_pwritev(jfd, v, 3, 0);
-	if (ret) {
-		free(old);
-		return ret;
-	}
-	*old_out = old;
-	*keep_out = keep;
-	return 0;
+	return ret;
 }
 
 /* A slot write that failed part-way (ENOSPC, EIO: the bytes before the
  * failing page landed) is put back now, as replay would after a crash: an
  * extension is undone (cut to the old size first, which frees space, then
- * the old bytes); the file is left as it was. A failed overwrite cannot be
- * undone (its record holds the new bytes): journal_preallocate keeps it from
- * failing half-way for lack of space. */
-static void journal_rollback(int fd, const struct stat *st, const uint8_t *old, size_t keep,
-			     uint64_t off)
+ * the old bytes), a write over a hole too (the hole, then the bytes around
+ * it); the file is left as it was. A failed overwrite cannot be undone (its
+ * record holds the new bytes): journal_preallocate keeps it from failing
+ * half-way for lack of space. */
+static void journal_rollback(int fd, const struct stat *st, const struct jpay *p, uint64_t off)
 {
+	if (p->kind == J_KIND_HOLE) {
+		(void)journal_hole_restore(fd, off, p->bytes, p->len);
+		return;
+	}
 	if (ftruncate(fd, st->st_size) < 0)
 		return;
-	if (keep)
-		(void)fdio_pwrite(fd, old, keep, off);
+	if (p->len)
+		(void)fdio_pwrite(fd, p->bytes, p->len, off);
 }
 
 /* An overwrite of a sparse backing file may land in a hole, which needs new
@@ -218,10 +245,9 @@ int journal_pwrite(const struct keys_file *fk, int fd, const void *buf, size_t l
 		   uint64_t off)
 {
 	int tearable = len > 0 && off / J_PAGE != (off + len - 1) / J_PAGE;
+	struct jpay p = { 0 };
 	struct stat st;
-	uint8_t *old = NULL;
-	size_t keep = 0;
-	int jfd, ret, redo;
+	int jfd, ret;
 
 	if (j_dirfd < 0 || !tearable || len > J_MAX_DATA)
 		return fdio_pwrite(fd, buf, len, off);
@@ -229,23 +255,25 @@ int journal_pwrite(const struct keys_file *fk, int fd, const void *buf, size_t l
 		return -errno;
 	if (st.st_nlink == 0 || off < FORMAT_HEADER_LEN)
 		return fdio_pwrite(fd, buf, len, off);   /* unlinked: nothing to protect */
-	redo = off + len <= (uint64_t)st.st_size;
-	if (redo && (ret = journal_preallocate(fd, &st, len, off)) != 0)
-		return ret;
 	jfd = journal_thread_fd();
 	if (jfd < 0)
 		return jfd;
-	ret = journal_record(jfd, fk, fd, &st, buf, len, off, &old, &keep);
+	ret = journal_payload(fd, &st, buf, len, off, &p);
+	if (!ret && p.kind == J_KIND_REDO)
+		ret = journal_preallocate(fd, &st, len, off);
+	if (!ret)
+		ret = journal_record(jfd, fk, &st, off, &p);
 	if (ret)
-		return ret;
+		goto out;
 	ret = fdio_pwrite(fd, buf, len, off);
-	if (ret && !redo)
-		journal_rollback(fd, &st, old, keep, off);
-	free(old);
+	if (ret && p.kind != J_KIND_REDO)
+		journal_rollback(fd, &st, &p, off);
 	/* Void it even after a failed write: a valid record left behind would
 	 * replay over later writes that did not go through it. */
 	if (journal_void(jfd) != 0 && !ret)
 		ret = -EIO;
+out:
+	free(p.owned);
 	return ret;
 }
 

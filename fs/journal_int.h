@@ -7,6 +7,7 @@
 #define PHIFS_JOURNAL_INT_H
 
 #include <stdint.h>
+#include <sys/stat.h>
 #include "cipher.h"
 #include "format.h"
 
@@ -21,6 +22,8 @@
 #define J_FIXED2 (J_HEAD2 + CIPHER_HMAC_LEN)
 #define J_KIND_UNDO 0     /* L = the old bytes below the old size: put back, cut to old size */
 #define J_KIND_REDO 1     /* L = the new bytes of a write inside the old size: write again */
+#define J_KIND_HOLE 2     /* L = a write inside the old size over a backing hole: what is
+			     not hole (journal_hole.c); undone: zeros back, saved bytes back */
 #define J_MAX_DATA (4u << 20)     /* far above one write's 1 MiB + 2 slots */
 
 static inline void journal_put_le(uint8_t *p, uint64_t v, int n)
@@ -37,6 +40,18 @@ static inline uint64_t journal_get_le(const uint8_t *p, int n)
 		v = v << 8 | p[i];
 	return v;
 }
+
+/* journal_hole.c: 1 when the write [off, off + len) inside the file is over
+ * a hole of at least 64 KiB, with h bytes before it and s after it to keep. */
+int journal_hole_split(int fd, const struct stat *st, size_t len, uint64_t off, uint32_t *h,
+		       uint32_t *s);
+/* The HOLE payload (malloc'd) for that split, read from fd. */
+int journal_hole_payload(int fd, uint64_t off, size_t len, uint32_t h, uint32_t s,
+			 uint8_t **out, size_t *plen);
+/* 0 when a HOLE payload is well formed for a record at off in a file of old_end. */
+int journal_hole_check(const uint8_t *p, size_t plen, uint64_t off, uint64_t old_end);
+/* Undoes a HOLE record's write in fd: the hole, then the saved bytes. */
+int journal_hole_restore(int fd, uint64_t off, const uint8_t *p, size_t plen);
 
 /* The cipher root journal_open was given (-1 before). */
 int journal_rootfd(void);

@@ -63,8 +63,10 @@ static int parse_tail(const uint8_t *p, size_t avail, size_t before, struct jrec
 	r->data = p + FORMAT_ID_LEN + 20;
 	/* The file may be longer: an earlier, larger record's tail. */
 	if (r->len > J_MAX_DATA || avail < FORMAT_ID_LEN + 20 + r->len + CIPHER_HMAC_LEN ||
-	    r->off < FORMAT_HEADER_LEN || r->old_end < FORMAT_HEADER_LEN ||
-	    r->off + r->len > r->old_end)
+	    r->off < FORMAT_HEADER_LEN || r->old_end < FORMAT_HEADER_LEN)
+		return -EBADMSG;
+	if (r->kind == J_KIND_HOLE ? journal_hole_check(r->data, r->len, r->off, r->old_end) != 0
+				   : r->off + r->len > r->old_end)
 		return -EBADMSG;
 	r->signed_len = before + FORMAT_ID_LEN + 20 + r->len;
 	r->mac = r->data + r->len;
@@ -91,7 +93,7 @@ static int parse_v1(const uint8_t *rec, size_t n, struct jrec *r)
 static int parse_v2(const uint8_t *rec, size_t n, struct jrec *r)
 {
 	if (n < J_FIXED2 || rec[5] || rec[6] || rec[7] ||
-	    (rec[4] != J_KIND_UNDO && rec[4] != J_KIND_REDO))
+	    (rec[4] != J_KIND_UNDO && rec[4] != J_KIND_REDO && rec[4] != J_KIND_HOLE))
 		return -EBADMSG;
 	r->kind = rec[4];
 	r->ino = journal_get_le(rec + 8, 8);
@@ -124,6 +126,13 @@ static int journal_undo_redo(int fd, const struct jrec *r)
 		if ((uint64_t)st.st_size != r->old_end)
 			return 0;
 		return fdio_pwrite(fd, r->data, r->len, r->off) ? -EIO : 1;
+	}
+	if (r->kind == J_KIND_HOLE) {
+		/* Other threads' appends may have grown the file meanwhile; the
+		 * range must still be there. */
+		if ((uint64_t)st.st_size < r->off + journal_get_le(r->data, 4))
+			return 0;
+		return journal_hole_restore(fd, r->off, r->data, r->len) ? -EIO : 1;
 	}
 	if (r->len && fdio_pwrite(fd, r->data, r->len, r->off) != 0)
 		return -EIO;
