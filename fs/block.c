@@ -59,7 +59,7 @@ int block_gcm_seal(const uint8_t key[32], const uint8_t file_id[FORMAT_ID_LEN], 
 
 	if (len == 0 || len > FORMAT_BLOCK_LEN)
 		return -EINVAL;
-	ret = cipher_random(slot, FORMAT_GCM_NONCE_LEN);
+	ret = cipher_nonce(slot, FORMAT_GCM_NONCE_LEN);
 	if (ret < 0)
 		return ret;
 	put_le32(slot + FORMAT_GCM_NONCE_LEN, gap);

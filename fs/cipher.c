@@ -143,6 +143,51 @@ int cipher_random(void *buf, size_t len)
 }
 
 /*
+ * Public random bytes (GCM nonces) from a per-thread pool refilled by
+ * RAND_bytes 4 KiB at a time: one DRBG call per ~340 blocks instead of one
+ * per block, which showed as a tenth of the daemon's CPU on sequential
+ * writes. Only for values that are published anyway — never keys. The
+ * child of a fork discards the pool it inherited (pthread_atfork), so parent
+ * and child never hand out the same nonce.
+ */
+#define CIPHER_NONCE_POOL 4096
+
+static _Thread_local struct {
+	uint8_t buf[CIPHER_NONCE_POOL];
+	size_t used;
+} nonce_pool = { .used = CIPHER_NONCE_POOL };
+static pthread_once_t nonce_once = PTHREAD_ONCE_INIT;
+static int nonce_atfork_ok;
+
+/* In the child, the only thread is the one that forked: drop its copy. */
+static void nonce_pool_drop(void)
+{
+	secmem_wipe(nonce_pool.buf, sizeof(nonce_pool.buf));
+	nonce_pool.used = CIPHER_NONCE_POOL;
+}
+
+static void nonce_atfork(void)
+{
+	nonce_atfork_ok = pthread_atfork(NULL, NULL, nonce_pool_drop) == 0;
+}
+
+int cipher_nonce(void *buf, size_t len)
+{
+	if (pthread_once(&nonce_once, nonce_atfork) != 0 || !nonce_atfork_ok ||
+	    len > CIPHER_NONCE_POOL / 4)
+		return cipher_random(buf, len);
+	if (CIPHER_NONCE_POOL - nonce_pool.used < len) {
+		if (RAND_bytes(nonce_pool.buf, CIPHER_NONCE_POOL) != 1)
+			return -EIO;
+		nonce_pool.used = 0;
+	}
+	memcpy(buf, nonce_pool.buf + nonce_pool.used, len);
+	memset(nonce_pool.buf + nonce_pool.used, 0, len);   /* never handed out twice */
+	nonce_pool.used += len;
+	return 0;
+}
+
+/*
  * Keys the GCM context (direction 1 encrypt, 2 decrypt) and sets the nonce.
  * The key schedule is redone only when the key or direction changed; the key
  * compare is constant-time. A failure forgets the state.

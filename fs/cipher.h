@@ -14,6 +14,8 @@
 #define CIPHER_HMAC_LEN 32
 
 int cipher_random(void *buf, size_t len);
+/* Random bytes that will be public (nonces): cheaper, from a per-thread pool. */
+int cipher_nonce(void *buf, size_t len);
 
 int cipher_gcm_seal(const uint8_t key[CIPHER_KEY_LEN], const uint8_t nonce[CIPHER_GCM_NONCE_LEN],
 		    const void *aad, size_t aad_len, const void *pt, size_t len, void *ct,

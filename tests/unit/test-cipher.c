@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <errno.h>
 #include "testutil.h"
+#include <sys/wait.h>
+#include <unistd.h>
 #include "cipher.h"
 
 static void test_gcm_nist_tc16(void **state)
@@ -126,6 +128,39 @@ static void test_hmac_rfc4231_tc2(void **state)
 	free(exp);
 }
 
+/* Nonces from the per-thread pool never repeat: not across refills, and not
+ * between a parent and the child of a fork (which drops its copy). */
+static void test_nonce_pool_unique_across_fork(void **state)
+{
+	enum { K = 1000 };
+	static uint8_t seen[K][12];
+	uint8_t child[12];
+	int p[2], st;
+	pid_t pid;
+
+	(void)state;
+	for (int i = 0; i < K; i++) {
+		assert_int_equal(cipher_nonce(seen[i], 12), 0);
+		for (int j = 0; j < i; j++)
+			assert_memory_not_equal(seen[i], seen[j], 12);
+	}
+	assert_int_equal(pipe(p), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		uint8_t n[12];
+
+		_exit(cipher_nonce(n, 12) == 0 && write(p[1], n, 12) == 12 ? 0 : 1);
+	}
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	assert_int_equal(read(p[0], child, 12), 12);
+	assert_int_equal(cipher_nonce(seen[0], 12), 0);   /* the parent's next one */
+	assert_memory_not_equal(child, seen[0], 12);
+	close(p[0]);
+	close(p[1]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -135,6 +170,7 @@ int main(void)
 		cmocka_unit_test(test_siv_256_roundtrip_ad_binds),
 		cmocka_unit_test(test_hkdf_rfc5869_tc1),
 		cmocka_unit_test(test_hmac_rfc4231_tc2),
+		cmocka_unit_test(test_nonce_pool_unique_across_fork),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 
