@@ -53,6 +53,10 @@ int journal_hole_check(const uint8_t *p, size_t plen, uint64_t off, uint64_t old
 /* Undoes a HOLE record's write in fd: the hole, then the saved bytes. */
 int journal_hole_restore(int fd, uint64_t off, const uint8_t *p, size_t plen);
 
+/* 0 when rec (n bytes, a journal file's content) parses as a PHJ1 or PHJ2
+ * record; what replay checks before any key is used. For fuzzing. */
+int journal_record_check(const uint8_t *rec, size_t n);
+
 /* The cipher root journal_open was given (-1 before). */
 int journal_rootfd(void);
 /* Voids the record of journal file fd (its magic becomes zero). */
