@@ -259,6 +259,13 @@ static int append(struct audit_log *l, struct json_object *rec, int counted)
 		r = audit_spool_write(l->spool, l->seq + 1, line, len, now);
 	if (r < 0)
 		goto out;
+	/* A sync that could not write this very line out takes it back: the
+	 * spool did not take it after all. */
+	rs = sync_due(l, now, 0);
+	if (rs < 0 && l->spool && audit_spool_unwrite(l->spool, len + 1) == 0) {
+		r = rs;
+		goto out;
+	}
 	memcpy(prev, l->head, sizeof(prev));
 	l->seq++;
 	l->records++;
@@ -266,10 +273,9 @@ static int append(struct audit_log *l, struct json_object *rec, int counted)
 		l->since++;
 	r = audit_chain_hash(line, len, l->head);
 	annotate(rec, line, len, l->seq, prev);
-	rs = send_syslog(l, time, line, len);
 	if (r == 0)
 		r = rs;
-	rs = sync_due(l, now, 0);
+	rs = send_syslog(l, time, line, len);
 	if (r == 0)
 		r = rs;
 out:
@@ -447,6 +453,13 @@ int audit_log_append(struct audit_log *l, struct json_object *rec)
 	if (r == 0 && l->since >= l->ckpt_records)
 		r = checkpoint(l);
 	return r;
+}
+
+int audit_log_flush(struct audit_log *l)
+{
+	if (!l)
+		return -EINVAL;
+	return l->spool ? audit_spool_flush(l->spool) : 0;
 }
 
 int audit_log_sync(struct audit_log *l)

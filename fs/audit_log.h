@@ -53,13 +53,17 @@ struct audit_log_opts {
  * public key to keys_dir, then the audit-start record and a checkpoint.
  * -errno if that cannot be made durable or a syslog sink cannot be reached. */
 int audit_log_open(const struct audit_log_opts *o, struct audit_log **out);
-/* Appends one record (the object gains v/seq/prev/mac). 0 once written to
- * every sink (durable at the next audit_log_sync, or at once with sync_ms 0),
+/* Appends one record (the object gains v/seq/prev/mac). 0 once taken by
+ * every sink (the spool gathers a batch: written at audit_log_flush, durable
+ * at the next audit_log_sync, or at once with sync_ms 0),
  * -EIO/-ENOSPC/... when a sink failed: the caller decides (fail closed or
  * continue) and later reports the gap with an "audit-gap" record. A record
  * the spool did not take does not use up a seq (the log stays gap-free).
  * Thread-compatible: callers serialise. */
 int audit_log_append(struct audit_log *l, struct json_object *rec);
+/* Writes the spool's gathered records out (one write); -errno leaves those
+ * that did not land for the next flush. */
+int audit_log_flush(struct audit_log *l);
 /* Makes everything appended so far durable (fdatasync); runs timers:
  * checkpoints when due, MAC epoch changes, rotation. Call at least once a second. */
 int audit_log_sync(struct audit_log *l);

@@ -33,12 +33,19 @@ int audit_spool_open(const char *dir, const char *stream, uint64_t rotate_bytes,
 int audit_spool_due(const struct audit_spool *s, uint64_t now_ms);
 /* Syncs and closes the current file; the next write starts a new one. */
 int audit_spool_rotate(struct audit_spool *s);
-/* Appends line + '\n' (record seq names a new file). 0 or -errno. */
+/* Appends line + '\n' to the batch (record seq names a new file). 0 or -errno. */
 int audit_spool_write(struct audit_spool *s, uint64_t seq, const char *line, size_t len, uint64_t now_ms);
 /* line + '\n' in one write(2) on an O_APPEND fd: a record lands whole or
  * as a torn tail, never interleaved. Also the checkpoint file's writer. */
 int audit_spool_write_line(int fd, const char *line, size_t len);
 /* fdatasync of what was written since the last sync. */
+/* Writes the batch in one write(2): 0, or -errno (whole lines that landed
+ * stay; the rest waits for the next flush, in a new file). */
+int audit_spool_flush(struct audit_spool *s);
+/* Takes back the last n bytes written to the batch if they have not landed
+ * (0), else -ENOENT. */
+int audit_spool_unwrite(struct audit_spool *s, size_t n);
+/* Flush, then fdatasync. */
 int audit_spool_sync(struct audit_spool *s);
 void audit_spool_close(struct audit_spool *s);
 

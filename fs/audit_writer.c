@@ -255,12 +255,15 @@ static uint64_t ms_since(const struct timespec *t)
 	return mono_ms() - then;
 }
 
-/* After each batch and at least once a second: gaps, syncs, interim summaries. */
+/* After each batch and at least once a second: the batch written out, gaps,
+ * syncs, interim summaries. */
 static void tick(struct audit_writer *w)
 {
-	int ret = 0;
+	int ret = w->dirty ? audit_log_flush(w->log) : 0;
 
-	if (gap_pending(w))
+	if (ret)
+		note_failure(w, ret);
+	else if (gap_pending(w))
 		ret = recover(w);
 	else if ((w->dirty && ms_since(&w->last_sync) >= AUDIT_SYNC_MS) ||
 		 ms_since(&w->last_sync) >= 1000) {

@@ -19,6 +19,7 @@
 
 #include "format.h"
 #include "inode.h"
+#include "log.h"
 
 static size_t bucket_of(const struct inode_table *t, dev_t dev, ino_t ino)
 {
@@ -261,7 +262,9 @@ static void release_space(struct inode *i)
 	fd = open(path, O_WRONLY | O_CLOEXEC);
 	if (fd < 0)
 		return;
-	(void)ftruncate(fd, FORMAT_HEADER_LEN);
+	if (ftruncate(fd, FORMAT_HEADER_LEN) < 0)
+		log_msg(LOG_NOTICE, "cannot give a deleted file's space back at once (%s); "
+			"it comes back when the kernel forgets the file", strerror(errno));
 	close(fd);
 }
 
