@@ -31,7 +31,8 @@ static int rewrap_fd(int fd, const struct keys_volume *kv, uint32_t version,
 		ret = keys_file_open(kv, enc, sizeof(enc), &h, &fk);
 	if (ret)
 		goto out;
-	if (h.wrap_key_version == version) {
+	/* A per-file KMS header (§4.4) is under no volume key: nothing to move. */
+	if (h.wrap_kind == FORMAT_WRAP_KMS || h.wrap_key_version == version) {
 		*res = REWRAP_ALREADY;
 		goto out;
 	}
