@@ -295,9 +295,11 @@ static int run_mounted(const struct daemon_opts *o, int notify_fd, char *err, si
 	audit_mounted(o->mountpoint);
 	kms_at_mount = kms_op_count();
 	/* Per-file KMS mode: creates take pre-wrapped keys (filekms_pool.c). */
-	ret = filekms_pool_start(fs.vol->filekms, FILEKMS_POOL_DEFAULT);
-	if (ret)
-		goto out;
+	if (!o->readonly) {
+		ret = filekms_pool_start(fs.vol->filekms, FILEKMS_POOL_DEFAULT);
+		if (ret)
+			goto out;
+	}
 	ret = session_start(fs.vol, o->idle_timeout_s);
 	if (ret)
 		goto out;
@@ -309,8 +311,9 @@ static int run_mounted(const struct daemon_opts *o, int notify_fd, char *err, si
 	log_msg(LOG_INFO, "KMS operations: %lu to mount, %lu while mounted",
 		kms_at_mount, kms_op_count() - kms_at_mount);
 	if (fs.vol->filekms)
-		log_msg(LOG_INFO, "per-file KMS: %lu file key wraps/unwraps, %lu cache hits",
-			filekms_unwraps(fs.vol->filekms), filekms_cache_hits(fs.vol->filekms));
+		log_msg(LOG_INFO, "per-file KMS: %lu file key wraps, %lu unwraps, %lu cache hits",
+			filekms_wraps(fs.vol->filekms), filekms_unwraps(fs.vol->filekms),
+			filekms_cache_hits(fs.vol->filekms));
 	log_msg(LOG_INFO, "unmounting %s; keys wiped", o->mountpoint);
 out:
 	if (notify_fd >= 0)

@@ -124,7 +124,7 @@ static int wrap_locked(struct filekms *f, const uint8_t *dk, struct format_heade
 	if (ret)
 		return ret;
 	filekms_aad(f->volume_id, h->file_id, h->cipher, aad);
-	atomic_fetch_add(&f->kms_calls, 1);
+	atomic_fetch_add(&f->wraps, 1);
 	ret = kms_wrap_compact(k, aad, sizeof(aad), dk, KEYS_DK_LEN, body, &blen, kek_id,
 			       sizeof(kek_id));
 	if (ret)
@@ -195,6 +195,17 @@ static int fk_wrap_new(void *ctx, uint8_t cipher, const uint8_t *file_id,
 	return ret ? kms_failed(f, "wrap", ret) : 0;
 }
 
+static int fk_rewrap(void *ctx, const uint8_t dk[KEYS_DK_LEN], struct format_header *h)
+{
+	struct filekms *f = ctx;
+	int ret;
+
+	pthread_mutex_lock(&f->kms_mu);
+	ret = wrap_locked(f, dk, h);
+	pthread_mutex_unlock(&f->kms_mu);
+	return ret ? kms_failed(f, "wrap", ret) : 0;
+}
+
 /* Caller holds kms_mu. */
 static int unwrap_locked(struct filekms *f, const struct format_header *h, const uint8_t *body,
 			 size_t blen, uint8_t dk[KEYS_DK_LEN])
@@ -215,7 +226,7 @@ static int unwrap_locked(struct filekms *f, const struct format_header *h, const
 	else if ((ret = kms_get(f, &k)) != 0)
 		return ret;
 	filekms_aad(f->volume_id, h->file_id, h->cipher, aad);
-	atomic_fetch_add(&f->kms_calls, 1);
+	atomic_fetch_add(&f->unwraps, 1);
 	return kms_unwrap_compact(k, kek->id, aad, sizeof(aad), body, blen, dk, KEYS_DK_LEN);
 }
 
@@ -277,6 +288,7 @@ static void fk_restore(void *ctx)
 static const struct keys_dk_wrapper fk_ops = {
 	.wrap_new = fk_wrap_new,
 	.unwrap = fk_unwrap,
+	.rewrap = fk_rewrap,
 	.evict = fk_evict,
 	.restore = fk_restore,
 };
@@ -335,9 +347,14 @@ void filekms_set_target(struct filekms *f, struct kms *k, uint32_t ref)
 	pthread_mutex_unlock(&f->kms_mu);
 }
 
+unsigned long filekms_wraps(const struct filekms *f)
+{
+	return f ? atomic_load(&f->wraps) : 0;
+}
+
 unsigned long filekms_unwraps(const struct filekms *f)
 {
-	return f ? atomic_load(&f->kms_calls) : 0;
+	return f ? atomic_load(&f->unwraps) : 0;
 }
 
 unsigned long filekms_cache_hits(const struct filekms *f)

@@ -48,7 +48,8 @@ void filekms_pool_stop(struct filekms *f);
 void filekms_set_target(struct filekms *f, struct kms *k, uint32_t ref);
 /* The KEK table changed (rotate-kms wrote the config): copy it again. */
 void filekms_set_keks(struct filekms *f, const struct format_config *cfg);
-/* KMS calls made for file keys, and cache hits, since attach. */
+/* KMS wraps and unwraps of file keys, and cache hits, since attach. */
+unsigned long filekms_wraps(const struct filekms *f);
 unsigned long filekms_unwraps(const struct filekms *f);
 unsigned long filekms_cache_hits(const struct filekms *f);
 

@@ -27,7 +27,7 @@ struct filekms {
 	struct filekms_cache *cache;
 	struct filekms_pool *pool;       /* daemon only */
 	atomic_int evicted;              /* keys wiped (lock/idle): no KMS call until restore */
-	atomic_ulong kms_calls, hits;
+	atomic_ulong wraps, unwraps, hits; /* KMS calls for file keys; cache hits */
 	atomic_int warned_down;          /* one log line per outage, not one per create */
 };
 

@@ -569,13 +569,16 @@ int keys_file_rewrap(const struct keys_volume *kv, uint32_t version, const struc
 	struct format_header nh;
 	int ret;
 
-	if (!e)
+	if (!e && h->wrap_kind != FORMAT_WRAP_KMS)
 		return -ENOKEY;
 	if (memcmp(h->file_id, fk->file_id, FORMAT_ID_LEN) != 0 || h->cipher != fk->cipher)
 		return -EINVAL;
 	/* Build on a copy so a failure leaves the caller's header untouched. */
 	nh = *h;
-	ret = dk_wrap(e, fk, &nh);
+	if (h->wrap_kind == FORMAT_WRAP_KMS)
+		ret = kv->dkw ? kv->dkw->rewrap(kv->dkw_ctx, fk->dk, &nh) : -ENOKEY;
+	else
+		ret = dk_wrap(e, fk, &nh);
 	if (ret)
 		return ret;
 	*h = nh;

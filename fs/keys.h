@@ -40,6 +40,9 @@ struct keys_dk_wrapper {
 			uint8_t dk[KEYS_DK_LEN], struct format_header *h);
 	/* An existing kind-2 header: its DK. On failure dk holds nothing. */
 	int (*unwrap)(void *ctx, const struct format_header *h, uint8_t dk[KEYS_DK_LEN]);
+	/* rotate-kms: dk wrapped again for h's file id, under the wrapper's
+	 * target KEK (h's wrap_key_version, wrapped, wrapped_len rewritten). */
+	int (*rewrap)(void *ctx, const uint8_t dk[KEYS_DK_LEN], struct format_header *h);
 	/* keys_volume_evict / keys_volume_restore: wipe (and later allow again)
 	 * every key the wrapper holds (pool, cache, KMS session). */
 	void (*evict)(void *ctx);
@@ -102,7 +105,9 @@ int keys_file_open(const struct keys_volume *kv, const uint8_t *hdr, size_t len,
 /* Recompute h->mac with fk and encode the 176 bytes (after flag changes). */
 int keys_header_seal(const struct keys_file *fk, struct format_header *h,
 		     uint8_t out[FORMAT_HEADER_LEN]);
-/* Re-wrap fk's DK under VK `version` into h (rotation); then keys_header_seal. */
+/* Re-wrap fk's DK under VK `version` into h (rotation); then keys_header_seal.
+ * A wrap kind 2 header goes to the per-file wrapper's target KEK instead
+ * (rotate-kms, FORMAT.md §4.4); `version` is then unused. */
 int keys_file_rewrap(const struct keys_volume *kv, uint32_t version, const struct keys_file *fk,
 		     struct format_header *h);
 void keys_file_free(struct keys_file *fk);
