@@ -48,6 +48,7 @@ int filekms_cache_new(unsigned entries, struct filekms_cache **out)
 		free(c);
 		return -ENOMEM;
 	}
+	secmem_wipe(c->e, (size_t)c->nsets * WAYS * sizeof(struct entry));   /* all unused */
 	pthread_mutex_init(&c->mu, NULL);
 	*out = c;
 	return 0;
