@@ -22,6 +22,7 @@ for h in "${harnesses[@]}"; do
 	# harnesses of code outside the libraries bring their own sources
 	case $h in
 	fuzz-backupobj) extra="tools/phifs-backup/repo_obj.c tools/phifs-backup/repo_index.c tools/phifs-backup/repo_util.c" ;;
+	fuzz-filekms) extra="fs/filekms.c fs/filekms_cache.c fs/filekms_pool.c" ;;
 	*) extra="" ;;
 	esac
 	for s in $libsrc $extra; do objs+=("$src/$s"); done
