@@ -28,6 +28,7 @@
 #include "filekms.h"
 #include "journal.h"
 #include "names.h"
+#include "redo.h"
 #include "rewrap.h"
 #include "rotate_files.h"
 
@@ -102,6 +103,13 @@ int rotate_files_run(struct rotate_files *r, struct kms *newk, const char *new_i
 	}
 	if (ret)
 		return ret;
+	/* A rekey a crash interrupted keeps a copy in phifs.journal/, which the
+	 * walk skips: finish it first, or its header would stay under the old KEK. */
+	ret = redo_replay_all(r->v->keys);
+	if (ret < 0) {
+		warnx_phifs("cannot finish an interrupted rekey first: %s", strerror(-ret));
+		goto out;
+	}
 	ret = table_add(r, new_id);
 	if (ret) {
 		warnx_phifs("cannot add %s to the volume's KEK table: %s", new_id,
