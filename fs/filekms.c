@@ -189,10 +189,15 @@ static int fk_wrap_new(void *ctx, uint8_t cipher, const uint8_t *file_id,
 	struct filekms *f = ctx;
 	int ret;
 
-	if (!file_id && f->pool && cipher == f->cipher && filekms_pool_take(f->pool, dk, h) == 0)
-		return 0;
-	ret = filekms_wrap_fresh(f, cipher, file_id, dk, h);
-	return ret ? kms_failed(f, "wrap", ret) : 0;
+	if (file_id || !f->pool || cipher != f->cipher || filekms_pool_take(f->pool, dk, h) != 0)
+		ret = filekms_wrap_fresh(f, cipher, file_id, dk, h);
+	else
+		ret = 0;
+	if (ret)
+		return kms_failed(f, "wrap", ret);
+	/* The file this mount just made opens again without asking the KMS. */
+	filekms_cache_put(f->cache, h->file_id, h->wrapped, h->wrapped_len, dk);
+	return 0;
 }
 
 static int fk_rewrap(void *ctx, const uint8_t dk[KEYS_DK_LEN], struct format_header *h)
