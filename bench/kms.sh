@@ -4,7 +4,10 @@
 # throwaway SoftHSM2 token and KMIP on a local PyKMIP server when their peer
 # scripts exist). The daemon logs "KMS operations: N to mount, M while
 # mounted"; M over N_FILES creates + N_FILES cold opens is the per-open cost,
-# which in the default wrap mode is 0. A benchmark: never fails on a number.
+# which in the default wrap mode is 0. Each provider that has one also runs in
+# per-file KMS mode (init --wrap per-file-kms): one KMS wrap per create (drawn
+# ahead by the pool, which also fills once at mount) and one unwrap per cold
+# open. A benchmark: never fails on a number.
 # Usage (as root): bench/kms.sh [--files N] [--out FILE]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -28,11 +31,12 @@ trap cleanup EXIT
 
 ms() { date +%s%3N; }
 
-# run_one NAME URI: one volume on URI; prints a table row.
+# run_one NAME URI [INIT-ARGS...]: one volume on URI; prints a table row.
 run_one() {
 	local name=$1 uri=$2 c="$W/$1.cipher" t0 t1 line
+	shift 2
 	mkdir -p "$c" "$W/mnt"
-	"$PHIFS" init --kms "$uri" "$c" >/dev/null
+	"$PHIFS" init --kms "$uri" "$@" "$c" >/dev/null
 	t0=$(ms)
 	"$PHIFS" mount -f "$c" "$W/mnt" 2>"$W/$name.log" &
 	for _ in $(seq 200); do mountpoint -q "$W/mnt" && break; sleep 0.02; done
@@ -54,13 +58,16 @@ run_one() {
 	echo "| provider | mount (ms) | KMS ops to mount | KMS ops for $files creates | KMS ops for $files cold opens |"
 	echo "|---|---|---|---|---|"
 	run_one local "local:$W/kek.bin"
+	run_one local-per-file "local:$W/kek.bin" --wrap per-file-kms
 	if [ -e /usr/lib/softhsm/libsofthsm2.so ] &&
 	   eval "$(bash "$root/scripts/softhsm-peer.sh" init "$W/hsm" bench)"; then
 		run_one pkcs11 "pkcs11:token=bench;object=kek?module-path=$P11_MODULE&pin-source=file:$P11_PIN_FILE"
+		run_one pkcs11-per-file "pkcs11:token=bench;object=kek?module-path=$P11_MODULE&pin-source=file:$P11_PIN_FILE" --wrap per-file-kms
 	fi
 	if [ -x "$root/scripts/kmip-peer.sh" ] && [ -x /usr/bin/pykmip-server ]; then
 		eval "$("$root/scripts/kmip-peer.sh" bench-uri "$W/kmip" 2>/dev/null)" || true
 		[ -n "${KMIP_URI:-}" ] && run_one kmip "$KMIP_URI"
+		[ -n "${KMIP_URI:-}" ] && run_one kmip-per-file "$KMIP_URI" --wrap per-file-kms
 		# this block runs in the pipeline's subshell: cleanup never sees PEER_STOP
 		[ -n "${PEER_STOP:-}" ] && eval "$PEER_STOP" || true
 	fi

@@ -154,7 +154,8 @@ int fileio_header_store(struct fileio *f, uint32_t flags, uint64_t pending, int 
 	ret = hdrlock_acquire(f->fd);
 	if (ret)
 		return ret;
-	if (primary && h.wrap_key_version != primary)
+	/* Per-file KMS headers (§4.4) are under no volume key: left as they are. */
+	if (primary && h.wrap_kind == FORMAT_WRAP_VOLUME && h.wrap_key_version != primary)
 		ret = keys_file_rewrap(f->kv, primary, f->fk, &h);
 	if (!ret)
 		ret = keys_header_seal(f->fk, &h, enc);

@@ -67,6 +67,7 @@ enum {
 	CFG_OFF_URI_LEN = 60,
 	CFG_OFF_URI = 62,
 	CFG_SLOT_FIXED = 4 + 2 + 8 + 2 + 2,   /* §3.2 without the two variable fields */
+	CFG_KEK_FIXED = 4 + 2,                /* §3.3: ref, id length */
 };
 
 static_assert(sizeof(FORMAT_CONFIG_MAGIC) - 1 == CFG_OFF_VERSION, "FORMAT.md §3: magic is 8 bytes");
@@ -75,7 +76,8 @@ static_assert(CFG_OFF_NAMES + 4 == CFG_OFF_URI_LEN, "FORMAT.md §3: names key ve
 static_assert(CFG_OFF_URI_LEN + 2 == CFG_OFF_URI, "FORMAT.md §3: URI length 60..61, URI at 62");
 /* The largest encodable config must still fit the §3 size limit. */
 static_assert(CFG_OFF_URI + FORMAT_MAX_URI + 2 +
-	      FORMAT_MAX_SLOTS * (CFG_SLOT_FIXED + FORMAT_MAX_KEKID + FORMAT_MAX_WRAPPED) +
+	      FORMAT_MAX_SLOTS * (CFG_SLOT_FIXED + FORMAT_MAX_KEKID + FORMAT_MAX_WRAPPED) + 2 +
+	      FORMAT_MAX_KEKS * (CFG_KEK_FIXED + FORMAT_MAX_KEKID) +
 	      FORMAT_MAC_LEN <= FORMAT_CONFIG_MAX, "FORMAT.md §3: config at most 65536 bytes");
 
 static void put_u16(uint8_t *p, uint16_t v)
@@ -163,8 +165,7 @@ static int header_check_supported(const uint8_t *in)
 		return -EPROTO;
 	if (!cipher_known(in[HDR_OFF_CIPHER]))
 		return -EPROTO;
-	/* Wrap kind 2 (per-file KMS) is reserved: refused until a version defines it. */
-	if (in[HDR_OFF_WRAP_KIND] != FORMAT_WRAP_VOLUME)
+	if (in[HDR_OFF_WRAP_KIND] != FORMAT_WRAP_VOLUME && in[HDR_OFF_WRAP_KIND] != FORMAT_WRAP_KMS)
 		return -EPROTO;
 	return 0;
 }
@@ -263,7 +264,8 @@ static bool kek_id_valid(const uint8_t *s, size_t len)
 static int config_check_supported(const struct format_config *c)
 {
 	if (c->version != FORMAT_VERSION || !cipher_known(c->cipher) ||
-	    c->name_scheme != FORMAT_NAMES_SIV || c->wrap_mode != FORMAT_WRAP_VOLUME ||
+	    c->name_scheme != FORMAT_NAMES_SIV ||
+	    (c->wrap_mode != FORMAT_WRAP_VOLUME && c->wrap_mode != FORMAT_WRAP_KMS) ||
 	    (c->incompat_flags & ~FORMAT_INCOMPAT_KNOWN))
 		return -EPROTO;
 	return 0;
@@ -292,6 +294,56 @@ static bool config_slots_consistent(const struct format_config *c)
 	names = format_config_slot(c, c->names_version);
 	return primary && primary->state == FORMAT_SLOT_ACTIVE && names &&
 	       names->state != FORMAT_SLOT_RETIRED;
+}
+
+/* §3.3: refs unique, ids valid; a table exactly when the wrap mode is 2. */
+static bool config_keks_consistent(const struct format_config *c)
+{
+	if (c->wrap_mode != FORMAT_WRAP_KMS)
+		return c->n_keks == 0;
+	if (c->n_keks < 1 || c->n_keks > FORMAT_MAX_KEKS)
+		return false;
+	for (unsigned int i = 0; i < c->n_keks; i++) {
+		const char *id = c->keks[i].id;
+
+		if (!kek_id_valid((const uint8_t *)id, strnlen(id, sizeof(c->keks[i].id))))
+			return false;
+		for (unsigned int k = 0; k < i; k++)
+			if (c->keks[k].ref == c->keks[i].ref)
+				return false;
+	}
+	return true;
+}
+
+const struct format_kek *format_config_kek(const struct format_config *c, uint32_t ref)
+{
+	unsigned int n = c->n_keks <= FORMAT_MAX_KEKS ? c->n_keks : FORMAT_MAX_KEKS;
+
+	for (unsigned int i = 0; i < n; i++)
+		if (c->keks[i].ref == ref)
+			return &c->keks[i];
+	return NULL;
+}
+
+const struct format_kek *format_config_kek_by_id(const struct format_config *c, const char *id)
+{
+	unsigned int n = c->n_keks <= FORMAT_MAX_KEKS ? c->n_keks : FORMAT_MAX_KEKS;
+
+	for (unsigned int i = 0; i < n; i++)
+		if (!strcmp(c->keks[i].id, id))
+			return &c->keks[i];
+	return NULL;
+}
+
+const struct format_kek *format_config_kek_current(const struct format_config *c)
+{
+	unsigned int n = c->n_keks <= FORMAT_MAX_KEKS ? c->n_keks : FORMAT_MAX_KEKS;
+	const struct format_kek *best = NULL;
+
+	for (unsigned int i = 0; i < n; i++)
+		if (!best || c->keks[i].ref > best->ref)
+			best = &c->keks[i];
+	return best;
 }
 
 const struct format_slot *format_config_slot(const struct format_config *c, uint32_t version)
@@ -327,7 +379,8 @@ static int config_encoded_len(const struct format_config *c, size_t *len)
 		return -EINVAL;
 	if (ulen < 1 || ulen > FORMAT_MAX_URI || !utf8_valid((const uint8_t *)c->kms_uri, ulen))
 		return -EINVAL;
-	if (c->n_slots < 1 || c->n_slots > FORMAT_MAX_SLOTS || !config_slots_consistent(c))
+	if (c->n_slots < 1 || c->n_slots > FORMAT_MAX_SLOTS || !config_slots_consistent(c) ||
+	    !config_keks_consistent(c))
 		return -EINVAL;
 	total = CFG_OFF_URI + ulen + 2;
 	for (unsigned int i = 0; i < c->n_slots; i++) {
@@ -336,6 +389,11 @@ static int config_encoded_len(const struct format_config *c, size_t *len)
 		if (!slen)
 			return -EINVAL;
 		total += slen;
+	}
+	if (c->wrap_mode == FORMAT_WRAP_KMS) {
+		total += 2;
+		for (unsigned int i = 0; i < c->n_keks; i++)
+			total += CFG_KEK_FIXED + strlen(c->keks[i].id);
 	}
 	*len = total + FORMAT_MAC_LEN;
 	return 0;
@@ -387,6 +445,18 @@ int format_config_encode(const struct format_config *c, uint8_t *out, size_t cap
 	p += 2;
 	for (unsigned int i = 0; i < c->n_slots; i++)
 		p = slot_encode(&c->slots[i], p);
+	if (c->wrap_mode == FORMAT_WRAP_KMS) {
+		put_u16(p, c->n_keks);
+		p += 2;
+		for (unsigned int i = 0; i < c->n_keks; i++) {
+			size_t klen = strlen(c->keks[i].id);
+
+			put_u32(p, c->keks[i].ref);
+			put_u16(p + 4, (uint16_t)klen);
+			memcpy(p + CFG_KEK_FIXED, c->keks[i].id, klen);
+			p += CFG_KEK_FIXED + klen;
+		}
+	}
 	memcpy(p, c->mac, FORMAT_MAC_LEN);
 	*len = total;
 	return 0;
@@ -447,6 +517,31 @@ static int slot_decode(struct reader *r, struct format_slot *s)
 	return 0;
 }
 
+/* §3.3: the KEK table of a wrap mode 2 config. */
+static int keks_decode(struct reader *r, struct format_config *c)
+{
+	const uint8_t *p = take(r, 2), *id;
+	size_t klen;
+
+	if (!p)
+		return -EBADMSG;
+	c->n_keks = get_u16(p);
+	if (c->n_keks < 1 || c->n_keks > FORMAT_MAX_KEKS)
+		return -EBADMSG;
+	for (unsigned int i = 0; i < c->n_keks; i++) {
+		p = take(r, 4);
+		if (!p)
+			return -EBADMSG;
+		c->keks[i].ref = get_u32(p);
+		id = take_field(r, FORMAT_MAX_KEKID, &klen);
+		if (!id || !kek_id_valid(id, klen))
+			return -EBADMSG;
+		memcpy(c->keks[i].id, id, klen);
+		c->keks[i].id[klen] = '\0';
+	}
+	return 0;
+}
+
 static void config_decode_fixed(const uint8_t *in, struct format_config *c)
 {
 	c->version = get_u16(in + CFG_OFF_VERSION);
@@ -486,7 +581,12 @@ static int config_decode_body(const uint8_t *in, size_t len, struct format_confi
 		if (ret)
 			return ret;
 	}
-	if (r.left != 0 || !config_slots_consistent(c))
+	if (c->wrap_mode == FORMAT_WRAP_KMS) {
+		ret = keks_decode(&r, c);
+		if (ret)
+			return ret;
+	}
+	if (r.left != 0 || !config_slots_consistent(c) || !config_keks_consistent(c))
 		return -EBADMSG;
 	memcpy(c->mac, in + len - FORMAT_MAC_LEN, FORMAT_MAC_LEN);
 	return 0;

@@ -17,7 +17,7 @@
 #define FORMAT_CIPHER_XTS 2       /* §5.2 */
 #define FORMAT_NAMES_SIV 1        /* §6.2 */
 #define FORMAT_WRAP_VOLUME 1      /* §4.2 */
-#define FORMAT_WRAP_KMS 2         /* reserved in v1 */
+#define FORMAT_WRAP_KMS 2         /* §3.3, §4.4: per-file KMS */
 
 /* §3: volume config */
 #define FORMAT_CONFIG_FILE "phifs.conf"
@@ -32,6 +32,7 @@
 #define FORMAT_SLOT_ACTIVE 1
 #define FORMAT_SLOT_RETIRING 2
 #define FORMAT_SLOT_RETIRED 3
+#define FORMAT_MAX_KEKS 16        /* §3.3: KEK table entries (wrap mode 2) */
 
 /* §4: file header */
 #define FORMAT_HEADER_MAGIC "PHFS"
@@ -56,7 +57,8 @@ struct format_header {
 	uint8_t cipher;                 /* FORMAT_CIPHER_* */
 	uint8_t wrap_kind;              /* FORMAT_WRAP_* */
 	uint8_t file_id[FORMAT_ID_LEN];
-	uint32_t wrap_key_version;      /* VK version that wrapped the data key */
+	uint32_t wrap_key_version;      /* kind 1: VK version that wrapped the data key;
+					   kind 2: the KEK table ref (§3.3) */
 	uint32_t flags;                 /* FORMAT_HDR_* */
 	uint64_t pending_size;          /* bytes; meaningful with TRUNC_PENDING */
 	uint16_t wrapped_len;           /* bytes used in wrapped[] */
@@ -71,6 +73,12 @@ struct format_slot {
 	char kek_id[FORMAT_MAX_KEKID + 1];   /* NUL-terminated */
 	uint16_t wrapped_len;           /* bytes */
 	uint8_t wrapped[FORMAT_MAX_WRAPPED];
+};
+
+/* §3.3: one KEK a per-file-KMS volume's headers may name. */
+struct format_kek {
+	uint32_t ref;                   /* what header bytes 24..27 hold (kind 2) */
+	char id[FORMAT_MAX_KEKID + 1];  /* the provider's KEK id, NUL-terminated */
 };
 
 struct format_config {
@@ -88,6 +96,8 @@ struct format_config {
 	char kms_uri[FORMAT_MAX_URI + 1];    /* NUL-terminated */
 	uint16_t n_slots;
 	struct format_slot slots[FORMAT_MAX_SLOTS];
+	uint16_t n_keks;                /* wrap mode 2: 1..FORMAT_MAX_KEKS; else 0 */
+	struct format_kek keks[FORMAT_MAX_KEKS];
 	uint8_t mac[FORMAT_MAC_LEN];
 };
 
@@ -103,6 +113,11 @@ int format_config_encode(const struct format_config *c, uint8_t *out, size_t cap
 /* -EBADMSG malformed/truncated/trailing bytes; -EPROTO unknown version, cipher,
  * name scheme, wrap mode or incompat flag. Does not verify the MAC (keys.c does). */
 int format_config_decode(const uint8_t *in, size_t len, struct format_config *c);
+/* §3.3: the KEK entry with this ref / this id, or NULL; the current one
+ * (highest ref, which new files use), NULL when the table is empty. */
+const struct format_kek *format_config_kek(const struct format_config *c, uint32_t ref);
+const struct format_kek *format_config_kek_by_id(const struct format_config *c, const char *id);
+const struct format_kek *format_config_kek_current(const struct format_config *c);
 /* The slot with this version, or NULL. */
 const struct format_slot *format_config_slot(const struct format_config *c, uint32_t version);
 

@@ -99,7 +99,16 @@ struct keys_volume {
 	struct vk_entry vks[FORMAT_MAX_SLOTS];
 	const struct vk_entry *primary; /* NULL until keys_volume_set_primary */
 	const struct vk_entry *names;   /* NULL until keys_volume_set_names */
+	const struct keys_dk_wrapper *dkw;   /* per-file KMS mode, else NULL (set once) */
+	void *dkw_ctx;
 };
+
+void keys_volume_set_dk_wrapper(struct keys_volume *kv, const struct keys_dk_wrapper *w,
+				void *ctx)
+{
+	kv->dkw = w;
+	kv->dkw_ctx = ctx;
+}
 
 static_assert(sizeof(((struct keys_file *)0)->block_key) == CIPHER_XTS_KEY_LEN,
 	      "keys_file.block_key holds the XTS key");
@@ -209,6 +218,8 @@ void keys_volume_evict(struct keys_volume *kv)
 {
 	for (unsigned int i = 0; kv && i < kv->n; i++)
 		secmem_wipe(kv->vks[i].s, sizeof(*kv->vks[i].s));
+	if (kv && kv->dkw)
+		kv->dkw->evict(kv->dkw_ctx);
 }
 
 int keys_volume_restore(struct keys_volume *kv, uint32_t version, const uint8_t vk[KEYS_VK_LEN])
@@ -222,6 +233,8 @@ int keys_volume_restore(struct keys_volume *kv, uint32_t version, const uint8_t 
 	ret = vk_derive_all(kv->volume_id, e->s);
 	if (ret)
 		secmem_wipe(e->s, sizeof(*e->s));
+	else if (kv->dkw)
+		kv->dkw->restore(kv->dkw_ctx);
 	return ret;
 }
 
@@ -458,6 +471,23 @@ int keys_file_create_as(const struct keys_volume *kv, uint8_t cipher,
 	if (ret)
 		goto out;
 	fk->cipher = cipher;
+	if (kv->dkw) {
+		/* §4.4: the KMS wraps the DK (and may have picked the file id). */
+		memset(h, 0, sizeof(*h));
+		h->cipher = cipher;
+		ret = kv->dkw->wrap_new(kv->dkw_ctx, cipher, file_id, fk->dk, h);
+		if (ret)
+			goto out;
+		memcpy(fk->file_id, h->file_id, FORMAT_ID_LEN);
+		ret = file_derive(fk);
+		if (!ret)
+			ret = keys_header_seal(fk, h, enc);
+		if (ret)
+			goto out;
+		*out = fk;
+		fk = NULL;
+		goto out;
+	}
 	if (file_id)
 		memcpy(fk->file_id, file_id, sizeof(fk->file_id));
 	else
@@ -495,17 +525,25 @@ int keys_file_open(const struct keys_volume *kv, const uint8_t *hdr, size_t len,
 	ret = format_header_decode(hdr, len, h);
 	if (ret)
 		goto out;
-	e = vk_find(kv, h->wrap_key_version);
-	if (!e) {
-		ret = -ENOKEY;
-		goto out;
+	if (h->wrap_kind == FORMAT_WRAP_KMS) {
+		ret = kv->dkw ? file_alloc(&fk) : -ENOKEY;
+		if (!ret)
+			ret = kv->dkw->unwrap(kv->dkw_ctx, h, fk->dk);
+		if (ret)
+			goto out;
+	} else {
+		e = vk_find(kv, h->wrap_key_version);
+		if (!e) {
+			ret = -ENOKEY;
+			goto out;
+		}
+		ret = file_alloc(&fk);
+		if (ret)
+			goto out;
+		ret = dk_unwrap(e, hdr, h, fk->dk);
+		if (ret)
+			goto out;
 	}
-	ret = file_alloc(&fk);
-	if (ret)
-		goto out;
-	ret = dk_unwrap(e, hdr, h, fk->dk);
-	if (ret)
-		goto out;
 	memcpy(fk->file_id, h->file_id, FORMAT_ID_LEN);
 	fk->cipher = h->cipher;
 	ret = file_derive(fk);
@@ -531,13 +569,16 @@ int keys_file_rewrap(const struct keys_volume *kv, uint32_t version, const struc
 	struct format_header nh;
 	int ret;
 
-	if (!e)
+	if (!e && h->wrap_kind != FORMAT_WRAP_KMS)
 		return -ENOKEY;
 	if (memcmp(h->file_id, fk->file_id, FORMAT_ID_LEN) != 0 || h->cipher != fk->cipher)
 		return -EINVAL;
 	/* Build on a copy so a failure leaves the caller's header untouched. */
 	nh = *h;
-	ret = dk_wrap(e, fk, &nh);
+	if (h->wrap_kind == FORMAT_WRAP_KMS)
+		ret = kv->dkw ? kv->dkw->rewrap(kv->dkw_ctx, fk->dk, &nh) : -ENOKEY;
+	else
+		ret = dk_wrap(e, fk, &nh);
 	if (ret)
 		return ret;
 	*h = nh;

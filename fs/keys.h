@@ -27,7 +27,32 @@ struct keys_file {
 	uint8_t header_mac_key[32];
 };
 
+/*
+ * Per-file KMS mode (FORMAT.md §4.4): data keys wrapped by the KMS, not by a
+ * VK. keys.c knows no KMS, so the volume's wrapper (fs/filekms.c) is called
+ * through this table for wrap kind 2. ctx is the wrapper's.
+ */
+struct keys_dk_wrapper {
+	/* A new file: a fresh DK and its wrap into h (wrap_kind, wrap_key_version,
+	 * wrapped, wrapped_len, file_id). file_id NULL: the wrapper picks the file
+	 * id (it may hand out a pre-wrapped one), else that id (a rekey). */
+	int (*wrap_new)(void *ctx, uint8_t cipher, const uint8_t *file_id,
+			uint8_t dk[KEYS_DK_LEN], struct format_header *h);
+	/* An existing kind-2 header: its DK. On failure dk holds nothing. */
+	int (*unwrap)(void *ctx, const struct format_header *h, uint8_t dk[KEYS_DK_LEN]);
+	/* rotate-kms: dk wrapped again for h's file id, under the wrapper's
+	 * target KEK (h's wrap_key_version, wrapped, wrapped_len rewritten). */
+	int (*rewrap)(void *ctx, const uint8_t dk[KEYS_DK_LEN], struct format_header *h);
+	/* keys_volume_evict / keys_volume_restore: wipe (and later allow again)
+	 * every key the wrapper holds (pool, cache, KMS session). */
+	void (*evict)(void *ctx);
+	void (*restore)(void *ctx);
+};
+
 int keys_volume_new(const uint8_t volume_id[FORMAT_ID_LEN], struct keys_volume **out);
+/* Installs the per-file wrapper (NULL: none), before any thread uses kv. */
+void keys_volume_set_dk_wrapper(struct keys_volume *kv, const struct keys_dk_wrapper *w,
+				void *ctx);
 void keys_volume_free(struct keys_volume *kv);
 /* Adds an unwrapped VK (copied into secmem; caller wipes its copy). -EEXIST, -ENOSPC. */
 int keys_volume_add(struct keys_volume *kv, uint32_t version, const uint8_t vk[KEYS_VK_LEN]);
@@ -80,7 +105,9 @@ int keys_file_open(const struct keys_volume *kv, const uint8_t *hdr, size_t len,
 /* Recompute h->mac with fk and encode the 176 bytes (after flag changes). */
 int keys_header_seal(const struct keys_file *fk, struct format_header *h,
 		     uint8_t out[FORMAT_HEADER_LEN]);
-/* Re-wrap fk's DK under VK `version` into h (rotation); then keys_header_seal. */
+/* Re-wrap fk's DK under VK `version` into h (rotation); then keys_header_seal.
+ * A wrap kind 2 header goes to the per-file wrapper's target KEK instead
+ * (rotate-kms, FORMAT.md §4.4); `version` is then unused. */
 int keys_file_rewrap(const struct keys_volume *kv, uint32_t version, const struct keys_file *fk,
 		     struct format_header *h);
 void keys_file_free(struct keys_file *fk);

@@ -15,7 +15,10 @@
 #include "hdrlock.h"
 #include "rewrap.h"
 
-static int rewrap_fd(int fd, const struct keys_volume *kv, uint32_t version,
+/* kind: the wrap kind to move (the other is left alone); version: the VK
+ * version (kind 1) or KEK table ref (kind 2) it goes to. A kind 2 header
+ * already there is not unwrapped (that would be a KMS call per file). */
+static int rewrap_fd(int fd, const struct keys_volume *kv, uint8_t kind, uint32_t version,
 		     enum rewrap_result *res)
 {
 	uint8_t enc[FORMAT_HEADER_LEN];
@@ -28,7 +31,14 @@ static int rewrap_fd(int fd, const struct keys_volume *kv, uint32_t version,
 	if (!ret && got != sizeof(enc))
 		ret = -EBADMSG;
 	if (!ret)
-		ret = keys_file_open(kv, enc, sizeof(enc), &h, &fk);
+		ret = format_header_decode(enc, sizeof(enc), &h);
+	if (ret)
+		goto out;
+	if (h.wrap_kind != kind || (kind == FORMAT_WRAP_KMS && h.wrap_key_version == version)) {
+		*res = REWRAP_ALREADY;
+		goto out;
+	}
+	ret = keys_file_open(kv, enc, sizeof(enc), &h, &fk);
 	if (ret)
 		goto out;
 	if (h.wrap_key_version == version) {
@@ -47,8 +57,8 @@ out:
 	return ret;
 }
 
-int rewrap_file(const char *path, const struct keys_volume *kv, uint32_t version,
-		enum rewrap_result *res)
+static int rewrap_path(const char *path, const struct keys_volume *kv, uint8_t kind,
+		       uint32_t version, enum rewrap_result *res)
 {
 	int fd = open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY), ret;
 
@@ -56,9 +66,21 @@ int rewrap_file(const char *path, const struct keys_volume *kv, uint32_t version
 		return -errno;
 	ret = hdrlock_acquire(fd);
 	if (!ret) {
-		ret = rewrap_fd(fd, kv, version, res);
+		ret = rewrap_fd(fd, kv, kind, version, res);
 		hdrlock_release(fd);
 	}
 	close(fd);
 	return ret;
+}
+
+int rewrap_file(const char *path, const struct keys_volume *kv, uint32_t version,
+		enum rewrap_result *res)
+{
+	return rewrap_path(path, kv, FORMAT_WRAP_VOLUME, version, res);
+}
+
+int rewrap_file_kms(const char *path, const struct keys_volume *kv, uint32_t ref,
+		    enum rewrap_result *res)
+{
+	return rewrap_path(path, kv, FORMAT_WRAP_KMS, ref, res);
 }

@@ -23,6 +23,7 @@
 #include "names.h"
 #include "secmem.h"
 #include "volume.h"
+#include "filekms.h"
 
 static void seterr(char *err, size_t cap, const char *fmt, ...)
 {
@@ -281,7 +282,13 @@ int volume_create(const char *dir, const struct volume_create_opts *o, char *err
 	cfg->cipher = o->cipher ? o->cipher : FORMAT_CIPHER_GCM;
 	cfg->block_size = FORMAT_BLOCK_LEN;
 	cfg->name_scheme = FORMAT_NAMES_SIV;
-	cfg->wrap_mode = FORMAT_WRAP_VOLUME;
+	cfg->wrap_mode = o->wrap_mode ? o->wrap_mode : FORMAT_WRAP_VOLUME;
+	if (cfg->wrap_mode == FORMAT_WRAP_KMS && !kms_has_compact(k)) {
+		seterr(err, errcap, "per-file KMS mode needs a KMS that wraps each file's key "
+		       "(local, pkcs11 or kmip); the %s provider cannot", kms_provider_name(k));
+		ret = -EINVAL;
+		goto out;
+	}
 	cfg->created = (uint64_t)time(NULL);
 	cfg->primary_version = 1;
 	cfg->names_version = 1;
@@ -299,6 +306,12 @@ int volume_create(const char *dir, const struct volume_create_opts *o, char *err
 		goto out;
 	}
 	cfg->n_slots = 1;
+	if (cfg->wrap_mode == FORMAT_WRAP_KMS) {
+		/* §3.3: the first KEK table entry is the KEK that just wrapped VK_1. */
+		cfg->n_keks = 1;
+		cfg->keks[0].ref = 1;
+		snprintf(cfg->keks[0].id, sizeof(cfg->keks[0].id), "%s", cfg->slots[0].kek_id);
+	}
 	ret = keys_volume_new(cfg->volume_id, &kv);
 	if (!ret)
 		ret = keys_volume_add(kv, 1, vk);
@@ -629,6 +642,11 @@ int volume_open_kms(const char *dir, const char *kms_override, const struct kms_
 		goto out;
 	}
 done:
+	ret = filekms_attach(v, kms_override);
+	if (ret) {
+		seterr(err, errcap, "cannot set up per-file KMS mode: %s", strerror(-ret));
+		goto out;
+	}
 	if (keep_kms) {
 		v->kms = k;       /* the caller wraps a new key with it (rotation) */
 		k = NULL;
@@ -645,6 +663,7 @@ void volume_close(struct volume *v)
 {
 	if (!v)
 		return;
+	filekms_free(v->filekms);
 	kms_close(v->kms);
 	keys_volume_free(v->keys);
 	if (v->rootfd >= 0)

@@ -18,12 +18,14 @@ struct volume {
 	struct keys_volume *keys;        /* unwrapped VKs (secmem) */
 	int from_keyring;                /* the keys came from `phifs unlock` (keyring.h) */
 	struct kms *kms;                 /* volume_open_kms(keep_kms): still open, else NULL */
+	struct filekms *filekms;         /* wrap mode 2 (filekms.h), else NULL */
 };
 
 struct volume_create_opts {
 	const char *kms_uri;             /* e.g. "local:/etc/phifs/kek.bin" */
 	uint8_t cipher;                  /* FORMAT_CIPHER_GCM (default) or _XTS */
 	struct kms_opts kms;
+	uint16_t wrap_mode;              /* 0 or FORMAT_WRAP_VOLUME (default), FORMAT_WRAP_KMS */
 };
 
 /* Operator-facing error text goes to err (never PHI). */

@@ -490,6 +490,47 @@ static int kmip_blob_key_id(const void *state, const uint8_t *blob, size_t blob_
 	return n < 0 || (size_t)n >= cap ? -ERANGE : 0;
 }
 
+/* Compact form (kms_wrap_compact): the blob without version ‖ n ‖ uid. */
+static int kmip_compact(const void *state, const uint8_t *blob, size_t blob_len, uint8_t *out,
+			size_t *out_len)
+{
+	char uid[KMIP_UID_MAX + 1];
+	size_t ct_len = 0, n;
+
+	(void)state;
+	if (blob_parse(blob, blob_len, uid, &ct_len))
+		return -EKEYREJECTED;
+	n = blob_len - 2 - strlen(uid);
+	if (*out_len < n)
+		return -EINVAL;
+	memcpy(out, blob + 2 + strlen(uid), n);
+	*out_len = n;
+	return 0;
+}
+
+static int kmip_expand(const void *state, const char *kek_id, const uint8_t *in, size_t in_len,
+		       uint8_t *blob, size_t *blob_len)
+{
+	size_t pl = sizeof(KMIP_ID_PREFIX) - 1, n;
+	const char *uid = kek_id + pl;
+
+	(void)state;
+	if (strncmp(kek_id, KMIP_ID_PREFIX, pl) != 0)
+		return -EKEYREJECTED;
+	n = strlen(uid);
+	if (n < 1 || n > KMIP_UID_MAX || !kmip_uid_valid(uid, n) ||
+	    in_len < KMIP_GCM_IV_LEN + KMIP_GCM_TAG_LEN + 1)
+		return -EKEYREJECTED;
+	if (*blob_len < 2 + n + in_len)
+		return -EINVAL;
+	blob[0] = BLOB_VERSION;
+	blob[1] = (uint8_t)n;
+	memcpy(blob + 2, uid, n);
+	memcpy(blob + 2 + n, in, in_len);
+	*blob_len = 2 + n + in_len;
+	return 0;
+}
+
 /* "kmip:<uid>" (or NULL: the current key) to a uid. */
 static int id_to_uid(const struct kmip *k, const char *id, const char **uid)
 {
@@ -591,6 +632,8 @@ const struct kms_provider_ops kms_kmip_ops = {
 	.unwrap = kmip_unwrap,
 	.key_id = kmip_key_id,
 	.blob_key_id = kmip_blob_key_id,
+	.compact = kmip_compact,
+	.expand = kmip_expand,
 	.create_key = kmip_create_key,
 	.describe = kmip_describe,
 	.health = kmip_health,

@@ -41,6 +41,26 @@ int kms_wrap(struct kms *k, const void *aad, size_t aad_len, const uint8_t *secr
 	     uint8_t *blob, size_t *blob_len);
 int kms_unwrap(struct kms *k, const void *aad, size_t aad_len, const uint8_t *blob,
 	       size_t blob_len, uint8_t *secret, size_t len);
+/*
+ * Per-file KMS mode (docs/FORMAT.md §4.4): a wrap whose blob leaves out the
+ * bytes that name the KEK (a KMIP uid, a PKCS#11 CKA_ID), so that it fits a
+ * file header; the KEK id that wrapped it is written to kek_id (cap bytes)
+ * and must be given back to unwrap. local: the blob is the §8 blob (60 bytes
+ * for 32); kmip: iv ‖ ct ‖ tag; pkcs11: mechanism ‖ the §8 body. The
+ * passphrase provider has none (-EOPNOTSUPP). One KMS operation each.
+ */
+int kms_wrap_compact(struct kms *k, const void *aad, size_t aad_len, const uint8_t *secret,
+		     size_t len, uint8_t *blob, size_t *blob_len, char *kek_id, size_t cap);
+int kms_unwrap_compact(struct kms *k, const char *kek_id, const void *aad, size_t aad_len,
+		       const uint8_t *blob, size_t blob_len, uint8_t *secret, size_t len);
+/* Whether this provider has a compact form (1) or not (0). */
+int kms_has_compact(const struct kms *k);
+/* The pure byte halves of the two calls above, for tests and fuzzing. */
+int kms_blob_compact(const struct kms *k, const uint8_t *blob, size_t blob_len, uint8_t *out,
+		     size_t *out_len);
+int kms_blob_expand(const struct kms *k, const char *kek_id, const uint8_t *in, size_t in_len,
+		    uint8_t *blob, size_t *blob_len);
+
 /* The KEK id of the key this provider wraps with (e.g. "local:1a2b3c4d5e6f7a8b").
  * For the passphrase provider it is known only after the first wrap/unwrap. */
 const char *kms_key_id(const struct kms *k);

@@ -317,6 +317,29 @@ static const char *local_key_id(const void *state)
 	return l->key_id;
 }
 
+/* A local blob names no key: its compact form is itself. Expanding checks
+ * the KEK id, so a blob of another key file is refused by name. */
+static int local_compact(const void *state, const uint8_t *blob, size_t blob_len, uint8_t *out,
+			 size_t *out_len)
+{
+	(void)state;
+	if (*out_len < blob_len)
+		return -EINVAL;
+	memcpy(out, blob, blob_len);
+	*out_len = blob_len;
+	return 0;
+}
+
+static int local_expand(const void *state, const char *kek_id, const uint8_t *in, size_t in_len,
+			uint8_t *blob, size_t *blob_len)
+{
+	const struct local *l = state;
+
+	if (strcmp(kek_id, l->key_id) != 0)
+		return -EKEYREJECTED;
+	return local_compact(state, in, in_len, blob, blob_len);
+}
+
 /* One key per file: only the current one can be described. */
 static int local_describe(void *state, const char *id, struct kms_key_info *info)
 {
@@ -339,5 +362,7 @@ const struct kms_provider_ops kms_local_ops = {
 	.key_id = local_key_id,
 	.blob_key_id = NULL,   /* a local blob does not say which key wrapped it */
 	.describe = local_describe,
+	.compact = local_compact,
+	.expand = local_expand,
 	/* no create_key: a new local KEK is a new key file (rotate-kms --to) */
 };

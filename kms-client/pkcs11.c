@@ -366,6 +366,42 @@ static int pkcs11_blob_key_id(const void *state, const uint8_t *blob, size_t blo
 	return ret ? ret : p11_key_id_format(s->uri.object, b.id, b.id_len, out, cap);
 }
 
+/* Compact form (kms_wrap_compact): mechanism ‖ body; the CKA_ID comes back
+ * from the KEK id, and the rebuilt header is what GCM authenticated. */
+static int pkcs11_compact(const void *state, const uint8_t *blob, size_t blob_len,
+			  uint8_t *out, size_t *out_len)
+{
+	struct p11_blob b;
+
+	(void)state;
+	if (p11_blob_parse(blob, blob_len, &b))
+		return -EKEYREJECTED;
+	if (*out_len < 1 + b.body_len)
+		return -EINVAL;
+	out[0] = (uint8_t)b.mech;
+	memcpy(out + 1, b.body, b.body_len);
+	*out_len = 1 + b.body_len;
+	return 0;
+}
+
+static int pkcs11_expand(const void *state, const char *kek_id, const uint8_t *in,
+			 size_t in_len, uint8_t *blob, size_t *blob_len)
+{
+	const struct pkcs11 *s = state;
+	uint8_t id[P11_ID_MAX];
+	size_t id_len = 0, hlen;
+	struct p11_blob b;
+
+	if (in_len < 2 || p11_key_id_parse(kek_id, s->uri.object, id, &id_len))
+		return -EKEYREJECTED;
+	if (*blob_len < 3 + id_len + in_len - 1)
+		return -EINVAL;
+	hlen = p11_blob_header(in[0], id, id_len, blob);
+	memcpy(blob + hlen, in + 1, in_len - 1);
+	*blob_len = hlen + in_len - 1;
+	return p11_blob_parse(blob, *blob_len, &b) ? -EKEYREJECTED : 0;
+}
+
 /* A new version, one above the newest of any state, becomes current. */
 static int pkcs11_create_key(void *state, char *id, size_t cap)
 {
@@ -472,4 +508,6 @@ const struct kms_provider_ops kms_pkcs11_ops = {
 	.describe = pkcs11_describe,
 	.health = pkcs11_health,
 	.retire_key = pkcs11_retire_key,
+	.compact = pkcs11_compact,
+	.expand = pkcs11_expand,
 };

@@ -251,3 +251,81 @@ int kms_retire_key(struct kms *k, const char *id)
 	atomic_fetch_add(&kms_ops, 1);
 	return k->ops->retire_key(k->state, id);
 }
+
+/* ---- per-file KMS mode: compact blobs --------------------------------- */
+
+int kms_has_compact(const struct kms *k)
+{
+	return k && k->ops->compact && k->ops->expand;
+}
+
+int kms_blob_compact(const struct kms *k, const uint8_t *blob, size_t blob_len, uint8_t *out,
+		     size_t *out_len)
+{
+	if (!k || !blob || !blob_len || !out || !out_len)
+		return -EINVAL;
+	if (!kms_has_compact(k))
+		return -EOPNOTSUPP;
+	return k->ops->compact(k->state, blob, blob_len, out, out_len);
+}
+
+int kms_blob_expand(const struct kms *k, const char *kek_id, const uint8_t *in, size_t in_len,
+		    uint8_t *blob, size_t *blob_len)
+{
+	if (!k || !kek_id || !in || !in_len || !blob || !blob_len)
+		return -EINVAL;
+	if (!kms_has_compact(k))
+		return -EOPNOTSUPP;
+	return k->ops->expand(k->state, kek_id, in, in_len, blob, blob_len);
+}
+
+/* The KEK that wrapped `blob`: named by the blob where it can say, else the
+ * provider's current one (local: one key per file). */
+static int wrapped_by(const struct kms *k, const uint8_t *blob, size_t blob_len, char *kek_id,
+		      size_t cap)
+{
+	const char *cur;
+
+	if (k->ops->blob_key_id && k->ops->blob_key_id(k->state, blob, blob_len, kek_id, cap) == 0)
+		return 0;
+	cur = k->ops->key_id(k->state);
+	if (!cur || strlen(cur) >= cap)
+		return -ERANGE;
+	memcpy(kek_id, cur, strlen(cur) + 1);
+	return 0;
+}
+
+int kms_wrap_compact(struct kms *k, const void *aad, size_t aad_len, const uint8_t *secret,
+		     size_t len, uint8_t *blob, size_t *blob_len, char *kek_id, size_t cap)
+{
+	uint8_t full[KMS_BLOB_MAX];
+	size_t full_len = sizeof(full);
+	int ret;
+
+	if (!kek_id || !cap || !blob_len)
+		return -EINVAL;
+	kek_id[0] = '\0';
+	if (!kms_has_compact(k))
+		return -EOPNOTSUPP;
+	ret = kms_wrap(k, aad, aad_len, secret, len, full, &full_len);
+	if (!ret)
+		ret = wrapped_by(k, full, full_len, kek_id, cap);
+	if (!ret)
+		ret = k->ops->compact(k->state, full, full_len, blob, blob_len);
+	if (ret)
+		kek_id[0] = '\0';
+	return ret;
+}
+
+int kms_unwrap_compact(struct kms *k, const char *kek_id, const void *aad, size_t aad_len,
+		       const uint8_t *blob, size_t blob_len, uint8_t *secret, size_t len)
+{
+	uint8_t full[KMS_BLOB_MAX];
+	size_t full_len = sizeof(full);
+	int ret;
+
+	ret = kms_blob_expand(k, kek_id, blob, blob_len, full, &full_len);
+	if (ret)
+		return ret;
+	return kms_unwrap(k, aad, aad_len, full, full_len, secret, len);
+}

@@ -37,6 +37,15 @@ struct kms_provider_ops {
 	int (*describe)(void *state, const char *id, struct kms_key_info *info);
 	int (*health)(void *state);
 	int (*retire_key)(void *state, const char *id);
+	/* Per-file KMS mode (kms_wrap_compact): `compact` drops the bytes of a
+	 * blob that name its KEK; `expand` rebuilds the blob from them and the
+	 * KEK id the caller kept. Pure byte work, no KMS call. NULL: the provider
+	 * has no compact form (provider.c answers -EOPNOTSUPP). Capacities in/out
+	 * as kms_wrap's blob_len; a malformed input is -EKEYREJECTED. */
+	int (*compact)(const void *state, const uint8_t *blob, size_t blob_len, uint8_t *out,
+		       size_t *out_len);
+	int (*expand)(const void *state, const char *kek_id, const uint8_t *in, size_t in_len,
+		      uint8_t *blob, size_t *blob_len);
 };
 
 /* Read-only tables, one per provider file; provider.c lists them. */

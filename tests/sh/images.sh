@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # images.sh: the committed reference volumes of tests/images/ (made once by
-# scripts/make-images.sh) still open, verify and read back exactly — a change
+# scripts/make-images.sh; filekms-v1 in per-file KMS mode) still open, verify and read back exactly — a change
 # that cannot read an old volume fails here — and the corrupt ones are caught.
 . "$(dirname "$0")/lib.sh"
 setup
-plan 16
+plan 20
 IMG="$top_srcdir/tests/images"
 export PHIFS_TEST_FAST_KDF=1
 cp "$IMG/kek.bin" "$KEY"; chmod 600 "$KEY"
@@ -31,6 +31,9 @@ valid() {
 valid gcm-v1 "${LOCAL[@]}"
 valid xts-v1 "${LOCAL[@]}"
 valid pass-v1 "${PASS[@]}"
+# Per-file KMS mode: one KMS unwrap per file, through the same key file.
+valid filekms-v1 "${LOCAL[@]}"
+check "filekms-v1: info reports per-file KMS wrap" sh -c "'$PHIFS' info --json '$CIPHER' | grep -q '\"wrap_mode\": *\"per-file-kms\"'"
 
 unpack gcm-v1-badblock
 out=$("$PHIFS" fsck "${LOCAL[@]}" --show-paths "$CIPHER" 2>&1); rc=$?

@@ -163,7 +163,7 @@ static const struct hcase header_cases[] = {
 	{ "cipher 3", { { H_CIPHER, 3, 0 } }, -EPROTO },
 	{ "cipher 255", { { H_CIPHER, 255, 0 } }, -EPROTO },
 	{ "wrap kind 0", { { H_KIND, 0, 0 } }, -EPROTO },
-	{ "wrap kind 2 reserved", { { H_KIND, 2, 0 } }, -EPROTO },
+	{ "wrap kind 2 per-file KMS", { { H_KIND, 2, 0 } }, 0 },
 	{ "wrap kind 3", { { H_KIND, 3, 0 } }, -EPROTO },
 	{ "flags has_data", { { H_FLAGS, 1, 0 } }, 0 },
 	{ "flags both known", { { H_FLAGS, 3, 0 } }, 0 },
@@ -519,7 +519,8 @@ static const struct ccase config_cases[] = {
 	{ "name scheme 0", { { C_SCHEME, 0, 0 } }, -EPROTO, -EINVAL },
 	{ "name scheme 2", { { C_SCHEME, 0, 2 } }, -EPROTO, -EINVAL },
 	{ "wrap mode 0", { { C_WRAP, 0, 0 } }, -EPROTO, -EINVAL },
-	{ "wrap mode 2 reserved", { { C_WRAP, 0, 2 } }, -EPROTO, -EINVAL },
+	/* Mode 2 needs its KEK table (§3.3), which this builder does not write. */
+	{ "wrap mode 2 without KEK table", { { C_WRAP, 0, 2 } }, -EBADMSG, -EINVAL },
 	{ "wrap mode 3", { { C_WRAP, 0, 3 } }, -EPROTO, -EINVAL },
 	{ "compat flags ignored", { { C_COMPAT, 0, 0xffffffffu } }, 0, 0 },
 	{ "uri length 0", { { C_URI_LEN, 0, 0 } }, -EBADMSG, -EINVAL },
@@ -656,7 +657,7 @@ static void test_config_unsupported_first(void **state)
 	assert_int_equal(format_config_decode(buf, len + 5, &c), -EPROTO);
 	assert_int_equal(format_config_decode(buf, 59, &c), -EBADMSG);
 	cspec_default(&s);
-	s.wrap = 2;
+	s.wrap = 3;
 	cspec_build(&s, buf);
 	assert_int_equal(format_config_decode(buf, 60, &c), -EPROTO);
 }

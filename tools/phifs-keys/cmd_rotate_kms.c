@@ -5,7 +5,8 @@
  * another provider given by --to (e.g. from a passphrase to an HSM). Only the
  * config changes, in one atomic rename; no file is touched, so it takes the
  * same time for ten files as for ten million, and a mounted volume keeps
- * working. --retire-old then revokes the old KEK in the KMS — only after the
+ * working (per-file KMS mode differs: every header is re-wrapped, offline —
+ * rotate_files.c). --retire-old then revokes the old KEK in the KMS — only after the
  * new config is durable, because a revoked KMIP key no longer decrypts.
  */
 #include "config.h"
@@ -22,6 +23,7 @@
 #include "hook.h"
 #include "keyscmd.h"
 #include "kms.h"
+#include "rotate_files.h"
 #include "volume.h"
 
 struct rotate {
@@ -50,8 +52,10 @@ static void collect_old(struct rotate *r, const struct format_config *c)
 	}
 }
 
-/* The KMS handle holding the new KEK: --to, or a new key in the current KMS. */
-static int open_target(struct rotate *r, const char *cur_uri, struct kms **out)
+/* The KMS handle holding the new KEK: --to, or a new key in the current KMS.
+ * resume: a per-file rotation was interrupted — its new KEK is already the
+ * KMS's current one, so none is created. */
+static int open_target(struct rotate *r, const char *cur_uri, int resume, struct kms **out)
 {
 	int ret;
 
@@ -68,6 +72,8 @@ static int open_target(struct rotate *r, const char *cur_uri, struct kms **out)
 		warnx_phifs("cannot open KMS %s: %s", cur_uri, strerror(-ret));
 		return ret;
 	}
+	if (resume)
+		return 0;
 	ret = kms_create_key(*out, r->new_id, sizeof(r->new_id));
 	if (ret == -EOPNOTSUPP)
 		warnx_phifs("the %s provider has no key versions: name the new KEK with --to "
@@ -153,12 +159,26 @@ static int rotate_run(struct rotate *r)
 	collect_old(r, v->cfg);
 	snprintf(r->old_uri, sizeof(r->old_uri), "%s",
 		 r->kms_override ? r->kms_override : v->cfg->kms_uri);
-	ret = open_target(r, r->old_uri, &newk);
+	ret = open_target(r, r->old_uri, v->cfg->wrap_mode == FORMAT_WRAP_KMS &&
+			  v->cfg->n_keks > 1, &newk);
 	if (ret) {
 		code = exit_code_for(ret);
 		goto out;
 	}
 	snprintf(r->new_id, sizeof(r->new_id), "%s", kms_key_id(newk) ? kms_key_id(newk) : "");
+	if (v->cfg->wrap_mode == FORMAT_WRAP_KMS) {
+		struct rotate_files rf = { .v = v, .dir = r->dir };
+
+		ret = rotate_files_run(&rf, newk, r->new_id);
+		if (!r->json)
+			printf("file headers re-wrapped under %s: %llu (%llu already)%s\n", r->new_id,
+			       rf.rewrapped, rf.already, rf.resumed ? ", resumed" : "");
+		if (ret) {
+			hook_key_op("rotate-kms", r->old_ids[0], r->new_id, ret);
+			code = exit_code_for(ret);
+			goto out;
+		}
+	}
 	ret = volume_rewrap(v, newk, r->to, err, sizeof(err));
 	hook_key_op("rotate-kms", r->old_ids[0], r->new_id, ret);
 	if (ret) {

@@ -31,6 +31,7 @@
 struct status {
 	struct format_config cfg;
 	uint64_t files, unreadable, per_version[FORMAT_MAX_SLOTS], other_version;
+	uint64_t per_kek[FORMAT_MAX_KEKS];   /* per-file KMS mode: headers per KEK entry */
 	struct kms_key_info kek[FORMAT_MAX_SLOTS];
 	int kek_ok[FORMAT_MAX_SLOTS];
 	int64_t now, max_age;      /* max_age 0: no limit */
@@ -82,6 +83,17 @@ static void count_header(struct status *s, const char *path)
 		return;
 	}
 	close(fd);
+	if (h.wrap_kind == FORMAT_WRAP_KMS) {
+		/* Per-file KMS (FORMAT.md §4.4): bytes 24..27 name a KEK entry. */
+		for (i = 0; i < s->cfg.n_keks; i++)
+			if (s->cfg.keks[i].ref == h.wrap_key_version)
+				break;
+		if (i < s->cfg.n_keks)
+			s->per_kek[i]++;
+		else
+			s->other_version++;
+		return;
+	}
 	for (i = 0; i < s->cfg.n_slots; i++)
 		if (s->cfg.slots[i].version == h.wrap_key_version)
 			break;
@@ -178,12 +190,18 @@ static void print_text(struct status *s, const char *dir)
 		       (long long)(age_of(s, s->kek[i].created) / 86400),
 		       check_age(s, s->kek[i].created) ? "  TOO OLD" : "");
 	}
+	if (s->cfg.wrap_mode == FORMAT_WRAP_KMS)
+		printf("file keys: per-file KMS, each wrapped by the KEK its header names:\n");
+	for (unsigned i = 0; i < s->cfg.n_keks; i++)
+		printf("  #%-4u files %llu  KEK %s%s\n", s->cfg.keks[i].ref,
+		       (unsigned long long)s->per_kek[i], s->cfg.keks[i].id,
+		       &s->cfg.keks[i] == format_config_kek_current(&s->cfg) ? "  (current)" : "");
 	printf("files: %llu", (unsigned long long)s->files);
 	if (s->unreadable)
 		printf(", %llu with unreadable headers (run phifs fsck)",
 		       (unsigned long long)s->unreadable);
 	if (s->other_version)
-		printf(", %llu wrapped by a version the config lacks",
+		printf(", %llu wrapped by a key the config lacks",
 		       (unsigned long long)s->other_version);
 	printf("\n");
 }
@@ -229,6 +247,20 @@ static void print_json(struct status *s, const char *dir)
 	for (unsigned i = 0; i < s->cfg.n_slots; i++)
 		json_object_array_add(a, slot_json(s, i));
 	json_object_object_add(o, "volume_keys", a);
+	if (s->cfg.wrap_mode == FORMAT_WRAP_KMS) {
+		a = json_object_new_array();
+		for (unsigned i = 0; i < s->cfg.n_keks; i++) {
+			json_object *k = json_object_new_object();
+
+			json_object_object_add(k, "ref", json_object_new_int64(s->cfg.keks[i].ref));
+			json_object_object_add(k, "kek_id",
+					       json_object_new_string(s->cfg.keks[i].id));
+			json_object_object_add(k, "files",
+					       json_object_new_int64((int64_t)s->per_kek[i]));
+			json_object_array_add(a, k);
+		}
+		json_object_object_add(o, "file_keks", a);
+	}
 	json_object_object_add(o, "files", json_object_new_int64((int64_t)s->files));
 	json_object_object_add(o, "unreadable_headers",
 			       json_object_new_int64((int64_t)s->unreadable));

@@ -50,6 +50,12 @@ static void print_text(const char *dir, const struct format_config *c, const cha
 	printf("names:          AES-256-SIV, base64url\n");
 	printf("created:        %s\n", when);
 	printf("key provider:   %s\n", c->kms_uri);
+	printf("file keys:      %s\n", c->wrap_mode == FORMAT_WRAP_KMS
+					   ? "per-file KMS (each wrapped by the KMS)"
+					   : "wrapped by the volume key");
+	for (unsigned i = 0; i < c->n_keks; i++)
+		printf("file KEK:       #%u %s%s\n", c->keks[i].ref, c->keks[i].id,
+		       &c->keks[i] == format_config_kek_current(c) ? " (current)" : "");
 	printf("primary key:    v%u\n", c->primary_version);
 	printf("names key:      v%u\n", c->names_version);
 	for (unsigned i = 0; i < c->n_slots; i++) {
@@ -72,6 +78,20 @@ static void print_json(const char *dir, const struct format_config *c, const cha
 	json_object_object_add(o, "block_size", json_object_new_int((int)c->block_size));
 	json_object_object_add(o, "created", json_object_new_string(when));
 	json_object_object_add(o, "kms_uri", json_object_new_string(c->kms_uri));
+	json_object_object_add(o, "wrap_mode", json_object_new_string(
+		c->wrap_mode == FORMAT_WRAP_KMS ? "per-file-kms" : "volume"));
+	if (c->wrap_mode == FORMAT_WRAP_KMS) {
+		json_object *keks = json_object_new_array();
+
+		for (unsigned i = 0; i < c->n_keks; i++) {
+			json_object *k = json_object_new_object();
+
+			json_object_object_add(k, "ref", json_object_new_int64(c->keks[i].ref));
+			json_object_object_add(k, "kek_id", json_object_new_string(c->keks[i].id));
+			json_object_array_add(keks, k);
+		}
+		json_object_object_add(o, "file_keks", keks);
+	}
 	json_object_object_add(o, "primary_key_version", json_object_new_int64(c->primary_version));
 	json_object_object_add(o, "names_key_version", json_object_new_int64(c->names_version));
 	for (unsigned i = 0; i < c->n_slots; i++) {

@@ -20,12 +20,16 @@
 
 static void usage(void)
 {
-	printf("usage: phifs init [--kms URI] [--cipher gcm|xts] [--passfile FILE | --extpass CMD] CIPHERDIR\n"
+	printf("usage: phifs init [--kms URI] [--cipher gcm|xts] [--wrap volume|per-file-kms]\n"
+	       "                  [--passfile FILE | --extpass CMD] CIPHERDIR\n"
 	       "  --kms URI       key provider: local:/path/keyfile (default %s,\n"
 	       "                  created mode 0600 if absent), passphrase, or\n"
 	       "                  pkcs11:token=T;object=L?module-path=M&pin-source=file:P\n"
 	       "  --cipher C      gcm (default: AES-256-GCM, authenticated) or\n"
 	       "                  xts (AES-256-XTS, length-preserving, confidentiality only)\n"
+	       "  --wrap W        volume (default: file keys wrapped by the volume key) or\n"
+	       "                  per-file-kms (each file's key wrapped by the KMS itself, so\n"
+	       "                  the KMS's log shows every file's key use; not with passphrase)\n"
 	       "  --passfile F    passphrase provider: read the passphrase from F\n"
 	       "  --extpass CMD   passphrase provider: run CMD and read its output\n",
 	       DEFAULT_KMS);
@@ -36,12 +40,13 @@ int cmd_init(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "kms", required_argument, NULL, 'k' },
 		{ "cipher", required_argument, NULL, 'c' },
+		{ "wrap", required_argument, NULL, 'w' },
 		{ "passfile", required_argument, NULL, 'P' },
 		{ "extpass", required_argument, NULL, 'E' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0, 0, 0, 0 }
 	};
-	struct volume_create_opts o = { DEFAULT_KMS, FORMAT_CIPHER_GCM, { 0 } };
+	struct volume_create_opts o = { DEFAULT_KMS, FORMAT_CIPHER_GCM, { 0 }, FORMAT_WRAP_VOLUME };
 	char err[512] = "";
 	int opt, ret;
 
@@ -60,6 +65,15 @@ int cmd_init(int argc, char **argv)
 			else
 				die(EXIT_USAGE, "unknown cipher '%s' (gcm or xts)", optarg);
 			break;
+		case 'w':
+			if (!strcmp(optarg, "volume"))
+				o.wrap_mode = FORMAT_WRAP_VOLUME;
+			else if (!strcmp(optarg, "per-file-kms"))
+				o.wrap_mode = FORMAT_WRAP_KMS;
+			else
+				die(EXIT_USAGE, "unknown wrap mode '%s' (volume or per-file-kms)",
+				    optarg);
+			break;
 		case 'h':
 			usage();
 			return EXIT_OK;
@@ -72,13 +86,18 @@ int cmd_init(int argc, char **argv)
 		usage();
 		return EXIT_USAGE;
 	}
+	/* Asked before any passphrase prompt: a passphrase wraps nothing per file. */
+	if (o.wrap_mode == FORMAT_WRAP_KMS && !strncmp(o.kms_uri, "passphrase", 10))
+		die(EXIT_USAGE, "--wrap per-file-kms needs a KMS (local, pkcs11 or kmip): a "
+		    "passphrase has no KMS log to record each file's key use");
 	tool_make_key_dir(o.kms_uri);
 	ret = volume_create(argv[optind], &o, err, sizeof(err));
 	if (ret)
 		die(exit_code_for(ret) == EXIT_KEY ? EXIT_KEY : EXIT_PROBLEMS, "init failed: %s",
 		    err[0] ? err : strerror(-ret));
-	printf("created phifs volume in %s (%s, key provider %s)\n", argv[optind],
-	       o.cipher == FORMAT_CIPHER_XTS ? "AES-256-XTS" : "AES-256-GCM", o.kms_uri);
+	printf("created phifs volume in %s (%s, key provider %s%s)\n", argv[optind],
+	       o.cipher == FORMAT_CIPHER_XTS ? "AES-256-XTS" : "AES-256-GCM", o.kms_uri,
+	       o.wrap_mode == FORMAT_WRAP_KMS ? ", per-file KMS wrap" : "");
 	if (o.cipher == FORMAT_CIPHER_XTS)
 		printf("note: XTS gives confidentiality only; tampering is not detected.\n");
 	return EXIT_OK;
