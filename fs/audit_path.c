@@ -10,7 +10,11 @@
  * O_PATH fd gives the backing path, whose components decrypt with names.c.
  * Directories' plaintext paths are cached by backing path: a backing path is
  * a function of the plaintext path and the directory ids, so an entry never
- * goes stale (a renamed directory simply gets another backing path).
+ * goes stale (a renamed directory simply gets another backing path). Before
+ * that, the plaintext path of an inode is cached by inode number and a
+ * generation that every rename, unlink and rmdir through the mount moves on
+ * (audit_paths_moved), which spares the /proc readlink of most records (a
+ * file's create, setattrs and summary name the same inode or parent).
  * It does not decide what is recorded (audit.c) and logs nothing.
  */
 #include "config.h"
@@ -36,6 +40,7 @@
 #include "volume.h"
 
 #define DIR_CACHE_SLOTS 512
+#define INO_CACHE_SLOTS 256
 #define AAD_PREFIX "phifs/v1/audit-path"
 
 struct dir_slot {
@@ -51,9 +56,22 @@ struct audit_paths {
 	uint8_t volume_id[FORMAT_ID_LEN];
 	char root[PATH_MAX];            /* backing path of the cipher dir */
 	size_t rootlen;
-	pthread_mutex_t lock;           /* guards cache */
+	pthread_mutex_t lock;           /* guards cache and icache */
 	struct dir_slot cache[DIR_CACHE_SLOTS];
+	struct ino_slot {
+		uint64_t ino, gen;      /* gen 0: empty */
+		char *plain;
+	} icache[INO_CACHE_SLOTS];
 };
+
+/* Moved on by every rename, unlink and rmdir: cached inode paths older than
+ * the current value are not used. */
+static uint64_t path_gen = 1;
+
+void audit_paths_moved(void)
+{
+	__atomic_add_fetch(&path_gen, 1, __ATOMIC_SEQ_CST);
+}
 
 static const char *const mode_names[] = { "none", "hmac", "encrypted", "plain" };
 
@@ -130,6 +148,11 @@ void audit_paths_free(struct audit_paths *p)
 	for (int i = 0; i < DIR_CACHE_SLOTS; i++) {
 		free(p->cache[i].backing);
 		free(p->cache[i].plain);
+	}
+	for (int i = 0; i < INO_CACHE_SLOTS; i++) {
+		if (p->icache[i].plain)
+			explicit_bzero(p->icache[i].plain, strlen(p->icache[i].plain));
+		free(p->icache[i].plain);
 	}
 	pthread_mutex_destroy(&p->lock);
 	free(p);
@@ -239,12 +262,43 @@ static int dir_resolve(struct audit_paths *p, const char *rel, char *plain, size
 	return ret;
 }
 
-int audit_path_of(struct audit_paths *p, struct inode *dir, const char *name, char *out,
-		  size_t cap)
+static int icache_get(struct audit_paths *p, uint64_t ino, uint64_t gen, char *out, size_t cap)
+{
+	struct ino_slot *s = &p->icache[ino % INO_CACHE_SLOTS];
+	int ret = -ENOENT;
+
+	pthread_mutex_lock(&p->lock);
+	if (s->gen == gen && s->ino == ino && strlen(s->plain) < cap) {
+		strcpy(out, s->plain);
+		ret = 0;
+	}
+	pthread_mutex_unlock(&p->lock);
+	return ret;
+}
+
+static void icache_put(struct audit_paths *p, uint64_t ino, uint64_t gen, const char *plain)
+{
+	struct ino_slot *s = &p->icache[ino % INO_CACHE_SLOTS];
+	char *v = strdup(plain);
+
+	if (!v)
+		return;
+	pthread_mutex_lock(&p->lock);
+	if (s->plain)
+		explicit_bzero(s->plain, strlen(s->plain));
+	free(s->plain);
+	s->plain = v;
+	s->ino = ino;
+	s->gen = gen;
+	pthread_mutex_unlock(&p->lock);
+}
+
+/* The plaintext path of inode i itself, from /proc and the backing tree. */
+static int inode_path(struct audit_paths *p, struct inode *i, char *out, size_t cap)
 {
 	char abs[PATH_MAX], dplain[PATH_MAX], *rel, *slash;
 	uint8_t dirid[NAMES_DIRID_LEN];
-	int ret = fd_path(dir->fd, abs, sizeof(abs));
+	int ret = fd_path(i->fd, abs, sizeof(abs));
 
 	if (ret)
 		return ret;
@@ -252,14 +306,7 @@ int audit_path_of(struct audit_paths *p, struct inode *dir, const char *name, ch
 	if (strncmp(abs, p->root, p->rootlen) || (abs[p->rootlen] && abs[p->rootlen] != '/'))
 		return -ENOENT;
 	rel = abs + p->rootlen + (abs[p->rootlen] == '/');
-	if (name) {
-		ret = dir_resolve(p, rel, dplain, sizeof(dplain), dirid);
-		if (!ret && (size_t)snprintf(out, cap, "%s/%s", strcmp(dplain, "/") ? dplain : "",
-					     name) >= cap)
-			ret = -ENAMETOOLONG;
-		return ret;
-	}
-	if (S_ISDIR(dir->type) || !rel[0])
+	if (S_ISDIR(i->type) || !rel[0])
 		return dir_resolve(p, rel, out, cap, dirid);
 	slash = strrchr(rel, '/');
 	if (slash)
@@ -268,6 +315,27 @@ int audit_path_of(struct audit_paths *p, struct inode *dir, const char *name, ch
 	if (!ret)
 		ret = decrypt_child(p, slash ? rel : "", dirid, slash ? slash + 1 : rel, dplain, out,
 				    cap);
+	return ret;
+}
+
+int audit_path_of(struct audit_paths *p, struct inode *dir, const char *name, char *out,
+		  size_t cap)
+{
+	uint64_t gen = __atomic_load_n(&path_gen, __ATOMIC_SEQ_CST);
+	char base[PATH_MAX];
+	int ret = icache_get(p, (uint64_t)dir->ino, gen, base, sizeof(base));
+
+	if (ret) {
+		ret = inode_path(p, dir, base, sizeof(base));
+		if (!ret)
+			icache_put(p, (uint64_t)dir->ino, gen, base);
+	}
+	if (!ret && name &&
+	    (size_t)snprintf(out, cap, "%s/%s", strcmp(base, "/") ? base : "", name) >= cap)
+		ret = -ENAMETOOLONG;
+	else if (!ret && !name && (size_t)snprintf(out, cap, "%s", base) >= cap)
+		ret = -ENAMETOOLONG;
+	explicit_bzero(base, sizeof(base));
 	return ret;
 }
 

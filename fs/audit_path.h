@@ -36,6 +36,8 @@ enum audit_paths_mode audit_paths_mode_of(const struct audit_paths *p);
 /* Plaintext path ("/a/b") of `name` in directory `dir`, or of `dir` itself
  * (a file or directory) when name is NULL. -ENOENT when it cannot be known
  * (deleted, keys evicted). Memory only: never logged. */
+/* A rename, unlink or rmdir went through: cached inode paths are stale. */
+void audit_paths_moved(void);
 int audit_path_of(struct audit_paths *p, struct inode *dir, const char *name, char *out,
 		  size_t cap);
 /* {"hmac":..} / {"enc":..} / {"plain":..} of a plaintext string (a path or an

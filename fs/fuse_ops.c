@@ -435,6 +435,8 @@ static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 		audit_probe(&o);
 	if (!ret)
 		ret = node_unlink(&fsd_of(req)->nc, ino_of(req, parent), name);
+	if (!ret)
+		audit_paths_moved();
 	audit_event(&c, "unlink", &o, NULL, NULL, ret);
 	reply_err(req, &c, ret);
 }
@@ -450,6 +452,8 @@ static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 		audit_probe(&o);
 	if (!ret)
 		ret = node_rmdir(&fsd_of(req)->nc, ino_of(req, parent), name);
+	if (!ret)
+		audit_paths_moved();
 	audit_event(&c, "rmdir", &o, NULL, NULL, ret);
 	reply_err(req, &c, ret);
 }
@@ -472,6 +476,8 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_
 	if (!ret)
 		ret = node_rename(&fsd_of(req)->nc, ino_of(req, parent), name,
 				  ino_of(req, newparent), newname, flags);
+	if (!ret)
+		audit_paths_moved();
 	audit_event(&c, "rename", &src, &dst, audit_rename_flags(flags), ret);
 	reply_err(req, &c, ret);
 }

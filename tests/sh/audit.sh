@@ -10,7 +10,7 @@
 setup
 command -v keyctl >/dev/null || bail "keyctl missing (apt-get install keyutils)"
 command -v setfattr >/dev/null || bail "setfattr missing (apt-get install attr)"
-plan 53
+plan 54
 PY=/usr/bin/python3
 PHIFS_AUDIT="$top_builddir/tools/phifs-audit/phifs-audit"
 # A fresh spool (and verification material) per part of the test.
@@ -91,6 +91,18 @@ umount_volume
 rcheck "audit_paths=plain: nested paths resolved (create, mkdir, rename)" \
 	"$AUD" "any(r['object']['path']=={'plain':'/a/bb/ccc.txt'} for r in ev('create')) and any(r['object']['path']=={'plain':'/a/bb'} for r in ev('mkdir')) and any(r['object']['path']['plain']=='/a/bb/ccc.txt' and r['object2']['path']['plain']=='/a/dd.txt' for r in ev('rename'))"
 rcheck "audit_paths=plain is stated in the mount record" "$AUD" "ev('mount')[-1]['audit_paths']=='plain'"
+# Paths are cached per inode until a rename, unlink or rmdir: a renamed
+# parent directory shows at once in its files' records, both ways.
+fresh
+mount_volume -o "audit=$AUD,audit_paths=plain" || bail "cannot mount"
+cat "$MNT/a/dd.txt" >/dev/null
+mv "$MNT/a" "$MNT/z"
+cat "$MNT/z/dd.txt" >/dev/null
+mv "$MNT/z" "$MNT/a"
+cat "$MNT/a/dd.txt" >/dev/null
+umount_volume
+rcheck "audit_paths=plain: a directory rename shows in the next record of a file in it" \
+	"$AUD" "[r['object']['path']['plain'] for r in ev('open')]==['/a/dd.txt','/z/dd.txt','/a/dd.txt']"
 fresh
 mount_volume -o "audit=$AUD,audit_paths=encrypted" || bail "cannot mount"
 cat "$MNT/a/dd.txt" >/dev/null
