@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <json-c/json.h>
+#include <sodium.h>
 
 #include "audit_actor.h"
 #include "audit_rec.h"
@@ -28,13 +29,7 @@ static void host_init(void)
 
 void audit_rec_hex(const uint8_t *in, size_t n, char *out)
 {
-	static const char digits[] = "0123456789abcdef";
-
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = digits[in[i] >> 4];
-		out[2 * i + 1] = digits[in[i] & 15];
-	}
-	out[2 * n] = '\0';
+	sodium_bin2hex(out, 2 * n + 1, in, n);
 }
 
 void audit_rec_time(const struct timespec *ts, char out[40])

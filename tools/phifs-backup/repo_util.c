@@ -9,43 +9,26 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sodium.h>
 
 #include "cipher.h"
 #include "repo_util.h"
 
 void repo_hex(const uint8_t *in, size_t len, char *out)
 {
-	static const char digits[] = "0123456789abcdef";
-
-	for (size_t i = 0; i < len; i++) {
-		out[2 * i] = digits[in[i] >> 4];
-		out[2 * i + 1] = digits[in[i] & 15];
-	}
-	out[2 * len] = '\0';
+	sodium_bin2hex(out, 2 * len + 1, in, len);
 }
 
-static int nibble(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
+/* Exactly 2·len hex digits (either case), nothing else. */
 int repo_unhex(const char *in, uint8_t *out, size_t len)
 {
-	if (strlen(in) != 2 * len)
-		return -EINVAL;
-	for (size_t i = 0; i < len; i++) {
-		int hi = nibble(in[2 * i]), lo = nibble(in[2 * i + 1]);
+	size_t got = 0;
+	const char *end = NULL;
 
-		if (hi < 0 || lo < 0)
-			return -EINVAL;
-		out[i] = (uint8_t)(hi << 4 | lo);
-	}
+	if (strlen(in) != 2 * len ||
+	    sodium_hex2bin(out, len, in, 2 * len, NULL, &got, &end) != 0 || got != len ||
+	    end != in + 2 * len)
+		return -EINVAL;
 	return 0;
 }
 

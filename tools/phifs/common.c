@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sodium.h>
 #include <libgen.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -132,8 +133,7 @@ int hex_id(const unsigned char *id, size_t len, char *out, size_t cap)
 {
 	if (cap < 2 * len + 1)
 		return -ENOSPC;
-	for (size_t i = 0; i < len; i++)
-		snprintf(out + 2 * i, 3, "%02x", id[i]);
+	sodium_bin2hex(out, cap, id, len);
 	return 0;
 }
 
