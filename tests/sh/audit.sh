@@ -228,7 +228,8 @@ AUD="$FULL/spool"
 	"$CIPHER" "$MNT" 2> "$WORK/daemon.err" &
 eventually mountpoint -q "$MNT" || bail "cannot mount"
 dd if=/dev/zero of="$FULL/fill" bs=4k status=none 2>/dev/null
-for i in 1 2 3 4 5; do echo "$i" > "$MNT/c$i"; done
+# More records than the spool file's last, partly filled page can still take.
+for i in $(seq 20); do echo "$i" > "$MNT/c$i"; done
 check "continue: with the spool full, creates and opens still work" \
 	sh -c "cat '$MNT'/c1 '$MNT'/c5 '$MNT/existing' >/dev/null"
 check "continue: the daemon alerts (no PHI: no name in the message)" \
