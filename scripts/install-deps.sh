@@ -7,7 +7,8 @@ pkgs=(build-essential autoconf automake libtool pkg-config clang libclang-rt-14-
       libcmocka-dev libjson-c-dev attr openssl xxd
       python3-pykmip softhsm2 opensc libp11-kit-dev
       libcurl4-openssl-dev libzstd-dev
-      valgrind e2fsprogs)
+      valgrind e2fsprogs
+      systemd)   # systemd.pc (the unit dir) and systemd-analyze (tests/sh/install.sh); inert without systemd as init
 # --bench: also the reference systems bench/ compares with (not needed by CI)
 [ "${1:-}" = --bench ] && pkgs+=(restic borgbackup)
 missing=()
