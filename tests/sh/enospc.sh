@@ -185,17 +185,6 @@ elif act == "free":
     save(st)
 PYEOF
 io() { $PY "$WORK/io.py" "$1" "$MNT" "$WORK/state.json" "${@:2}"; }
-# fsck clean, or only what docs/FORMAT.md §5.5 promises: a torn extension
-# (an extension whose last step, dropping LAST from the old final block,
-# found no space for its journal record) reads correctly and is reported.
-fsck_clean() {
-	local out rc
-	out=$("$PHIFS" fsck "$CIPHER" 2>&1); rc=$?
-	if [ $rc -eq 1 ] && ! echo "$out" | grep '^CORRUPT' | grep -qv 'torn extend'; then
-		ok "$1: fsck finds only torn extensions (FORMAT.md §5.5)"; echo "$out" | grep '^CORRUPT' | sed 's/^/# /'
-	elif [ $rc -eq 0 ]; then ok "$1: fsck is clean"
-	else not_ok "$1: fsck is clean (exit $rc)"; echo "$out" | sed 's/^/# /' | head; fi
-}
 report() { # report DESCRIPTION: the exit status of the last io call, with its output
 	local rc=$? out=$1
 	[ $rc -eq 0 ] && ok "$out" || not_ok "$out"
@@ -216,13 +205,13 @@ io verify; report "after a remount (direct_io): every file as before or after"
 io ops 2; report "ops on a full disk with direct_io: only ENOSPC/EIO"
 io verify; report "every file reads as before or after its failed op (direct_io)"
 umount_volume
-fsck_clean "full disk"
+fsck_after_crash "full disk"
 check "the journal holds no record after a clean unmount" sh -c "! find '$CIPHER/phifs.journal' -type f -size +0 | grep -q ."
 mount_volume || bail "cannot remount"
 io free; report "after freeing space, appends, a 2 MiB file, mkdir and a long name work"
 io verify; report "everything reads back after freeing space"
 umount_volume
-fsck_clean "after freeing space"
+fsck_after_crash "after freeing space"
 
 # ---- EIO: the backing ext4 shut down under a writer ----
 umount "$SMALL"
@@ -289,7 +278,7 @@ umount "$MNT" 2>/dev/null || umount -l "$MNT"
 stop_daemon; rm -f "$WORK/phifs.pid"
 umount "$LOOPMNT" || umount -l "$LOOPMNT"
 mount -o loop "$WORK/ext4.img" "$LOOPMNT" || bail "cannot mount the ext4 image again"
-fsck_clean "after the disk died"
+fsck_after_crash "after the disk died"
 mount_volume || bail "cannot remount"
 $PY "$WORK/appcheck.py" "$MNT" "$WORK/append.log"; report "each appended file holds at least what was fsynced"
 io verify; report "the files written before read back intact"

@@ -165,4 +165,15 @@ PYEOF
 # Waits up to 30 s for a command to succeed (the writer retries once a second).
 # rcheck "description" DIR 'expression': rq as a test, its diagnostics shown.
 rcheck() { local d="$1"; shift; if rq "$@"; then ok "$d"; else not_ok "$d"; fi; }
+# fsck clean, or only what docs/FORMAT.md §5.5 allows after a kill or a
+# failed write: a torn extension (an extension whose last step, dropping LAST
+# from the old final block, never ran) reads correctly and is reported.
+fsck_after_crash() {
+	local out rc
+	out=$("$PHIFS" fsck "$CIPHER" 2>&1); rc=$?
+	if [ $rc -eq 1 ] && ! echo "$out" | grep '^CORRUPT' | grep -qv 'torn extend'; then
+		ok "$1: fsck finds only torn extensions (FORMAT.md §5.5)"; echo "$out" | grep '^CORRUPT' | sed 's/^/# /'
+	elif [ $rc -eq 0 ]; then ok "$1: fsck is clean"
+	else not_ok "$1: fsck is clean (exit $rc)"; echo "$out" | sed 's/^/# /' | head; fi
+}
 eventually() { for _ in $(seq 150); do "$@" >/dev/null 2>&1 && return 0; sleep 0.2; done; return 1; }
