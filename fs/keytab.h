@@ -52,6 +52,9 @@ int keytab_shred(int rootfd, const char *vol_uri, const uint8_t volume_id[FORMAT
 		 const uint32_t *slots, size_t n, struct keytab_shred_result *r, char *err,
 		 size_t errcap);
 
+/* A kill -9 when PHIFS_SHRED_TEST_KILL names this point (tests/sh/shred.sh). */
+void keytab_test_kill(const char *point);
+
 /* Internal to keytab*.c: the lock file (flock) serialising rewrites. */
 int keytab_lock(int rootfd, int exclusive);
 void keytab_unlock(int lockfd);

@@ -10,9 +10,11 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../phifs/common.h"
 #include "audit.h"
@@ -27,7 +29,7 @@ static int enable(const char *dir, const char *kms_override, const struct kms_op
 	struct volume *v = NULL;
 	const char *uri;
 	char err[512] = "", kek[4200];
-	int ret, code = EXIT_PROBLEMS;
+	int dfd, ret, code = EXIT_PROBLEMS;
 
 	ret = volume_open(dir, kms_override, ko, &v, err, sizeof(err));
 	if (ret) {
@@ -51,7 +53,10 @@ static int enable(const char *dir, const char *kms_override, const struct kms_op
 		goto out;
 	}
 	v->cfg->incompat_flags |= FORMAT_INCOMPAT_KEYTAB;
-	ret = volume_config_write(v->rootfd, v->cfg, v->keys);
+	dfd = openat(v->rootfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);   /* fsync needs one */
+	ret = dfd < 0 ? -errno : volume_config_write(dfd, v->cfg, v->keys);
+	if (dfd >= 0)
+		close(dfd);
 	hook_key_op("enable-shred", NULL, ret ? NULL : "keytab:1", ret);
 	if (ret) {
 		warnx_phifs("cannot write the config: %s", strerror(-ret));

@@ -192,6 +192,7 @@ static int shred_run(struct shred *s)
 		goto out;
 	}
 	s->shredded = (unsigned int)ns;
+	keytab_test_kill("destroy");
 	unlink_all(s);
 	if (s->json)
 		printf("{\"type\":\"summary\",\"files\":%zu,\"shredded\":%u,\"slots_destroyed\":%u,"
