@@ -49,14 +49,36 @@ void keytab_seterr(char *err, size_t cap, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* uri with ".keytab.<epoch>" inserted at name_end (an offset into uri). */
+static int uri_insert(const char *uri, size_t name_end, uint64_t epoch, char *out, size_t cap)
+{
+	int n = snprintf(out, cap, "%.*s.keytab.%" PRIu64 "%s", (int)name_end, uri, epoch,
+			 uri + name_end);
+
+	return n < 0 || (size_t)n >= cap ? -ENAMETOOLONG : 0;
+}
+
+/*
+ * §12.4: the epoch's KEK lives in the volume's own KMS under a name of its
+ * own, so destroying it never touches the volume's KEK: local — the key file
+ * path; kmip — the key NAME (kmip://H:P/NAME?...); pkcs11 — the object label
+ * (object=L). The passphrase provider has nothing to destroy.
+ */
 int keytab_kek_uri(const char *vol_uri, uint64_t epoch, char *out, size_t cap)
 {
-	int n;
+	const char *p;
 
-	if (strncmp(vol_uri, "local:", 6) != 0)
-		return -EOPNOTSUPP;
-	n = snprintf(out, cap, "%s.keytab.%" PRIu64, vol_uri, epoch);
-	return n < 0 || (size_t)n >= cap ? -ENAMETOOLONG : 0;
+	if (strncmp(vol_uri, "local:", 6) == 0)
+		return uri_insert(vol_uri, strlen(vol_uri), epoch, out, cap);
+	if (strncmp(vol_uri, "kmip://", 7) == 0 && (p = strchr(vol_uri + 7, '/')) != NULL)
+		return uri_insert(vol_uri, strcspn(vol_uri, "?"), epoch, out, cap);
+	if (strncmp(vol_uri, "pkcs11:", 7) == 0 &&
+	    ((p = strstr(vol_uri, ";object=")) != NULL ||
+	     (p = strstr(vol_uri, ":object=")) != NULL) && p < vol_uri + strcspn(vol_uri, "?")) {
+		p += strlen(";object=");
+		return uri_insert(vol_uri, (size_t)(p - vol_uri) + strcspn(p, ";?"), epoch, out, cap);
+	}
+	return -EOPNOTSUPP;
 }
 
 int keytab_lock(int rootfd, int exclusive)
@@ -95,11 +117,11 @@ static int tk_unwrap(struct keytab *kt, const struct keytab_header *h, char *err
 
 	ret = keytab_kek_uri(kt->vol_uri, h->epoch, uri, sizeof(uri));
 	if (ret) {
-		keytab_seterr(err, errcap, "key table: only the local KMS provider can hold table keys");
+		keytab_seterr(err, errcap, "key table: the passphrase provider cannot hold table keys");
 		return ret;
 	}
 	ret = kms_open(uri, &ko, &k);
-	if (ret == -ENOENT) {
+	if (ret == -ENOENT || ret == -ENOKEY) {   /* no key file / no such key in the KMS */
 		keytab_seterr(err, errcap, "key table epoch %" PRIu64 ": its table key was destroyed "
 		       "(crypto-shredding); this phifs.keytab is an old copy: copy phifs.keytab "
 		       "from the live volume or the newest snapshot", h->epoch);
@@ -275,6 +297,24 @@ int keytab_header_get(struct keytab *kt, struct keytab_header *h)
 	if (!ret)
 		ret = header_read(kt, kt->fd, h);
 	pthread_mutex_unlock(&kt->mu);
+	return ret;
+}
+
+int keytab_peek(const char *dir, struct keytab_header *h)
+{
+	uint8_t enc[KEYTAB_HDR_LEN];
+	size_t got = 0;
+	int dfd, fd, ret;
+
+	dfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	fd = dfd < 0 ? -1 : openat(dfd, KEYTAB_FILE, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	ret = fd < 0 ? -errno : fdio_pread(fd, enc, sizeof(enc), 0, &got);
+	if (!ret)
+		ret = got == sizeof(enc) ? keytab_header_decode(enc, sizeof(enc), h) : -EBADMSG;
+	if (fd >= 0)
+		close(fd);
+	if (dfd >= 0)
+		close(dfd);
 	return ret;
 }
 

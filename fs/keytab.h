@@ -29,6 +29,9 @@ int keytab_kek_uri(const char *vol_uri, uint64_t epoch, char *out, size_t cap);
 int keytab_open(int rootfd, const char *vol_uri, const uint8_t volume_id[FORMAT_ID_LEN],
 		struct keytab **out, char *err, size_t errcap);
 void keytab_close(struct keytab *kt);
+/* The header of dir's phifs.keytab without any key (MAC unchecked, like
+ * `phifs info` reads the config): for info, status, backup warnings. */
+int keytab_peek(const char *dir, struct keytab_header *h);
 /* A fresh header copy (after re-reading the file when the table changed). */
 int keytab_header_get(struct keytab *kt, struct keytab_header *h);
 /* 0: slot holds a secret; -EKEYREVOKED: shredded; -ERANGE: never handed out. */

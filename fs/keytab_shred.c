@@ -57,9 +57,9 @@ static int epoch_key(const char *vol_uri, const uint8_t volume_id[FORMAT_ID_LEN]
 
 	ret = keytab_kek_uri(vol_uri, epoch, uri, sizeof(uri));
 	if (ret) {
-		keytab_seterr(err, errcap, "crypto-shredding needs the local KMS provider for "
-			      "table keys (this volume uses %.*s)", (int)strcspn(vol_uri, ":"),
-			      vol_uri);
+		keytab_seterr(err, errcap, "crypto-shredding needs a KMS that can destroy keys "
+			      "(local, kmip or pkcs11); this volume uses %.*s",
+			      (int)strcspn(vol_uri, ":"), vol_uri);
 		return ret;
 	}
 	ret = kms_open(uri, &ko, &k);
@@ -158,10 +158,11 @@ out:
 	return ret;
 }
 
-/* A local epoch KEK (the only kind keytab_kek_uri makes) whose file is gone. */
+/* A local epoch KEK whose file is gone (asked without a KMS warning); other
+ * providers answer kms_open with -ENOKEY. */
 static int kek_gone(const char *uri)
 {
-	return access(uri + strlen("local:"), F_OK) != 0 && errno == ENOENT;
+	return strncmp(uri, "local:", 6) == 0 && access(uri + 6, F_OK) != 0 && errno == ENOENT;
 }
 
 /* (4): KEKs of epochs below `current`, newest first, until one is gone. */
@@ -254,9 +255,16 @@ int keytab_create(int rootfd, const char *vol_uri, const uint8_t volume_id[FORMA
 	struct kt_secrets *ns = secmem_alloc(sizeof(struct kt_secrets));
 	struct keytab_header nh;
 	int lockfd = -1, ret = -ENOMEM;
+	char uri[4200];
 
 	if (!ns)
 		goto out;
+	/* Refused before anything is written (a passphrase volume). */
+	ret = keytab_kek_uri(vol_uri, 1, uri, sizeof(uri));
+	if (ret) {
+		keytab_seterr(err, errcap, "crypto-shredding needs a KMS that can destroy keys");
+		goto out;
+	}
 	lockfd = keytab_lock(rootfd, 1);
 	if (lockfd < 0) {
 		ret = lockfd < -1 ? lockfd : -EROFS;

@@ -150,6 +150,6 @@ cp "$WORK/cur.keytab" "$CIPHER/phifs.keytab"
 echo "correct horse" > "$WORK/pass"
 "$PHIFS" init --kms passphrase --passfile "$WORK/pass" "$WORK/pv" >/dev/null 2>&1 || mkdir -p "$WORK/pv"
 out=$("$PHIFS_KEYS" enable-shred --passfile "$WORK/pass" "$WORK/pv" 2>&1); rc=$?
-[ $rc -ne 0 ] && echo "$out" | grep -q "local KMS provider" && [ ! -e "$WORK/pv/phifs.keytab" ] \
+[ $rc -ne 0 ] && echo "$out" | grep -q "passphrase volume has none" && [ ! -e "$WORK/pv/phifs.keytab" ] \
 	&& ok "enable-shred on a passphrase volume is refused with a clear message" || { not_ok "passphrase (rc=$rc)"; diag "$out"; }
 finish

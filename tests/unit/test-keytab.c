@@ -331,9 +331,21 @@ static void test_table_providers(void **state)
 	assert_int_equal(keytab_kek_uri("local:/k", 3, out, sizeof(out)), 0);
 	assert_string_equal(out, "local:/k.keytab.3");
 	assert_int_equal(keytab_kek_uri("passphrase", 1, out, sizeof(out)), -EOPNOTSUPP);
-	assert_int_equal(keytab_kek_uri("kmip://h:1/n", 1, out, sizeof(out)), -EOPNOTSUPP);
-	assert_int_equal(keytab_create(AT_FDCWD, "passphrase", vid, err, sizeof(err)),
-			 faccessat(AT_FDCWD, "phifs.keytab", F_OK, 0) == 0 ? -EEXIST : -EOPNOTSUPP);
+	assert_int_equal(keytab_kek_uri("kmip://h:1/n?ca=c&cert=d&key=k", 12, out, sizeof(out)), 0);
+	assert_string_equal(out, "kmip://h:1/n.keytab.12?ca=c&cert=d&key=k");
+	assert_int_equal(keytab_kek_uri("kmip://h:1/n", 2, out, sizeof(out)), 0);
+	assert_string_equal(out, "kmip://h:1/n.keytab.2");
+	assert_int_equal(keytab_kek_uri("pkcs11:token=t;object=kek?module-path=m", 3, out,
+					sizeof(out)), 0);
+	assert_string_equal(out, "pkcs11:token=t;object=kek.keytab.3?module-path=m");
+	assert_int_equal(keytab_kek_uri("pkcs11:object=k;token=t?x=y", 4, out, sizeof(out)), 0);
+	assert_string_equal(out, "pkcs11:object=k.keytab.4;token=t?x=y");
+	assert_int_equal(keytab_kek_uri("pkcs11:token=t?object=k", 4, out, sizeof(out)),
+			 -EOPNOTSUPP);
+	assert_int_equal(keytab_kek_uri("local:/k", 1, out, 10), -ENAMETOOLONG);
+	/* Refused before anything is written: not even the lock file. */
+	assert_int_equal(keytab_create(AT_FDCWD, "passphrase", vid, err, sizeof(err)), -EOPNOTSUPP);
+	assert_int_not_equal(access(KEYTAB_LOCK, F_OK), 0);
 }
 
 int main(void)

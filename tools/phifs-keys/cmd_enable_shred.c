@@ -38,8 +38,8 @@ static int enable(const char *dir, const char *kms_override, const struct kms_op
 	}
 	uri = kms_override ? kms_override : v->cfg->kms_uri;
 	if (keytab_kek_uri(uri, 1, kek, sizeof(kek)) != 0) {
-		warnx_phifs("crypto-shredding needs a volume on the local KMS provider (a key file): "
-			    "passphrase, KMIP and PKCS#11 volumes cannot destroy table keys yet");
+		warnx_phifs("crypto-shredding needs a KMS that can destroy keys (local key file, "
+			    "KMIP or PKCS#11): a passphrase volume has none");
 		goto out;
 	}
 	if (v->cfg->incompat_flags & FORMAT_INCOMPAT_KEYTAB) {

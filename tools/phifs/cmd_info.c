@@ -16,29 +16,18 @@
 #include <json-c/json.h>
 
 #include "common.h"
-#include "fdio.h"
-#include "keytab_format.h"
+#include "keytab.h"
 #include "volume.h"
 
 /* FORMAT.md §12.1, decoded without keys (its MAC unchecked, like the config's):
  * 1 with *h filled, 0 when the volume has no key table, -errno unreadable. */
 static int keytab_read(const char *dir, const struct format_config *c, struct keytab_header *h)
 {
-	uint8_t enc[KEYTAB_HDR_LEN];
-	size_t got = 0;
-	int dfd, fd, ret;
+	int ret;
 
 	if (!(c->incompat_flags & FORMAT_INCOMPAT_KEYTAB))
 		return 0;
-	dfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	fd = dfd < 0 ? -1 : openat(dfd, KEYTAB_FILE, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	ret = fd < 0 ? -errno : fdio_pread(fd, enc, sizeof(enc), 0, &got);
-	if (!ret)
-		ret = got == sizeof(enc) ? keytab_header_decode(enc, sizeof(enc), h) : -EBADMSG;
-	if (fd >= 0)
-		close(fd);
-	if (dfd >= 0)
-		close(dfd);
+	ret = keytab_peek(dir, h);
 	return ret ? ret : 1;
 }
 
