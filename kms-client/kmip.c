@@ -636,14 +636,11 @@ static int kmip_destroy_key(void *state, const char *id)
 	const char *uid = NULL;
 	struct kmip_resp r;
 	size_t len = 0;
-	int ret;
+	int ret = id_to_uid(k, id, &uid);
 
-	ret = id_to_uid(k, id, &uid);
 	if (ret)
 		return ret;
-	ret = kmip_req_revoke(k->req, KMIP_REQ_MAX, &len, uid);
-	(void)call(k, KMIP_OP_REVOKE, ret, len, 0, &r);
-	bufs_wipe(k);
+	(void)kmip_retire_key(state, id);    /* Revoke */
 	ret = kmip_req_destroy(k->req, KMIP_REQ_MAX, &len, uid);
 	ret = call(k, KMIP_OP_DESTROY, ret, len, 0, &r);
 	bufs_wipe(k);
