@@ -13,7 +13,7 @@
 # "key" records (file ids, no names), fsck and info, refusals.
 . "$(dirname "$0")/lib.sh"
 setup
-plan 32
+plan 35
 PY=/usr/bin/python3
 DEC="$top_builddir/tests/tools/keytab-decrypt"
 AUD="$WORK/audit"
@@ -46,6 +46,9 @@ phi_back="$CIPHER/$(backing_of "$MNT/phi")"
 phi_fid=$(fid_of "$phi_back")
 cp "$phi_back" "$WORK/phi.copy"
 mkdir "$WORK/oldtab" && cp "$CIPHER/phifs.keytab" "$WORK/oldtab/"
+BK="$top_builddir/tools/phifs-backup/phifs-backup"; REPO="$WORK/repo"
+"$BK" -r "$REPO" init --kms "local:$WORK/repo.key" >/dev/null 2>&1 && "$BK" -r "$REPO" backup "$CIPHER" >/dev/null 2>&1 \
+	|| bail "cannot make a backup snapshot"
 out=$("$DEC" "$CIPHER" "$CIPHER" "$WORK/phi.copy")
 [ "$out" = "ok $phi_sha" ] && ok "before the shred, keytab-decrypt decrypts the copied backing file" || { not_ok "decrypt before"; diag "$out"; }
 flags=$(od -An -tu4 -j28 -N4 "$phi_back" | tr -d ' ')
@@ -67,6 +70,18 @@ out=$("$DEC" "$CIPHER" "$WORK/oldtab" "$WORK/phi.copy"); rc=$?
 	&& ok "the old table KEK file is gone, the new one and the volume KEK stay" || { not_ok "KEK files"; diag "$(ls "$WORK")"; }
 rcheck "audit: a key record 'shred' with the file id and the new epoch, no name" "$AUD" \
 	"any(r['op']=='shred' and r['from']=='$phi_fid' and r['to']=='keytab:2' and r['result']=='ok' for r in ev('key',tools)) and any(r['op']=='destroy-kek' for r in ev('key',tools)) and not any('$MNT' in json.dumps(r) for r in tools)"
+
+# A snapshot from before the shred: restore warns that its table is stale;
+# with the live table copied in, every file but the shredded one verifies.
+out=$("$BK" -r "$REPO" restore latest --target "$WORK/r1" 2>&1); rc=$?
+[ $rc -eq 0 ] && echo "$out" | grep -q "destroyed by a later crypto-shredding" \
+	&& ok "restore of a snapshot older than the shred warns: its key table's KEK was destroyed" || { not_ok "restore warning (rc=$rc)"; diag "$out"; }
+out=$("$PHIFS" fsck "$WORK/r1" 2>&1); rc=$?
+[ $rc -ne 0 ] && echo "$out" | grep -q "copy phifs.keytab" && ok "fsck of it refuses the old table, saying to copy the live one" || { not_ok "fsck old table (rc=$rc)"; diag "$out"; }
+cp "$CIPHER/phifs.keytab" "$WORK/r1/phifs.keytab"
+out=$("$PHIFS" fsck "$WORK/r1" 2>&1); rc=$?
+[ $rc -eq 0 ] && echo "$out" | grep -q "^1 shredded file" \
+	&& ok "with the live table: the restore verifies clean, the shredded file counted as shredded" || { not_ok "fsck with live table (rc=$rc)"; diag "$out"; }
 
 # The file made before enable-shred: shred rekeys it (a slot), then shreds it.
 early_back="$CIPHER/$(backing_of "$MNT/early")"; cp "$early_back" "$WORK/early.copy"
