@@ -13,7 +13,7 @@
 # "key" records (file ids, no names), fsck and info, refusals.
 . "$(dirname "$0")/lib.sh"
 setup
-plan 35
+plan 36
 PY=/usr/bin/python3
 DEC="$top_builddir/tests/tools/keytab-decrypt"
 AUD="$WORK/audit"
@@ -135,6 +135,9 @@ PYEOF
 )
 set -- $slots
 [ "$1" = 600 ] && [ "$2" = 600 ] && [ "$3" -ge 0 ] && ok "the 600 files have 600 distinct slots" || not_ok "distinct slots ($slots)"
+out=$("$PHIFS_KEYS" status --no-kms --json "$CIPHER" 2>&1)
+echo "$out" | $PY -c 'import json,sys; g=json.load(sys.stdin)["data_key_generations"]; sys.exit(not (g["volume_key_only"]==0 and g["keytab"]>=600 and g["keytab_epoch"]>=8))' \
+	&& ok "status counts files per data-key generation (all with a slot; the table epoch)" || { not_ok "status generations"; diag "$out"; }
 umount_volume && mount_volume || bail "cannot remount"
 check "after a remount all 600 read back" $PY -c '
 import os, sys

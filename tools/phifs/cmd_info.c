@@ -41,7 +41,7 @@ static void keytab_text(const char *dir, const struct format_config *c)
 	else if (ret < 0)
 		printf("key table:      unreadable: %s\n", strerror(-ret));
 	else
-		printf("key table:      epoch %llu, %u slots handed out, %u destroyed (shredded), "
+		printf("key table:      epoch %llu, %u slots reserved, %u destroyed (shredded), "
 		       "table key wrapped by %s\n", (unsigned long long)h.epoch, h.next_free,
 		       h.destroyed, h.kek_id);
 }
