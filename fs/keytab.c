@@ -81,13 +81,17 @@ int keytab_kek_uri(const char *vol_uri, uint64_t epoch, char *out, size_t cap)
 	return -EOPNOTSUPP;
 }
 
-int keytab_lock(int rootfd, int exclusive)
+int keytab_lock(int rootfd, int exclusive, int *lockfd)
 {
 	int fd = openat(rootfd, KEYTAB_LOCK, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 
-	/* A read-only cipher dir has no writer to wait for. */
-	if (fd < 0)
-		return errno == EROFS || errno == EACCES ? -1 : -errno;
+	*lockfd = -1;
+	if (fd < 0) {
+		/* A read-only cipher dir has no writer for a reader to wait for. */
+		if (!exclusive && (errno == EROFS || errno == EACCES))
+			return 0;
+		return -errno;
+	}
 	while (flock(fd, exclusive ? LOCK_EX : LOCK_SH) != 0) {
 		if (errno != EINTR) {
 			int e = errno;
@@ -96,7 +100,8 @@ int keytab_lock(int rootfd, int exclusive)
 			return -e;
 		}
 	}
-	return fd;
+	*lockfd = fd;
+	return 0;
 }
 
 void keytab_unlock(int lockfd)
@@ -233,9 +238,9 @@ static int refresh(struct keytab *kt, int locked)
 	if (kt->fd >= 0 && st.st_dev == kt->dev && st.st_ino == kt->ino)
 		return 0;
 	if (!locked) {
-		lockfd = keytab_lock(kt->rootfd, 0);
-		if (lockfd < -1)
-			return lockfd;
+		ret = keytab_lock(kt->rootfd, 0, &lockfd);
+		if (ret)
+			return ret;
 	}
 	ret = load(kt, NULL, 0);
 	keytab_unlock(lockfd);
@@ -471,11 +476,9 @@ static int keytab_reserve(void *arg, uint32_t *slot)
 		ret = -EROFS;
 		goto out;
 	}
-	lockfd = keytab_lock(kt->rootfd, 1);
-	if (lockfd < 0) {
-		ret = lockfd < -1 ? lockfd : -EROFS;
+	ret = keytab_lock(kt->rootfd, 1, &lockfd);
+	if (ret)
 		goto out;
-	}
 	/* A shred may have put a new epoch in place while we waited. */
 	ret = refresh(kt, 1);
 	if (!ret)

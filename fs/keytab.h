@@ -58,8 +58,10 @@ int keytab_shred(int rootfd, const char *vol_uri, const uint8_t volume_id[FORMAT
 /* A kill -9 when PHIFS_SHRED_TEST_KILL names this point (tests/sh/shred.sh). */
 void keytab_test_kill(const char *point);
 
-/* Internal to keytab*.c: the lock file (flock) serialising rewrites. */
-int keytab_lock(int rootfd, int exclusive);
+/* Internal to keytab*.c: the flock of phifs.keytab.lock serialising rewrites.
+ * 0 with *lockfd open (keytab_unlock drops it), or with *lockfd -1 for a
+ * shared lock in a read-only cipher dir (no writer to wait for); -errno. */
+int keytab_lock(int rootfd, int exclusive, int *lockfd);
 void keytab_unlock(int lockfd);
 
 #endif

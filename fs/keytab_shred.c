@@ -213,9 +213,8 @@ int keytab_shred(int rootfd, const char *vol_uri, const uint8_t volume_id[FORMAT
 	memset(r, 0, sizeof(*r));
 	if (!ns)
 		goto out;
-	lockfd = keytab_lock(rootfd, 1);
-	if (lockfd < 0) {
-		ret = lockfd < -1 ? lockfd : -EROFS;
+	ret = keytab_lock(rootfd, 1, &lockfd);
+	if (ret) {
 		keytab_seterr(err, errcap, "cannot lock %s: %s", KEYTAB_LOCK, strerror(-ret));
 		goto out;
 	}
@@ -265,11 +264,9 @@ int keytab_create(int rootfd, const char *vol_uri, const uint8_t volume_id[FORMA
 		keytab_seterr(err, errcap, "crypto-shredding needs a KMS that can destroy keys");
 		goto out;
 	}
-	lockfd = keytab_lock(rootfd, 1);
-	if (lockfd < 0) {
-		ret = lockfd < -1 ? lockfd : -EROFS;
+	ret = keytab_lock(rootfd, 1, &lockfd);
+	if (ret)
 		goto out;
-	}
 	if (faccessat(rootfd, KEYTAB_FILE, F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
 		ret = -EEXIST;
 		goto out;
