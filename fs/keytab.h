@@ -42,6 +42,11 @@ int keytab_slot_state(struct keytab *kt, uint32_t slot);
 int keytab_create(int rootfd, const char *vol_uri, const uint8_t volume_id[FORMAT_ID_LEN],
 		  char *err, size_t errcap);
 
+/* enable-shred (keytab_enable.c): the table at epoch 1, then the KEYTAB flag
+ * in v's config. -EALREADY when enabled, -EOPNOTSUPP passphrase volume. */
+struct volume;
+int keytab_enable(struct volume *v, const char *kms_override, char *err, size_t errcap);
+
 /* Crypto-shredding (§12.4, keytab_shred.c): zeroes slots[0..n) in a new
  * table sealed under a fresh TK_{e+1} wrapped by a new KEK, puts it in place
  * atomically, then destroys the KEK of every older epoch. Idempotent: with
@@ -57,6 +62,9 @@ int keytab_shred(int rootfd, const char *vol_uri, const uint8_t volume_id[FORMAT
 
 /* A kill -9 when PHIFS_SHRED_TEST_KILL names this point (tests/sh/shred.sh). */
 void keytab_test_kill(const char *point);
+
+/* "…" into err (NULL or cap 0: nothing). */
+void keytab_seterr(char *err, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* Internal to keytab*.c: the flock of phifs.keytab.lock serialising rewrites.
  * 0 with *lockfd open (keytab_unlock drops it), or with *lockfd -1 for a

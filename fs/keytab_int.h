@@ -31,8 +31,6 @@ struct keytab {
 	uint8_t page_ct[KEYTAB_PAGE_LEN];
 };
 
-void keytab_seterr(char *err, size_t cap, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
 /* Page p decrypted into kt->s->plain under kt->mu (the caller wipes it). */
 int keytab_page_load(struct keytab *kt, uint32_t page);
 int keytab_slot_is_zero(const uint8_t *p);

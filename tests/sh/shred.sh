@@ -13,7 +13,7 @@
 # "key" records (file ids, no names), fsck and info, refusals.
 . "$(dirname "$0")/lib.sh"
 setup
-plan 36
+plan 38
 PY=/usr/bin/python3
 DEC="$top_builddir/tests/tools/keytab-decrypt"
 AUD="$WORK/audit"
@@ -170,4 +170,10 @@ echo "correct horse" > "$WORK/pass"
 out=$("$PHIFS_KEYS" enable-shred --passfile "$WORK/pass" "$WORK/pv" 2>&1); rc=$?
 [ $rc -ne 0 ] && echo "$out" | grep -q "passphrase volume has none" && [ ! -e "$WORK/pv/phifs.keytab" ] \
 	&& ok "enable-shred on a passphrase volume is refused with a clear message" || { not_ok "passphrase (rc=$rc)"; diag "$out"; }
+# phifs init --shred: the key table from the start.
+out=$("$PHIFS" init --shred --kms "local:$WORK/kek2.bin" "$WORK/v2" 2>&1); rc=$?
+[ $rc -eq 0 ] && "$PHIFS" info "$WORK/v2" | grep -q "key table:.*epoch 1" && [ -e "$WORK/kek2.bin.keytab.1" ] \
+	&& ok "init --shred creates the volume with its key table (epoch 1, own KEK)" || { not_ok "init --shred (rc=$rc)"; diag "$out"; }
+out=$("$PHIFS" init --shred --kms passphrase --passfile "$WORK/pass" "$WORK/v3" 2>&1); rc=$?
+[ $rc -eq 2 ] && [ ! -e "$WORK/v3/phifs.conf" ] && ok "init --shred with a passphrase is refused before anything is made (exit 2)" || { not_ok "init --shred passphrase (rc=$rc)"; diag "$out"; }
 finish

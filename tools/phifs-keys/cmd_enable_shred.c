@@ -1,25 +1,19 @@
 /*
  * cmd_enable_shred.c: `phifs-keys enable-shred CIPHERDIR` — gives a volume its
- * key table (docs/FORMAT.md §12, docs/OPERATIONS.md "Crypto-shredding"):
- * writes phifs.keytab at epoch 1 with its own KEK beside the volume's local
- * key file, then sets the KEYTAB incompat flag in the config (MAC'd under the
- * primary VK), in that order so that a crash between leaves an unused table.
- * Files created (or rekeyed) from the next mount on get a slot; older files
- * get one when `phifs-keys rekey` or `shred` rekeys them.
+ * key table (docs/FORMAT.md §12, docs/OPERATIONS.md "Crypto-shredding";
+ * fs/keytab_enable.c does it). Files created (or rekeyed) from the next
+ * mount on get a slot; older files get one when `phifs-keys rekey` or
+ * `shred` rekeys them.
  */
 #include "config.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "../phifs/common.h"
 #include "audit.h"
-#include "format.h"
-#include "hook.h"
 #include "keytab.h"
 #include "keyscmd.h"
 #include "volume.h"
@@ -27,47 +21,32 @@
 static int enable(const char *dir, const char *kms_override, const struct kms_opts *ko)
 {
 	struct volume *v = NULL;
-	const char *uri;
-	char err[512] = "", kek[4200];
-	int dfd, ret, code = EXIT_PROBLEMS;
+	char err[512] = "";
+	int ret;
 
 	ret = volume_open(dir, kms_override, ko, &v, err, sizeof(err));
 	if (ret) {
 		warnx_phifs("%s", err);
 		return exit_code_for(ret);
 	}
-	uri = kms_override ? kms_override : v->cfg->kms_uri;
-	if (keytab_kek_uri(uri, 1, kek, sizeof(kek)) != 0) {
+	ret = keytab_enable(v, kms_override, err, sizeof(err));
+	volume_close(v);
+	if (ret == -EALREADY) {
+		printf("enable-shred: already enabled\n");
+		return EXIT_OK;
+	}
+	if (ret == -EOPNOTSUPP) {
 		warnx_phifs("crypto-shredding needs a KMS that can destroy keys (local key file, "
 			    "KMIP or PKCS#11): a passphrase volume has none");
-		goto out;
+		return EXIT_PROBLEMS;
 	}
-	if (v->cfg->incompat_flags & FORMAT_INCOMPAT_KEYTAB) {
-		printf("enable-shred: already enabled\n");
-		code = EXIT_OK;
-		goto out;
-	}
-	ret = keytab_create(v->rootfd, uri, v->cfg->volume_id, err, sizeof(err));
-	if (ret && ret != -EEXIST) {
-		warnx_phifs("cannot create the key table: %s", *err ? err : strerror(-ret));
-		goto out;
-	}
-	v->cfg->incompat_flags |= FORMAT_INCOMPAT_KEYTAB;
-	dfd = openat(v->rootfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);   /* fsync needs one */
-	ret = dfd < 0 ? -errno : volume_config_write(dfd, v->cfg, v->keys);
-	if (dfd >= 0)
-		close(dfd);
-	hook_key_op("enable-shred", NULL, ret ? NULL : "keytab:1", ret);
 	if (ret) {
-		warnx_phifs("cannot write the config: %s", strerror(-ret));
-		goto out;
+		warnx_phifs("enable-shred failed: %s", *err ? err : strerror(-ret));
+		return EXIT_PROBLEMS;
 	}
 	printf("enable-shred: key table created; files created from the next mount on can be "
 	       "shredded (rekey older ones)\n");
-	code = EXIT_OK;
-out:
-	volume_close(v);
-	return code;
+	return EXIT_OK;
 }
 
 int keys_cmd_enable_shred(int argc, char **argv)
