@@ -293,6 +293,17 @@ void keytab_close(struct keytab *kt)
 	free(kt);
 }
 
+void keytab_evict(struct keytab *kt)
+{
+	if (!kt)
+		return;
+	pthread_mutex_lock(&kt->mu);
+	secmem_wipe(kt->s, sizeof(*kt->s));
+	kt->ino = 0;         /* refresh() loads the table (and its key) again */
+	kt->dev = 0;
+	pthread_mutex_unlock(&kt->mu);
+}
+
 int keytab_header_get(struct keytab *kt, struct keytab_header *h)
 {
 	int ret;

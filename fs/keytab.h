@@ -32,6 +32,9 @@ void keytab_close(struct keytab *kt);
 /* The header of dir's phifs.keytab without any key (MAC unchecked, like
  * `phifs info` reads the config): for info, status, backup warnings. */
 int keytab_peek(const char *dir, struct keytab_header *h);
+/* Locking a mounted volume (session.c): the table key and its derived keys
+ * are wiped; the next use loads the table again (its KEK from the KMS). */
+void keytab_evict(struct keytab *kt);
 /* A fresh header copy (after re-reading the file when the table changed). */
 int keytab_header_get(struct keytab *kt, struct keytab_header *h);
 /* 0: slot holds a secret; -EKEYREVOKED: shredded; -ERANGE: never handed out. */

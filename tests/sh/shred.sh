@@ -13,7 +13,7 @@
 # "key" records (file ids, no names), fsck and info, refusals.
 . "$(dirname "$0")/lib.sh"
 setup
-plan 38
+plan 39
 PY=/usr/bin/python3
 DEC="$top_builddir/tests/tools/keytab-decrypt"
 AUD="$WORK/audit"
@@ -144,6 +144,13 @@ import os, sys
 m = sys.argv[1]
 sys.exit(any(open(os.path.join(m, "many", "m%d" % i), "rb").read() != (b"%d" % i) * (i + 1) for i in range(600)))' "$MNT"
 check "the files not shredded still read after the remount" sh -c "cat '$MNT'/keep1 '$MNT'/f[5-9] '$MNT'/f16 > /dev/null"
+# phifs lock wipes the table key with the volume keys; after unlock it is
+# loaded again (from its KEK) and files with slots read.
+k16=$(sha "$MNT/f16")
+"$PHIFS" lock "$CIPHER" >/dev/null 2>&1 && "$PHIFS" unlock --timeout 30s "$CIPHER" >/dev/null 2>&1 \
+	&& eventually sh -c "test \"\$(sha256sum < '$MNT/f16' | cut -d' ' -f1)\" = $k16" && echo new > "$MNT/after-lock" \
+	&& ok "lock, then unlock: files with key-table slots read again, creates work" || not_ok "lock/unlock with a key table"
+"$PHIFS" lock "$CIPHER" >/dev/null 2>&1    # no volume key left in the keyring
 umount_volume
 
 # fsck: a shredded file put back (from a backup) is reported as shredded.
