@@ -13,7 +13,7 @@
 # "key" records (file ids, no names), fsck and info, refusals.
 . "$(dirname "$0")/lib.sh"
 setup
-plan 39
+plan 42
 PY=/usr/bin/python3
 DEC="$top_builddir/tests/tools/keytab-decrypt"
 AUD="$WORK/audit"
@@ -136,7 +136,7 @@ PYEOF
 set -- $slots
 [ "$1" = 600 ] && [ "$2" = 600 ] && [ "$3" -ge 0 ] && ok "the 600 files have 600 distinct slots" || not_ok "distinct slots ($slots)"
 out=$("$PHIFS_KEYS" status --no-kms --json "$CIPHER" 2>&1)
-echo "$out" | $PY -c 'import json,sys; g=json.load(sys.stdin)["data_key_generations"]; sys.exit(not (g["volume_key_only"]==0 and g["keytab"]>=600 and g["keytab_epoch"]>=8))' \
+echo "$out" | $PY -c 'import json,sys; g=json.load(sys.stdin)["data_key_generations"]; sys.exit(not (g["without_slot"]==0 and g["with_slot"]>=600 and g["keytab_epoch"]>=8))' \
 	&& ok "status counts files per data-key generation (all with a slot; the table epoch)" || { not_ok "status generations"; diag "$out"; }
 umount_volume && mount_volume || bail "cannot remount"
 check "after a remount all 600 read back" $PY -c '
@@ -177,6 +177,21 @@ echo "correct horse" > "$WORK/pass"
 out=$("$PHIFS_KEYS" enable-shred --passfile "$WORK/pass" "$WORK/pv" 2>&1); rc=$?
 [ $rc -ne 0 ] && echo "$out" | grep -q "passphrase volume has none" && [ ! -e "$WORK/pv/phifs.keytab" ] \
 	&& ok "enable-shred on a passphrase volume is refused with a clear message" || { not_ok "passphrase (rc=$rc)"; diag "$out"; }
+# The key table composes with per-file KMS mode (wrap kind 2): the KMS wraps
+# the header key, the slot secret is mixed in after.
+CIPHER="$WORK/v5"
+"$PHIFS" init --wrap per-file-kms --shred --kms "local:$WORK/kek5.bin" "$CIPHER" >/dev/null 2>&1 && mount_volume \
+	|| bail "cannot init/mount a per-file KMS volume with a key table"
+head -c 9000 /dev/urandom > "$MNT/p"; head -c 5000 /dev/urandom > "$MNT/q"; qsha=$(sha "$MNT/q")
+pb="$CIPHER/$(backing_of "$MNT/p")"; cp "$pb" "$WORK/p.copy"
+kind=$(od -An -tu1 -j7 -N1 "$pb" | tr -d ' '); flags=$(od -An -tu4 -j28 -N4 "$pb" | tr -d ' ')
+[ "$kind" = 2 ] && [ $((flags & 4)) -eq 4 ] && ok "per-file KMS volume: headers are wrap kind 2 with the KEYTAB flag" || not_ok "kind 2 + KEYTAB (kind=$kind flags=$flags)"
+out=$("$PHIFS_KEYS" shred "$CIPHER" "$MNT/p" 2>&1); rc=$?
+[ $rc -eq 0 ] && [ ! -e "$MNT/p" ] && [ "$(sha "$MNT/q")" = "$qsha" ] && ok "shred in a per-file KMS volume: gone, the other file intact" || { not_ok "shred kind 2 (rc=$rc)"; diag "$out"; }
+out=$("$DEC" "$CIPHER" "$CIPHER" "$WORK/p.copy" 2>&1); rc=$?
+[ $rc -eq 1 ] && echo "$out" | grep -qi revoked && ok "its copy does not decrypt although the KMS still unwraps its header key" || { not_ok "kind 2 copy (rc=$rc)"; diag "$out"; }
+umount_volume
+
 # phifs init --shred: the key table from the start.
 out=$("$PHIFS" init --shred --kms "local:$WORK/kek2.bin" "$WORK/v2" 2>&1); rc=$?
 [ $rc -eq 0 ] && "$PHIFS" info "$WORK/v2" | grep -q "key table:.*epoch 1" && [ -e "$WORK/kek2.bin.keytab.1" ] \
