@@ -47,6 +47,18 @@ int fileio_rekey(struct fileio *f);
  * fileio_rekey (root only; phifs-keys rekey). */
 #define FILEIO_IOC_REKEY _IO('P', 1)
 
+/* What `phifs-keys shred` learns of an open file (FORMAT.md §12; no key bytes):
+ * its id and the key-table slot its data key depends on (fileio_keyinfo.c). */
+struct fileio_keyinfo {
+	uint8_t volume_id[FORMAT_ID_LEN];   /* the mounted volume's (filled by fuse_ops) */
+	uint8_t file_id[FORMAT_ID_LEN];
+	uint32_t flags;                 /* header flags (FORMAT_HDR_*) */
+	uint32_t keytab_slot;           /* meaningful with FORMAT_HDR_KEYTAB */
+	uint32_t keytab_on;             /* 1: the daemon has the volume's key table */
+};
+void fileio_keyinfo(struct fileio *f, struct fileio_keyinfo *out);
+#define FILEIO_IOC_KEYINFO _IOR('P', 2, struct fileio_keyinfo)
+
 /* fsck: authenticate the header and every block; cb once per problem found.
  * Returns the number of problems (0 = clean) or -errno if it could not check. */
 typedef void (*fileio_problem_fn)(void *arg, uint64_t blockno, const char *what);

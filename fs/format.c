@@ -33,8 +33,9 @@ enum {
 	HDR_OFF_FLAGS = 28,
 	HDR_OFF_PENDING = 32,
 	HDR_OFF_WRAPPED_LEN = 40,
-	HDR_OFF_RESERVED = 42,
-	HDR_RESERVED_LEN = 6,
+	HDR_OFF_KEYTAB_SLOT = 42,
+	HDR_OFF_RESERVED = 46,
+	HDR_RESERVED_LEN = 2,
 	HDR_OFF_WRAPPED = 48,
 };
 
@@ -43,7 +44,7 @@ static_assert(HDR_OFF_FILE_ID + FORMAT_ID_LEN == HDR_OFF_KEY_VERSION, "FORMAT.md
 static_assert(HDR_OFF_FLAGS == FORMAT_HEADER_WRAP_AAD_LEN,
 	      "FORMAT.md §4.2: the wrap AAD is bytes 0..27, ending after the key version");
 static_assert(HDR_OFF_PENDING + 8 == HDR_OFF_WRAPPED_LEN, "FORMAT.md §4: pending size 32..39");
-static_assert(HDR_OFF_RESERVED + HDR_RESERVED_LEN == HDR_OFF_WRAPPED, "FORMAT.md §4: reserved 42..47");
+static_assert(HDR_OFF_RESERVED + HDR_RESERVED_LEN == HDR_OFF_WRAPPED, "FORMAT.md §4: keytab slot 42..45, reserved 46..47");
 static_assert(HDR_OFF_WRAPPED + FORMAT_HEADER_WRAPPED_MAX == FORMAT_HEADER_MAC_OFF,
 	      "FORMAT.md §4: wrapped key 48..143, MAC at 144");
 static_assert(FORMAT_HEADER_MAC_OFF + FORMAT_MAC_LEN == FORMAT_HEADER_LEN,
@@ -149,6 +150,7 @@ void format_header_encode(const struct format_header *h, uint8_t out[FORMAT_HEAD
 	put_u32(out + HDR_OFF_FLAGS, h->flags);
 	put_u64(out + HDR_OFF_PENDING, h->pending_size);
 	put_u16(out + HDR_OFF_WRAPPED_LEN, h->wrapped_len);
+	put_u32(out + HDR_OFF_KEYTAB_SLOT, h->keytab_slot);
 	memcpy(out + HDR_OFF_WRAPPED, h->wrapped, wlen);
 	memcpy(out + FORMAT_HEADER_MAC_OFF, h->mac, FORMAT_MAC_LEN);
 }
@@ -194,6 +196,9 @@ int format_header_decode(const uint8_t *in, size_t len, struct format_header *h)
 		return -EBADMSG;
 	if (wlen < 1 || wlen > FORMAT_HEADER_WRAPPED_MAX)
 		return -EBADMSG;
+	/* §4: the slot index means something only with KEYTAB. */
+	if (!(flags & FORMAT_HDR_KEYTAB) && get_u32(in + HDR_OFF_KEYTAB_SLOT) != 0)
+		return -EBADMSG;
 	if (!all_zero(in + HDR_OFF_RESERVED, HDR_RESERVED_LEN) ||
 	    !all_zero(in + HDR_OFF_WRAPPED + wlen, FORMAT_HEADER_WRAPPED_MAX - wlen))
 		return -EBADMSG;
@@ -205,6 +210,7 @@ int format_header_decode(const uint8_t *in, size_t len, struct format_header *h)
 	h->flags = flags;
 	h->pending_size = pending;
 	h->wrapped_len = wlen;
+	h->keytab_slot = get_u32(in + HDR_OFF_KEYTAB_SLOT);
 	memcpy(h->wrapped, in + HDR_OFF_WRAPPED, wlen);
 	memcpy(h->mac, in + FORMAT_HEADER_MAC_OFF, FORMAT_MAC_LEN);
 	return 0;

@@ -28,7 +28,8 @@
 #define FORMAT_MAX_SLOTS 16
 #define FORMAT_MAX_KEKID 128
 #define FORMAT_MAX_WRAPPED 1024
-#define FORMAT_INCOMPAT_KNOWN 0u  /* no incompat flags exist in v1 */
+#define FORMAT_INCOMPAT_KEYTAB 0x1u  /* files may depend on phifs.keytab (§12) */
+#define FORMAT_INCOMPAT_KNOWN 0x1u
 #define FORMAT_SLOT_ACTIVE 1
 #define FORMAT_SLOT_RETIRING 2
 #define FORMAT_SLOT_RETIRED 3
@@ -42,7 +43,8 @@
 #define FORMAT_HEADER_WRAPPED_MAX 96
 #define FORMAT_HDR_HAS_DATA 0x1u        /* §5.3 */
 #define FORMAT_HDR_TRUNC_PENDING 0x2u   /* §5.5 */
-#define FORMAT_HDR_FLAGS_KNOWN 0x3u
+#define FORMAT_HDR_KEYTAB 0x4u        /* §4, §12: DK mixes in key-table slot `keytab_slot` */
+#define FORMAT_HDR_FLAGS_KNOWN 0x7u
 
 /* §5: blocks */
 #define FORMAT_BLOCK_LEN 4096
@@ -62,6 +64,7 @@ struct format_header {
 	uint32_t flags;                 /* FORMAT_HDR_* */
 	uint64_t pending_size;          /* bytes; meaningful with TRUNC_PENDING */
 	uint16_t wrapped_len;           /* bytes used in wrapped[] */
+	uint32_t keytab_slot;           /* §12 slot index; 0 unless FORMAT_HDR_KEYTAB */
 	uint8_t wrapped[FORMAT_HEADER_WRAPPED_MAX];
 	uint8_t mac[FORMAT_MAC_LEN];
 };

@@ -116,6 +116,10 @@ static void check_file(struct walk *w, int dirfd, const char *bname)
 		return;
 	}
 	ret = fileio_open(fd, w->v->keys, 0, &f);
+	if (ret == -EKEYREVOKED) {
+		w->st->shredded++;     /* §12.5: crypto-shredded (e.g. put back from a backup) */
+		return;
+	}
 	if (ret) {
 		problem(w, NULL, -1, ret == -ENOKEY ? "wrapped under a key version that is not unlocked"
 						    : "header does not authenticate");

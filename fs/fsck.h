@@ -21,6 +21,8 @@ struct fsck_stats {
 					orphaned side files, half-built phifs.mk.* dirs
 					(harmless, never listed; not problems) */
 	uint64_t replayed;           /* interrupted writes undone, rekeys finished (journal) */
+	uint64_t shredded;           /* files whose key-table slot is destroyed (FORMAT.md
+					§12.5): unreadable by design, not corruption */
 	int mounted;                 /* a daemon holds the volume lock: its journal was left
 					alone, and its in-flight writes may show as problems */
 };

@@ -915,26 +915,47 @@ static int rekey_handle(struct fsd *fs, const struct opctx *c, struct fuse_file_
 	return fileio_rekey(((struct fhandle *)(uintptr_t)fi->fh)->fio);
 }
 
+/* `phifs-keys shred` reads the file's key-table slot (root only). */
+static int keyinfo_handle(struct fsd *fs, const struct opctx *c, struct fuse_file_info *fi,
+			  size_t out_bufsz, struct fileio_keyinfo *ki)
+{
+	if (c->uid != 0)
+		return -EPERM;
+	if (!fi || !fi->fh)
+		return -EBADF;
+	if (out_bufsz < sizeof(*ki))
+		return -EINVAL;
+	fileio_keyinfo(((struct fhandle *)(uintptr_t)fi->fh)->fio, ki);
+	memcpy(ki->volume_id, fs->vol->cfg->volume_id, FORMAT_ID_LEN);
+	ki->keytab_on = fs->vol->keytab != NULL;
+	return 0;
+}
+
 static void op_ioctl(fuse_req_t req, fuse_ino_t ino, unsigned int cmd, void *arg,
 		     struct fuse_file_info *fi, unsigned flags, const void *in_buf,
 		     size_t in_bufsz, size_t out_bufsz)
 {
 	struct fsd *fs = fsd_of(req);
+	struct fileio_keyinfo ki;
 	struct opctx c;
 	int ret = op_enter(req, "ioctl", ino, &c);
 
 	(void)arg;
 	(void)in_buf;
 	(void)in_bufsz;
-	(void)out_bufsz;
 	if (!ret && (flags & FUSE_IOCTL_DIR))
 		ret = -ENOTTY;
+	else if (!ret && cmd == FILEIO_IOC_KEYINFO)
+		ret = keyinfo_handle(fs, &c, fi, out_bufsz, &ki);
 	else if (!ret)
 		ret = cmd == FILEIO_IOC_REKEY ? rekey_handle(fs, &c, fi) : -ENOTTY;
 	if (ret)
 		return reply_err(req, &c, ret);
 	op_leave(&c, 0);
-	fuse_reply_ioctl(req, 0, NULL, 0);
+	if (cmd == FILEIO_IOC_KEYINFO)
+		fuse_reply_ioctl(req, 0, &ki, sizeof(ki));
+	else
+		fuse_reply_ioctl(req, 0, NULL, 0);
 }
 
 static void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,

@@ -37,6 +37,9 @@ enum keys_purpose {
 	KP_BLOCK_GCM,
 	KP_BLOCK_XTS,
 	KP_XTS_TAIL,
+	KP_KEYTAB_DATA_KEY,
+	KP_KEYTAB_PAGE,
+	KP_KEYTAB_MAC,
 	KP_COUNT
 };
 
@@ -57,6 +60,11 @@ static const struct {
 	[KP_BLOCK_GCM] = { "phifs/v1/block-gcm", CIPHER_KEY_LEN },
 	[KP_BLOCK_XTS] = { "phifs/v1/block-xts", CIPHER_XTS_KEY_LEN },
 	[KP_XTS_TAIL] = { "phifs/v1/xts-tail", CIPHER_KEY_LEN },
+	/* §12. From header key ‖ slot secret, salt = file id. */
+	[KP_KEYTAB_DATA_KEY] = { "phifs/v1/keytab-data-key", KEYS_DK_LEN },
+	/* §12. From the table key TK_e, salt = volume id. */
+	[KP_KEYTAB_PAGE] = { "phifs/v1/keytab-page", CIPHER_KEY_LEN },
+	[KP_KEYTAB_MAC] = { "phifs/v1/keytab-mac", 32 },
 };
 
 /* §3.2: AAD prefix for wrapping a VK with a KMS provider. */
@@ -101,6 +109,8 @@ struct keys_volume {
 	const struct vk_entry *names;   /* NULL until keys_volume_set_names */
 	const struct keys_dk_wrapper *dkw;   /* per-file KMS mode, else NULL (set once) */
 	void *dkw_ctx;
+	const struct keys_keytab_ops *keytab;   /* §12; NULL: new files get no slot */
+	void *keytab_arg;
 };
 
 void keys_volume_set_dk_wrapper(struct keys_volume *kv, const struct keys_dk_wrapper *w,
@@ -283,6 +293,22 @@ const uint8_t *keys_volume_id(const struct keys_volume *kv)
 	return kv->volume_id;
 }
 
+void keys_volume_set_keytab(struct keys_volume *kv, const struct keys_keytab_ops *ops, void *arg)
+{
+	kv->keytab_arg = arg;
+	kv->keytab = ops;
+}
+
+int keys_keytab_derive(const uint8_t tk[KEYS_TK_LEN], const uint8_t volume_id[FORMAT_ID_LEN],
+		       uint8_t page_key[KEYS_TK_LEN], uint8_t mac_key[KEYS_TK_LEN])
+{
+	int ret = derive(KP_KEYTAB_PAGE, tk, KEYS_TK_LEN, volume_id, page_key);
+
+	if (!ret)
+		ret = derive(KP_KEYTAB_MAC, tk, KEYS_TK_LEN, volume_id, mac_key);
+	return ret;
+}
+
 /* NULL until keys_volume_set_names: there is no key to use by default. */
 const uint8_t *keys_names_key(const struct keys_volume *kv)
 {
@@ -383,7 +409,7 @@ static int file_derive(struct keys_file *fk)
 }
 
 /*
- * §4.2: seal fk->dk under the data-key-wrap key of `e` into h->wrapped. The
+ * §4.2: seal fk->hk under the data-key-wrap key of `e` into h->wrapped. The
  * AAD is header bytes 0..27 as they will be written, so h's magic..key
  * version must be final before this is called.
  */
@@ -401,7 +427,7 @@ static int dk_wrap(const struct vk_entry *e, const struct keys_file *fk, struct 
 	ret = cipher_random(nonce, CIPHER_GCM_NONCE_LEN);
 	if (ret)
 		return ret;
-	return cipher_gcm_seal(e->s->data_key_wrap, nonce, enc, FORMAT_HEADER_WRAP_AAD_LEN, fk->dk,
+	return cipher_gcm_seal(e->s->data_key_wrap, nonce, enc, FORMAT_HEADER_WRAP_AAD_LEN, fk->hk,
 			       KEYS_DK_LEN, ct, ct + KEYS_DK_LEN);
 }
 
@@ -415,6 +441,29 @@ static int dk_unwrap(const struct vk_entry *e, const uint8_t *hdr, const struct 
 		return -EBADMSG;
 	return cipher_gcm_open(e->s->data_key_wrap, nonce, hdr, FORMAT_HEADER_WRAP_AAD_LEN, ct,
 			       KEYS_DK_LEN, ct + KEYS_DK_LEN, dk);
+}
+
+/* §12: DK = HKDF(hk ‖ S_slot, salt = file id) for a KEYTAB header, else hk
+ * itself. Whatever unwrapped hk (any wrap kind), the slot secret is mixed in
+ * after, so destroying S_slot makes every copy of the header useless. */
+static int file_mix(const struct keys_volume *kv, const struct format_header *h,
+		    struct keys_file *fk)
+{
+	uint8_t ikm[KEYS_DK_LEN + KEYS_SLOT_LEN];
+	int ret;
+
+	if (!(h->flags & FORMAT_HDR_KEYTAB)) {
+		memcpy(fk->dk, fk->hk, KEYS_DK_LEN);
+		return 0;
+	}
+	if (!kv->keytab)
+		return -ENOKEY;
+	memcpy(ikm, fk->hk, KEYS_DK_LEN);
+	ret = kv->keytab->secret(kv->keytab_arg, h->keytab_slot, ikm + KEYS_DK_LEN);
+	if (!ret)
+		ret = derive(KP_KEYTAB_DATA_KEY, ikm, sizeof(ikm), fk->file_id, fk->dk);
+	secmem_wipe(ikm, sizeof(ikm));
+	return ret;
 }
 
 /* §4.1: HMAC-SHA256 under the header-mac key over encoded bytes 0..143. */
@@ -471,37 +520,38 @@ int keys_file_create_as(const struct keys_volume *kv, uint8_t cipher,
 	if (ret)
 		goto out;
 	fk->cipher = cipher;
+	memset(h, 0, sizeof(*h));
+	h->cipher = cipher;
 	if (kv->dkw) {
-		/* §4.4: the KMS wraps the DK (and may have picked the file id). */
-		memset(h, 0, sizeof(*h));
-		h->cipher = cipher;
-		ret = kv->dkw->wrap_new(kv->dkw_ctx, cipher, file_id, fk->dk, h);
+		/* §4.4: the KMS wraps the header key (and may have picked the file id). */
+		ret = kv->dkw->wrap_new(kv->dkw_ctx, cipher, file_id, fk->hk, h);
 		if (ret)
 			goto out;
 		memcpy(fk->file_id, h->file_id, FORMAT_ID_LEN);
-		ret = file_derive(fk);
+	} else {
+		if (file_id)
+			memcpy(fk->file_id, file_id, sizeof(fk->file_id));
+		else
+			ret = cipher_random(fk->file_id, sizeof(fk->file_id));
 		if (!ret)
-			ret = keys_header_seal(fk, h, enc);
+			ret = cipher_random(fk->hk, sizeof(fk->hk));
 		if (ret)
 			goto out;
-		*out = fk;
-		fk = NULL;
-		goto out;
+		memcpy(h->file_id, fk->file_id, FORMAT_ID_LEN);
 	}
-	if (file_id)
-		memcpy(fk->file_id, file_id, sizeof(fk->file_id));
-	else
-		ret = cipher_random(fk->file_id, sizeof(fk->file_id));
-	if (!ret)
-		ret = cipher_random(fk->dk, sizeof(fk->dk));
+	/* §12: with a key table every new data key (create or rekey) gets a slot,
+	 * whatever wraps the header key. */
+	if (kv->keytab) {
+		ret = kv->keytab->reserve(kv->keytab_arg, &h->keytab_slot);
+		if (ret)
+			goto out;
+		h->flags |= FORMAT_HDR_KEYTAB;
+	}
+	ret = file_mix(kv, h, fk);
 	if (!ret)
 		ret = file_derive(fk);
-	if (ret)
-		goto out;
-	memset(h, 0, sizeof(*h));
-	h->cipher = cipher;
-	memcpy(h->file_id, fk->file_id, FORMAT_ID_LEN);
-	ret = dk_wrap(primary, fk, h);
+	if (!ret && !kv->dkw)
+		ret = dk_wrap(primary, fk, h);
 	if (!ret)
 		ret = keys_header_seal(fk, h, enc);
 	if (ret)
@@ -528,7 +578,7 @@ int keys_file_open(const struct keys_volume *kv, const uint8_t *hdr, size_t len,
 	if (h->wrap_kind == FORMAT_WRAP_KMS) {
 		ret = kv->dkw ? file_alloc(&fk) : -ENOKEY;
 		if (!ret)
-			ret = kv->dkw->unwrap(kv->dkw_ctx, h, fk->dk);
+			ret = kv->dkw->unwrap(kv->dkw_ctx, h, fk->hk);
 		if (ret)
 			goto out;
 	} else {
@@ -540,13 +590,15 @@ int keys_file_open(const struct keys_volume *kv, const uint8_t *hdr, size_t len,
 		ret = file_alloc(&fk);
 		if (ret)
 			goto out;
-		ret = dk_unwrap(e, hdr, h, fk->dk);
+		ret = dk_unwrap(e, hdr, h, fk->hk);
 		if (ret)
 			goto out;
 	}
 	memcpy(fk->file_id, h->file_id, FORMAT_ID_LEN);
 	fk->cipher = h->cipher;
-	ret = file_derive(fk);
+	ret = file_mix(kv, h, fk);
+	if (!ret)
+		ret = file_derive(fk);
 	if (!ret)
 		ret = header_mac(fk, hdr, mac);
 	if (ret)
@@ -576,7 +628,7 @@ int keys_file_rewrap(const struct keys_volume *kv, uint32_t version, const struc
 	/* Build on a copy so a failure leaves the caller's header untouched. */
 	nh = *h;
 	if (h->wrap_kind == FORMAT_WRAP_KMS)
-		ret = kv->dkw ? kv->dkw->rewrap(kv->dkw_ctx, fk->dk, &nh) : -ENOKEY;
+		ret = kv->dkw ? kv->dkw->rewrap(kv->dkw_ctx, fk->hk, &nh) : -ENOKEY;
 	else
 		ret = dk_wrap(e, fk, &nh);
 	if (ret)

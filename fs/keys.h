@@ -14,6 +14,8 @@
 #define KEYS_NAMES_LEN 64
 #define KEYS_XATTR_LEN 64
 #define KEYS_AUDIT_LEN 32
+#define KEYS_SLOT_LEN 32      /* a key-table slot secret S_i (FORMAT.md §12) */
+#define KEYS_TK_LEN 32        /* a key-table key TK_e (§12) */
 
 struct keys_volume;   /* opaque: unwrapped volume keys by version + derived keys */
 
@@ -21,7 +23,8 @@ struct keys_volume;   /* opaque: unwrapped volume keys by version + derived keys
 struct keys_file {
 	uint8_t file_id[FORMAT_ID_LEN];
 	uint8_t cipher;                          /* FORMAT_CIPHER_* */
-	uint8_t dk[KEYS_DK_LEN];
+	uint8_t hk[KEYS_DK_LEN];                 /* the key the header wraps (§4.2) */
+	uint8_t dk[KEYS_DK_LEN];                 /* hk, or HKDF(hk ‖ S_slot) with KEYTAB (§12) */
 	uint8_t block_key[64];                   /* GCM uses the first 32 bytes, XTS all 64 */
 	uint8_t tail_key[32];                    /* XTS tails < 16 bytes */
 	uint8_t header_mac_key[32];
@@ -70,6 +73,19 @@ int keys_volume_restore(struct keys_volume *kv, uint32_t version, const uint8_t 
  * another KEK (rotate-kms) or caching it in the keyring; NULL if absent. */
 const uint8_t *keys_volume_vk(const struct keys_volume *kv, uint32_t version);
 const uint8_t *keys_volume_id(const struct keys_volume *kv);
+
+/* §12: the key table as keys.c sees it (keytab.c implements it). reserve
+ * hands out a never-used slot index; secret copies S_slot into out (the caller
+ * wipes it): -EKEYREVOKED when the slot was shredded, -ENOKEY when the table is
+ * unavailable. Set once at open, before any file is made or opened. */
+struct keys_keytab_ops {
+	int (*reserve)(void *arg, uint32_t *slot);
+	int (*secret)(void *arg, uint32_t slot, uint8_t out[KEYS_SLOT_LEN]);
+};
+void keys_volume_set_keytab(struct keys_volume *kv, const struct keys_keytab_ops *ops, void *arg);
+/* §12: the page-sealing and header-MAC keys of a table key TK_e. */
+int keys_keytab_derive(const uint8_t tk[KEYS_TK_LEN], const uint8_t volume_id[FORMAT_ID_LEN],
+		       uint8_t page_key[KEYS_TK_LEN], uint8_t mac_key[KEYS_TK_LEN]);
 
 /* Purpose keys of the names version (pointers into secmem, valid until free). */
 const uint8_t *keys_names_key(const struct keys_volume *kv);   /* KEYS_NAMES_LEN */

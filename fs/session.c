@@ -23,6 +23,7 @@
 
 #include "hook.h"
 #include "keyring.h"
+#include "keytab.h"
 #include "log.h"
 #include "session.h"
 
@@ -78,6 +79,7 @@ static void evict(int why, const char *op, const char *reason)
 			log_msg(LOG_WARNING, "evicting keys with %ld operation(s) still running",
 				atomic_load(&s_inflight));
 		keys_volume_evict(s_vol->keys);
+		keytab_evict(s_vol->keytab);    /* its table key is loaded again on next use */
 		log_msg(LOG_NOTICE, "volume keys evicted (%s): new opens are refused until "
 			"`phifs unlock`", reason);
 		hook_key_op(op, NULL, NULL, 0);

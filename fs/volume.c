@@ -22,6 +22,7 @@
 #include "keyring.h"
 #include "names.h"
 #include "secmem.h"
+#include "keytab.h"
 #include "volume.h"
 #include "filekms.h"
 
@@ -576,6 +577,21 @@ int volume_open(const char *dir, const char *kms_override, const struct kms_opts
 	return volume_open_kms(dir, kms_override, ko, 0, out, err, errcap);
 }
 
+/* §12: a volume with the KEYTAB flag opens its key table too, and keys.c
+ * mixes slot secrets into data keys from then on. */
+static int keytab_attach(struct volume *v, const char *kms_override, char *err, size_t errcap)
+{
+	int ret;
+
+	if (!(v->cfg->incompat_flags & FORMAT_INCOMPAT_KEYTAB))
+		return 0;
+	ret = keytab_open(v->rootfd, kms_override ? kms_override : v->cfg->kms_uri,
+			  v->cfg->volume_id, &v->keytab, err, errcap);
+	if (!ret)
+		keys_volume_set_keytab(v->keys, &keytab_ops, v->keytab);
+	return ret;
+}
+
 int volume_open_kms(const char *dir, const char *kms_override, const struct kms_opts *ko,
 		    int keep_kms, struct volume **out, char *err, size_t errcap)
 {
@@ -647,6 +663,9 @@ done:
 		seterr(err, errcap, "cannot set up per-file KMS mode: %s", strerror(-ret));
 		goto out;
 	}
+	ret = keytab_attach(v, kms_override, err, errcap);
+	if (ret)
+		goto out;
 	if (keep_kms) {
 		v->kms = k;       /* the caller wraps a new key with it (rotation) */
 		k = NULL;
@@ -666,6 +685,7 @@ void volume_close(struct volume *v)
 	filekms_free(v->filekms);
 	kms_close(v->kms);
 	keys_volume_free(v->keys);
+	keytab_close(v->keytab);
 	if (v->rootfd >= 0)
 		close(v->rootfd);
 	free(v->cfg);

@@ -19,6 +19,7 @@ struct volume {
 	int from_keyring;                /* the keys came from `phifs unlock` (keyring.h) */
 	struct kms *kms;                 /* volume_open_kms(keep_kms): still open, else NULL */
 	struct filekms *filekms;         /* wrap mode 2 (filekms.h), else NULL */
+	struct keytab *keytab;           /* FORMAT.md §12, with the KEYTAB incompat flag */
 };
 
 struct volume_create_opts {

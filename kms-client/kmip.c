@@ -175,6 +175,7 @@ static const char *op_name(enum kmip_op op)
 	case KMIP_OP_GET_ATTRIBUTES: return "Get Attributes";
 	case KMIP_OP_ACTIVATE: return "Activate";
 	case KMIP_OP_REVOKE: return "Revoke";
+	case KMIP_OP_DESTROY: return "Destroy";
 	case KMIP_OP_DISCOVER_VERSIONS: return "Discover Versions";
 	case KMIP_OP_ENCRYPT: return "Encrypt";
 	case KMIP_OP_DECRYPT: return "Decrypt";
@@ -624,6 +625,28 @@ static int kmip_retire_key(void *state, const char *id)
 	return ret;
 }
 
+/*
+ * Crypto-shredding (FORMAT.md §12.4): Revoke, then Destroy — servers such as
+ * PyKMIP refuse to Destroy an Active key. A Revoke that fails (already
+ * revoked by a killed run) does not stop the Destroy.
+ */
+static int kmip_destroy_key(void *state, const char *id)
+{
+	struct kmip *k = state;
+	const char *uid = NULL;
+	struct kmip_resp r;
+	size_t len = 0;
+	int ret = id_to_uid(k, id, &uid);
+
+	if (ret)
+		return ret;
+	(void)kmip_retire_key(state, id);    /* Revoke */
+	ret = kmip_req_destroy(k->req, KMIP_REQ_MAX, &len, uid);
+	ret = call(k, KMIP_OP_DESTROY, ret, len, 0, &r);
+	bufs_wipe(k);
+	return ret;
+}
+
 const struct kms_provider_ops kms_kmip_ops = {
 	.name = "kmip",
 	.open = kmip_open,
@@ -638,4 +661,5 @@ const struct kms_provider_ops kms_kmip_ops = {
 	.describe = kmip_describe,
 	.health = kmip_health,
 	.retire_key = kmip_retire_key,
+	.destroy_key = kmip_destroy_key,
 };

@@ -175,6 +175,15 @@ int kmip_req_revoke(uint8_t *buf, size_t cap, size_t *len, const char *uid)
 	return req_close(&w, len);
 }
 
+int kmip_req_destroy(uint8_t *buf, size_t cap, size_t *len, const char *uid)
+{
+	struct ttlv_writer w;
+
+	req_open(&w, buf, cap, KMIP_OP_DESTROY);
+	put_uid(&w, uid);
+	return req_close(&w, len);
+}
+
 int kmip_req_get_attributes(uint8_t *buf, size_t cap, size_t *len, const char *uid)
 {
 	struct ttlv_writer w;

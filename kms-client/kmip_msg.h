@@ -26,6 +26,7 @@ enum kmip_op {
 	KMIP_OP_GET_ATTRIBUTES = 11,
 	KMIP_OP_ACTIVATE = 18,
 	KMIP_OP_REVOKE = 19,
+	KMIP_OP_DESTROY = 20,
 	KMIP_OP_DISCOVER_VERSIONS = 30,
 	KMIP_OP_ENCRYPT = 31,
 	KMIP_OP_DECRYPT = 32,
@@ -60,6 +61,7 @@ int kmip_req_locate_name(uint8_t *buf, size_t cap, size_t *len, const char *name
 /* Activate or Revoke (reason Superseded) of one object. */
 int kmip_req_activate(uint8_t *buf, size_t cap, size_t *len, const char *uid);
 int kmip_req_revoke(uint8_t *buf, size_t cap, size_t *len, const char *uid);
+int kmip_req_destroy(uint8_t *buf, size_t cap, size_t *len, const char *uid);
 /* State and Initial Date. */
 int kmip_req_get_attributes(uint8_t *buf, size_t cap, size_t *len, const char *uid);
 /* AES-GCM with a 16-byte tag; tag NULL for Encrypt. */

@@ -93,5 +93,10 @@ unsigned long kms_op_count(void);
 int kms_describe(struct kms *k, const char *id, struct kms_key_info *info);
 int kms_health(struct kms *k);
 int kms_retire_key(struct kms *k, const char *id);
+/* Crypto-shredding (FORMAT.md §12.4): makes the KEK `id` unusable for good, so
+ * that every blob it wrapped, including copies in backups, never unwraps
+ * again. local: the key file is overwritten, fsynced and unlinked (only for
+ * the key this handle opened). */
+int kms_destroy_key(struct kms *k, const char *id);
 
 #endif

@@ -36,6 +36,7 @@ struct local {
 	uint8_t *kek;   /* LOCAL_KEY_LEN bytes, secmem */
 	char key_id[sizeof(LOCAL_ID_PREFIX) + 2 * LOCAL_ID_BYTES];
 	int64_t created;   /* the key file's mtime: when it was written */
+	char *path;        /* the key file (destroy_key) */
 };
 
 /* Absolute (the daemon's cwd is not the operator's), and printable so that an
@@ -248,6 +249,7 @@ static void local_close(void *state)
 	if (!l)
 		return;
 	secmem_free(l->kek);
+	free(l->path);
 	free(l);
 }
 
@@ -264,7 +266,8 @@ static int local_open(const char *arg, const struct kms_opts *opts, void **state
 	if (!l)
 		goto out;
 	l->kek = secmem_alloc(LOCAL_KEY_LEN);
-	if (!l->kek)
+	l->path = strdup(arg);
+	if (!l->kek || !l->path)
 		goto out;
 	if (opts->create) {
 		ret = keyfile_create(arg);
@@ -353,6 +356,48 @@ static int local_describe(void *state, const char *id, struct kms_key_info *info
 	return 0;
 }
 
+/*
+ * Crypto-shredding (FORMAT.md §12.4): the key file is overwritten with random
+ * bytes and fsynced before it is unlinked and its directory fsynced, so that
+ * neither the name nor (on a file system that overwrites in place) the blocks
+ * keep the KEK. Flash remapping may still keep old blocks: THREAT_MODEL.md.
+ * Only the key this handle holds can be destroyed (id must match).
+ */
+static int local_destroy_key(void *state, const char *id)
+{
+	struct local *l = state;
+	const char *base = NULL;
+	int dfd = -1, fd = -1, ret;
+
+	if (strcmp(id, l->key_id) != 0)
+		return -ENOKEY;
+	ret = dir_open(l->path, &base);
+	if (ret < 0)
+		goto out;
+	dfd = ret;
+	fd = openat(dfd, base, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		ret = errno_to_ret(errno);
+		goto out;
+	}
+	ret = key_write(fd);
+	if (ret)
+		goto out;
+	if (unlinkat(dfd, base, 0) != 0 || fsync(dfd) != 0) {
+		ret = errno_to_ret(errno);
+		goto out;
+	}
+	secmem_wipe(l->kek, LOCAL_KEY_LEN);
+out:
+	if (ret)
+		kms_warn("local: cannot destroy key file %s: %s", l->path, strerror(-ret));
+	if (fd >= 0)
+		close(fd);
+	if (dfd >= 0)
+		close(dfd);
+	return ret;
+}
+
 const struct kms_provider_ops kms_local_ops = {
 	.name = "local",
 	.open = local_open,
@@ -364,5 +409,6 @@ const struct kms_provider_ops kms_local_ops = {
 	.describe = local_describe,
 	.compact = local_compact,
 	.expand = local_expand,
+	.destroy_key = local_destroy_key,
 	/* no create_key: a new local KEK is a new key file (rotate-kms --to) */
 };

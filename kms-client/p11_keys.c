@@ -253,3 +253,15 @@ int p11_keys_retire(struct p11 *p, const struct p11_key *k)
 	}
 	return 0;
 }
+
+int p11_keys_destroy(struct p11 *p, const struct p11_key *k)
+{
+	CK_RV rv = p->f->C_DestroyObject(p->session, k->h);
+
+	if (rv != CKR_OK) {
+		kms_warn("pkcs11: cannot destroy key version %llu on token '%s': %s",
+			 (unsigned long long)k->version, p->token, p11_rv_name(rv));
+		return p11_ret_io(rv);
+	}
+	return 0;
+}

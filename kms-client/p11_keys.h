@@ -36,5 +36,7 @@ int p11_keys_newest(struct p11 *p, const char *label, uint64_t *version);
 int p11_keys_generate(struct p11 *p, const char *label, uint64_t version, struct p11_key *out);
 /* CKA_ENCRYPT and CKA_WRAP false: no new wraps, old blobs still unwrap. */
 int p11_keys_retire(struct p11 *p, const struct p11_key *k);
+/* C_DestroyObject: the key is gone from the token (crypto-shredding). */
+int p11_keys_destroy(struct p11 *p, const struct p11_key *k);
 
 #endif

@@ -496,6 +496,17 @@ static int pkcs11_retire_key(void *state, const char *id)
 	return p11_keys_retire(&s->p, &k);
 }
 
+/* Crypto-shredding (FORMAT.md §12.4): C_DestroyObject on the version named by
+ * id — also the current one: a key-table epoch's label has only that one. */
+static int pkcs11_destroy_key(void *state, const char *id)
+{
+	struct pkcs11 *s = state;
+	struct p11_key k;
+	int ret = key_lookup(s, id, &k);
+
+	return ret ? ret : p11_keys_destroy(&s->p, &k);
+}
+
 const struct kms_provider_ops kms_pkcs11_ops = {
 	.name = "pkcs11",
 	.open = pkcs11_open,
@@ -510,4 +521,5 @@ const struct kms_provider_ops kms_pkcs11_ops = {
 	.retire_key = pkcs11_retire_key,
 	.compact = pkcs11_compact,
 	.expand = pkcs11_expand,
+	.destroy_key = pkcs11_destroy_key,
 };

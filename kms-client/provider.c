@@ -329,3 +329,13 @@ int kms_unwrap_compact(struct kms *k, const char *kek_id, const void *aad, size_
 		return ret;
 	return kms_unwrap(k, aad, aad_len, full, full_len, secret, len);
 }
+
+int kms_destroy_key(struct kms *k, const char *id)
+{
+	if (!k || !id || !*id)
+		return -EINVAL;
+	if (!k->ops->destroy_key)
+		return -EOPNOTSUPP;
+	atomic_fetch_add(&kms_ops, 1);
+	return k->ops->destroy_key(k->state, id);
+}

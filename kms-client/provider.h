@@ -46,6 +46,7 @@ struct kms_provider_ops {
 		       size_t *out_len);
 	int (*expand)(const void *state, const char *kek_id, const uint8_t *in, size_t in_len,
 		      uint8_t *blob, size_t *blob_len);
+	int (*destroy_key)(void *state, const char *id);
 };
 
 /* Read-only tables, one per provider file; provider.c lists them. */

@@ -167,7 +167,11 @@ static const struct hcase header_cases[] = {
 	{ "wrap kind 3", { { H_KIND, 3, 0 } }, -EPROTO },
 	{ "flags has_data", { { H_FLAGS, 1, 0 } }, 0 },
 	{ "flags both known", { { H_FLAGS, 3, 0 } }, 0 },
-	{ "flags bit 2", { { H_FLAGS, 4, 0 } }, -EBADMSG },
+	{ "flags bit 2 keytab", { { H_FLAGS, 4, 0 } }, 0 },
+	{ "flags bit 3", { { H_FLAGS, 8, 0 } }, -EBADMSG },
+	{ "keytab slot with keytab", { { H_FLAGS, 4, 0 }, { H_POKE, 0x81, 44 } }, 0 },
+	{ "keytab slot without keytab", { { H_FLAGS, 1, 0 }, { H_POKE, 0x81, 42 } }, -EBADMSG },
+	{ "byte 46 with keytab", { { H_FLAGS, 4, 0 }, { H_POKE, 1, 46 } }, -EBADMSG },
 	{ "flags bit 31", { { H_FLAGS, 0x80000000u, 0 } }, -EBADMSG },
 	{ "pending without trunc", { { H_PENDING, 1, 0 } }, -EBADMSG },
 	{ "pending with has_data", { { H_FLAGS, 1, 0 }, { H_PENDING, 4096, 0 } }, -EBADMSG },
@@ -631,6 +635,8 @@ static void test_config_unknown_incompat(void **state)
 	(void)state;
 	assert_non_null(buf);
 	for (int bit = 0; bit < 32; bit++) {
+		if ((1u << bit) & FORMAT_INCOMPAT_KNOWN)
+			continue;   /* KEYTAB (FORMAT.md §12): test_config_keytab */
 		cspec_default(&s);
 		s.incompat = 1u << bit;
 		len = cspec_build(&s, buf);
@@ -639,6 +645,29 @@ static void test_config_unknown_incompat(void **state)
 		assert_int_equal(format_config_encode(&c, buf, 70000, &elen), -EINVAL);
 	}
 	free(buf);
+}
+
+/* §3: the KEYTAB incompat flag is known, kept and re-encoded. */
+static void test_config_keytab(void **state)
+{
+	static struct format_config c;
+	struct cspec s;
+	uint8_t *buf = malloc(70000), *out = malloc(70000);
+	size_t len, elen;
+
+	(void)state;
+	assert_non_null(buf);
+	assert_non_null(out);
+	cspec_default(&s);
+	s.incompat = FORMAT_INCOMPAT_KEYTAB;
+	len = cspec_build(&s, buf);
+	assert_int_equal(format_config_decode(buf, len, &c), 0);
+	assert_int_equal(c.incompat_flags, FORMAT_INCOMPAT_KEYTAB);
+	assert_int_equal(format_config_encode(&c, out, 70000, &elen), 0);
+	assert_int_equal(elen, len);
+	assert_memory_equal(buf, out, len);
+	free(buf);
+	free(out);
 }
 
 /* "Unsupported" is decided from the fixed fields, before the rest parses. */
@@ -729,6 +758,7 @@ int main(void)
 		cmocka_unit_test(test_config_golden),
 		cmocka_unit_test(test_config_boundaries),
 		cmocka_unit_test(test_config_unknown_incompat),
+		cmocka_unit_test(test_config_keytab),
 		cmocka_unit_test(test_config_unsupported_first),
 		cmocka_unit_test(test_config_short_inputs),
 		cmocka_unit_test(test_config_oversize),

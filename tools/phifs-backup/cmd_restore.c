@@ -29,6 +29,7 @@
 #include "backupcmd.h"
 #include "fdio.h"
 #include "format.h"
+#include "keytab.h"
 #include "names.h"
 #include "repo_plainpath.h"
 #include "volume.h"
@@ -63,7 +64,8 @@ struct rs {
 };
 
 /* path is selected, or is a directory on the way to a selection, or is
- * what every restored cipher dir needs (phifs.conf, each phifs.dirid). */
+ * what every restored cipher dir needs (phifs.conf, phifs.keytab, each
+ * phifs.dirid). */
 static int skeleton(const char *path, const char *type)
 {
 	const char *base = strrchr(path, '/');
@@ -72,7 +74,7 @@ static int skeleton(const char *path, const char *type)
 	base = base ? base + 1 : path;
 	n = strlen(base);
 	return !strcmp(type, "d") || !strcmp(path, FORMAT_CONFIG_FILE) ||
-	       !strcmp(base, NAMES_DIRID_FILE) ||
+	       !strcmp(path, KEYTAB_FILE) || !strcmp(base, NAMES_DIRID_FILE) ||
 	       (!strncmp(base, NAMES_LONG_PREFIX, strlen(NAMES_LONG_PREFIX)) &&
 		n > strlen(NAMES_LONG_SUFFIX) && !strcmp(base + n - strlen(NAMES_LONG_SUFFIX),
 							  NAMES_LONG_SUFFIX));
@@ -87,7 +89,7 @@ static int selected(const struct rs *s, const char *path, const char *type)
 	if (s->phase == SELECTED && skeleton(path, type))
 		return 0;                        /* restored in the first pass */
 	if (!s->ninc || !strcmp(path, ".") || !strcmp(path, FORMAT_CONFIG_FILE) ||
-	    !strcmp(base ? base + 1 : path, NAMES_DIRID_FILE))
+	    !strcmp(path, KEYTAB_FILE) || !strcmp(base ? base + 1 : path, NAMES_DIRID_FILE))
 		return 1;
 	for (int i = 0; i < s->ninc; i++) {
 		size_t n = strlen(s->inc[i]), m = strlen(path);
@@ -387,6 +389,32 @@ static int map_paths(struct rs *s)
 	return ret;
 }
 
+/*
+ * OPERATIONS.md "Backup", key table: a snapshot older than the latest
+ * crypto-shredding holds a key table whose epoch KEK was destroyed. Checked
+ * without the KMS where that is possible (a local KEK is a file: gone means
+ * destroyed), so the backup user needs no key; other providers are found out
+ * at mount, with the same advice.
+ */
+static void keytab_check(const struct rs *s)
+{
+	struct format_config *cfg = calloc(1, sizeof(*cfg));
+	struct keytab_header h;
+	char dir[64], uri[4200];
+	struct stat st;
+
+	snprintf(dir, sizeof(dir), "/proc/self/fd/%d", s->tfd);
+	if (cfg && volume_config_read(s->tfd, cfg) == 0 &&
+	    (cfg->incompat_flags & FORMAT_INCOMPAT_KEYTAB) && keytab_peek(dir, &h) == 0 &&
+	    keytab_kek_uri(s->kms ? s->kms : cfg->kms_uri, h.epoch, uri, sizeof(uri)) == 0 &&
+	    !strncmp(uri, "local:", 6) && stat(uri + 6, &st) != 0 && errno == ENOENT)
+		cli_warn("restore", "the restored %s is epoch %llu, whose table key was destroyed "
+			 "by a later crypto-shredding (%s is gone): before mounting, copy %s from "
+			 "the live volume or the newest snapshot", KEYTAB_FILE,
+			 (unsigned long long)h.epoch, uri + 6, KEYTAB_FILE);
+	free(cfg);
+}
+
 static int run(struct rs *s, const char *ref, const char *target)
 {
 	struct repo_snap *snaps = NULL, *snap = NULL;
@@ -416,6 +444,8 @@ static int run(struct rs *s, const char *ref, const char *target)
 		finish_dirs(s);
 		if (syncfs(s->tfd) < 0 && !ret)
 			ret = -errno;
+		if (!ret)
+			keytab_check(s);
 	}
 	if (!ret && s->json)
 		printf("{\"snapshot\":\"%s\",\"files\":%llu,\"bytes\":%llu,\"errors\":%llu}\n",

@@ -4,6 +4,11 @@
  * version (state, age, the KEK that wraps it), the KEKs as the KMS describes
  * them, and how many files each volume-key version wraps. Reads the config and
  * the 176-byte file headers only: no key is unwrapped, nothing is written.
+ * Files are also counted per data-key generation (OPERATIONS.md "Crypto-
+ * shredding"): a data key from the wrapped header key alone, whatever wraps
+ * it (made before enable-shred: not shreddable until rekeyed), or mixed with a
+ * key-table slot (FORMAT.md §12.5: shreddable); the table's epoch is read
+ * from its header.
  * Exit 3 when any key in use is older than --max-age, so cron can alert.
  */
 #include "config.h"
@@ -24,6 +29,7 @@
 #include "fdio.h"
 #include "format.h"
 #include "keyscmd.h"
+#include "keytab.h"
 #include "kms.h"
 #include "names.h"
 #include "volume.h"
@@ -32,6 +38,8 @@ struct status {
 	struct format_config cfg;
 	uint64_t files, unreadable, per_version[FORMAT_MAX_SLOTS], other_version;
 	uint64_t per_kek[FORMAT_MAX_KEKS];   /* per-file KMS mode: headers per KEK entry */
+	uint64_t gen_plain, gen_keytab;  /* files per data-key generation (§12.5) */
+	int64_t keytab_epoch;            /* -1: no key table */
 	struct kms_key_info kek[FORMAT_MAX_SLOTS];
 	int kek_ok[FORMAT_MAX_SLOTS];
 	int64_t now, max_age;      /* max_age 0: no limit */
@@ -83,6 +91,10 @@ static void count_header(struct status *s, const char *path)
 		return;
 	}
 	close(fd);
+	if (h.flags & FORMAT_HDR_KEYTAB)
+		s->gen_keytab++;
+	else
+		s->gen_plain++;
 	if (h.wrap_kind == FORMAT_WRAP_KMS) {
 		/* Per-file KMS (FORMAT.md §4.4): bytes 24..27 name a KEK entry. */
 		for (i = 0; i < s->cfg.n_keks; i++)
@@ -204,6 +216,14 @@ static void print_text(struct status *s, const char *dir)
 		printf(", %llu wrapped by a key the config lacks",
 		       (unsigned long long)s->other_version);
 	printf("\n");
+	printf("data-key generations: %llu without a key-table slot (not shreddable until "
+	       "rekeyed), %llu with one", (unsigned long long)s->gen_plain,
+	       (unsigned long long)s->gen_keytab);
+	if (s->keytab_epoch >= 0)
+		printf(" (key table epoch %lld)", (long long)s->keytab_epoch);
+	else
+		printf(" (no key table: crypto-shredding not enabled)");
+	printf("\n");
 }
 
 static json_object *slot_json(struct status *s, unsigned i)
@@ -240,7 +260,7 @@ static json_object *slot_json(struct status *s, unsigned i)
 
 static void print_json(struct status *s, const char *dir)
 {
-	json_object *o = json_object_new_object(), *a = json_object_new_array();
+	json_object *o = json_object_new_object(), *a = json_object_new_array(), *gen;
 
 	json_object_object_add(o, "volume", json_object_new_string(dir));
 	json_object_object_add(o, "kms_uri", json_object_new_string(s->cfg.kms_uri));
@@ -264,15 +284,32 @@ static void print_json(struct status *s, const char *dir)
 	json_object_object_add(o, "files", json_object_new_int64((int64_t)s->files));
 	json_object_object_add(o, "unreadable_headers",
 			       json_object_new_int64((int64_t)s->unreadable));
+	gen = json_object_new_object();
+	json_object_object_add(gen, "without_slot", json_object_new_int64((int64_t)s->gen_plain));
+	json_object_object_add(gen, "with_slot", json_object_new_int64((int64_t)s->gen_keytab));
+	if (s->keytab_epoch >= 0)
+		json_object_object_add(gen, "keytab_epoch", json_object_new_int64(s->keytab_epoch));
+	json_object_object_add(o, "data_key_generations", gen);
 	json_object_object_add(o, "too_old", json_object_new_boolean(s->too_old));
 	printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
 	json_object_put(o);
+}
+
+/* §12.1 epoch from the table's header, keyless (MAC unchecked); -1 when none. */
+static int64_t keytab_epoch_read(const char *dir, const struct format_config *c)
+{
+	struct keytab_header h;
+
+	if (!(c->incompat_flags & FORMAT_INCOMPAT_KEYTAB) || keytab_peek(dir, &h) != 0)
+		return -1;
+	return (int64_t)h.epoch;
 }
 
 static int status_run(struct status *s, const char *dir, int use_kms)
 {
 	if (tool_config_read(dir, &s->cfg) != EXIT_OK)
 		return EXIT_VOLUME;
+	s->keytab_epoch = keytab_epoch_read(dir, &s->cfg);
 	st_walk = s;
 	if (nftw(dir, visit, 64, FTW_PHYS | FTW_ACTIONRETVAL) != 0)
 		die(EXIT_PROBLEMS, "cannot walk %s: %s", dir, strerror(errno));

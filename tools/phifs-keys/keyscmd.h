@@ -11,5 +11,7 @@ int keys_cmd_status(int argc, char **argv);
 int keys_cmd_rotate_kms(int argc, char **argv);
 int keys_cmd_rotate_vk(int argc, char **argv);
 int keys_cmd_rekey(int argc, char **argv);
+int keys_cmd_enable_shred(int argc, char **argv);
+int keys_cmd_shred(int argc, char **argv);
 
 #endif

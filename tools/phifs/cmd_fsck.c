@@ -92,6 +92,7 @@ static void summary(const struct fsck_ui *ui, const struct fsck_stats *s)
 		json_object_object_add(o, "leftovers", json_object_new_int64((int64_t)s->leftovers));
 		json_object_object_add(o, "journal_replayed",
 				       json_object_new_int64((int64_t)s->replayed));
+		json_object_object_add(o, "shredded", json_object_new_int64((int64_t)s->shredded));
 		json_object_object_add(o, "mounted", json_object_new_boolean(s->mounted));
 		json_object_object_add(o, "clean", json_object_new_boolean(s->problems == 0));
 		printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
@@ -112,6 +113,10 @@ static void summary(const struct fsck_ui *ui, const struct fsck_stats *s)
 	if (s->replayed)
 		printf("undid %llu write(s) a crash interrupted (write journal)\n",
 		       (unsigned long long)s->replayed);
+	if (s->shredded)
+		printf("%llu shredded file(s): their key-table slots were destroyed "
+		       "(phifs-keys shred); they can never be read again: remove them\n",
+		       (unsigned long long)s->shredded);
 	if (s->problems)
 		printf("%llu problem(s)%s\n", (unsigned long long)s->problems,
 		       ui->show_paths ? "" : "; --show-paths prints plaintext paths (may be PHI)");

@@ -16,7 +16,50 @@
 #include <json-c/json.h>
 
 #include "common.h"
+#include "keytab.h"
 #include "volume.h"
+
+/* FORMAT.md §12.1, decoded without keys (its MAC unchecked, like the config's):
+ * 1 with *h filled, 0 when the volume has no key table, -errno unreadable. */
+static int keytab_read(const char *dir, const struct format_config *c, struct keytab_header *h)
+{
+	int ret;
+
+	if (!(c->incompat_flags & FORMAT_INCOMPAT_KEYTAB))
+		return 0;
+	ret = keytab_peek(dir, h);
+	return ret ? ret : 1;
+}
+
+static void keytab_text(const char *dir, const struct format_config *c)
+{
+	struct keytab_header h;
+	int ret = keytab_read(dir, c, &h);
+
+	if (ret == 0)
+		printf("key table:      none (crypto-shredding not enabled)\n");
+	else if (ret < 0)
+		printf("key table:      unreadable: %s\n", strerror(-ret));
+	else
+		printf("key table:      epoch %llu, %u slots reserved, %u destroyed (shredded), "
+		       "table key wrapped by %s\n", (unsigned long long)h.epoch, h.next_free,
+		       h.destroyed, h.kek_id);
+}
+
+static void keytab_json(const char *dir, const struct format_config *c, json_object *o)
+{
+	struct keytab_header h;
+	json_object *t;
+
+	if (keytab_read(dir, c, &h) != 1)
+		return;
+	t = json_object_new_object();
+	json_object_object_add(t, "epoch", json_object_new_int64((int64_t)h.epoch));
+	json_object_object_add(t, "slots", json_object_new_int64(h.next_free));
+	json_object_object_add(t, "destroyed", json_object_new_int64(h.destroyed));
+	json_object_object_add(t, "kek_id", json_object_new_string(h.kek_id));
+	json_object_object_add(o, "key_table", t);
+}
 
 static const char *slot_state(unsigned s)
 {
@@ -63,6 +106,7 @@ static void print_text(const char *dir, const struct format_config *c, const cha
 		printf("key slot:       v%u %s, created %s, wrapped by %s\n", c->slots[i].version,
 		       slot_state(c->slots[i].state), when, c->slots[i].kek_id);
 	}
+	keytab_text(dir, c);
 }
 
 static void print_json(const char *dir, const struct format_config *c, const char *id)
@@ -105,6 +149,7 @@ static void print_json(const char *dir, const struct format_config *c, const cha
 		json_object_array_add(slots, s);
 	}
 	json_object_object_add(o, "key_slots", slots);
+	keytab_json(dir, c, o);
 	printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
 	json_object_put(o);
 }

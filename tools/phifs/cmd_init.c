@@ -14,6 +14,7 @@
 
 #include "common.h"
 #include "format.h"
+#include "keytab.h"
 #include "volume.h"
 
 #define DEFAULT_KMS "local:/etc/phifs/kek.bin"
@@ -21,7 +22,7 @@
 static void usage(void)
 {
 	printf("usage: phifs init [--kms URI] [--cipher gcm|xts] [--wrap volume|per-file-kms]\n"
-	       "                  [--passfile FILE | --extpass CMD] CIPHERDIR\n"
+	       "                  [--shred] [--passfile FILE | --extpass CMD] CIPHERDIR\n"
 	       "  --kms URI       key provider: local:/path/keyfile (default %s,\n"
 	       "                  created mode 0600 if absent), passphrase, or\n"
 	       "                  pkcs11:token=T;object=L?module-path=M&pin-source=file:P\n"
@@ -31,8 +32,29 @@ static void usage(void)
 	       "                  per-file-kms (each file's key wrapped by the KMS itself, so\n"
 	       "                  the KMS's log shows every file's key use; not with passphrase)\n"
 	       "  --passfile F    passphrase provider: read the passphrase from F\n"
-	       "  --extpass CMD   passphrase provider: run CMD and read its output\n",
+	       "  --extpass CMD   passphrase provider: run CMD and read its output\n"
+	       "  --shred         give the volume its key table now, so that every file can\n"
+	       "                  be crypto-shredded (phifs-keys shred; not with passphrase)\n",
 	       DEFAULT_KMS);
+}
+
+/* --shred: the key table right away (fs/keytab_enable.c), before any file. */
+static int init_shred(const char *dir, const struct volume_create_opts *o)
+{
+	struct volume *v = NULL;
+	char err[512] = "";
+	int ret = volume_open(dir, NULL, &o->kms, &v, err, sizeof(err));
+
+	if (!ret)
+		ret = keytab_enable(v, NULL, err, sizeof(err));
+	volume_close(v);
+	if (ret) {
+		warnx_phifs("the volume was created, but its key table was not: %s "
+			    "(retry with phifs-keys enable-shred)", err[0] ? err : strerror(-ret));
+		return EXIT_PROBLEMS;
+	}
+	printf("key table created: files can be crypto-shredded (phifs-keys shred)\n");
+	return EXIT_OK;
 }
 
 int cmd_init(int argc, char **argv)
@@ -43,12 +65,13 @@ int cmd_init(int argc, char **argv)
 		{ "wrap", required_argument, NULL, 'w' },
 		{ "passfile", required_argument, NULL, 'P' },
 		{ "extpass", required_argument, NULL, 'E' },
+		{ "shred", no_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0, 0, 0, 0 }
 	};
 	struct volume_create_opts o = { DEFAULT_KMS, FORMAT_CIPHER_GCM, { 0 }, FORMAT_WRAP_VOLUME };
 	char err[512] = "";
-	int opt, ret;
+	int opt, ret, shred = 0;
 
 	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		if (kms_opt(opt, optarg, &o.kms))
@@ -74,6 +97,9 @@ int cmd_init(int argc, char **argv)
 				die(EXIT_USAGE, "unknown wrap mode '%s' (volume or per-file-kms)",
 				    optarg);
 			break;
+		case 's':
+			shred = 1;
+			break;
 		case 'h':
 			usage();
 			return EXIT_OK;
@@ -90,6 +116,9 @@ int cmd_init(int argc, char **argv)
 	if (o.wrap_mode == FORMAT_WRAP_KMS && !strncmp(o.kms_uri, "passphrase", 10))
 		die(EXIT_USAGE, "--wrap per-file-kms needs a KMS (local, pkcs11 or kmip): a "
 		    "passphrase has no KMS log to record each file's key use");
+	if (shred && !strncmp(o.kms_uri, "passphrase", 10))
+		die(EXIT_USAGE, "--shred needs a KMS that can destroy keys (local key file, KMIP or "
+		    "PKCS#11): a passphrase volume has none");
 	tool_make_key_dir(o.kms_uri);
 	ret = volume_create(argv[optind], &o, err, sizeof(err));
 	if (ret)
@@ -100,5 +129,5 @@ int cmd_init(int argc, char **argv)
 	       o.wrap_mode == FORMAT_WRAP_KMS ? ", per-file KMS wrap" : "");
 	if (o.cipher == FORMAT_CIPHER_XTS)
 		printf("note: XTS gives confidentiality only; tampering is not detected.\n");
-	return EXIT_OK;
+	return shred ? init_shred(argv[optind], &o) : EXIT_OK;
 }
