@@ -181,27 +181,30 @@ static void cover(struct chglog_bits *b, uint64_t nblocks)
 
 void chglog_store(struct chglog *c, int fd, uint64_t nblocks)
 {
-	struct chglog_rec n;
+	struct chglog_rec *n = NULL;
 	struct stat st;
 	int64_t now;
 
 	if (!c || c->off || !c->writing)
 		return;
-	if (fstat(fd, &st) < 0 || wait_past(ns(st.st_mtim), &now))
+	if (fstat(fd, &st) < 0 || wait_past(ns(st.st_mtim), &now) || !(n = malloc(sizeof(*n))))
 		return;
-	n = c->rec;
-	if (c->renew && fresh(&n))
-		return;
+	*n = c->rec;
+	if (c->renew && fresh(n))
+		goto out;
 	cover(&c->dirty, nblocks);
-	chglog_rec_append(&n, &c->dirty, (uint64_t)(now / 1000000000));
-	n.flags &= (uint8_t)~CHGLOG_F_WRITING;
-	n.mtime_ns = ns(st.st_mtim);
-	n.size = (uint64_t)st.st_size;
-	n.stored_ns = now;
-	if (put(c, fd, &n))
-		return;
-	c->rec = n;
+	chglog_rec_append(n, &c->dirty, (uint64_t)(now / 1000000000));
+	chglog_rec_fit(n);
+	n->flags &= (uint8_t)~CHGLOG_F_WRITING;
+	n->mtime_ns = ns(st.st_mtim);
+	n->size = (uint64_t)st.st_size;
+	n->stored_ns = now;
+	if (put(c, fd, n))
+		goto out;
+	c->rec = *n;
 	c->writing = 0;
 	c->renew = 0;
 	memset(&c->dirty, 0, sizeof(c->dirty));
+out:
+	free(n);
 }

@@ -29,7 +29,7 @@
 static_assert(sizeof(CHGLOG_MAGIC) - 1 == OFF_VERSION, "FORMAT.md §7.1: magic is 4 bytes");
 static_assert(OFF_ID + CHGLOG_ID_LEN == OFF_GEN, "FORMAT.md §7.1: id 8..23");
 static_assert(OFF_RESERVED + 4 == CHGLOG_HDR_LEN, "FORMAT.md §7.1: 64-byte header");
-static_assert(CHGLOG_REC_MAX <= 2200, "FORMAT.md §7.1: fits one ext4 xattr block with others");
+static_assert(CHGLOG_REC_MAX <= 3072, "FORMAT.md §7.1: fits one ext4 xattr block with others");
 
 static void put_le(uint8_t *p, uint64_t v, int n)
 {
@@ -116,12 +116,65 @@ void chglog_bits_or(struct chglog_bits *dst, struct chglog_bits *src)
 		dst->b[i] |= src->b[i];
 }
 
+/* Bitmaps are stored as runs of set regions: varint(gap from the end of the
+ * previous run, the first from 0) ‖ varint(run length − 1), LEB128, minimal,
+ * runs maximal — scattered writes cost 2–4 bytes each, not a bitmap. */
+static size_t varint_put(uint8_t *out, uint64_t v)
+{
+	size_t n = 0;
+
+	do {
+		uint8_t byte = v & 0x7f;
+
+		v >>= 7;
+		if (out)
+			out[n] = (uint8_t)(byte | (v ? 0x80 : 0));
+		n++;
+	} while (v);
+	return n;
+}
+
+/* Bytes the runs of b take; written to out when out is not NULL. */
+static size_t runs_put(const struct chglog_bits *b, uint8_t *out)
+{
+	uint64_t prev = 0, r = 0;
+	size_t n = 0;
+
+	while (r < b->nreg) {
+		uint64_t start;
+
+		if (!b->b[r / 8] && r % 8 == 0) {
+			r += 8;
+			continue;
+		}
+		if (!bit(b, r)) {
+			r++;
+			continue;
+		}
+		for (start = r; r < b->nreg && bit(b, r); r++)
+			;
+		n += varint_put(out ? out + n : NULL, start - prev);
+		n += varint_put(out ? out + n : NULL, r - start - 1);
+		prev = r;
+	}
+	return n;
+}
+
+static size_t encoded_len(const struct chglog_rec *r)
+{
+	size_t n = CHGLOG_HDR_LEN;
+
+	for (unsigned i = 0; i < r->nepoch; i++)
+		n += CHGLOG_EPOCH_HDR_LEN + runs_put(&r->ep[i].bits, NULL);
+	return n;
+}
+
 int chglog_rec_encode(const struct chglog_rec *r, uint8_t *out, size_t cap, size_t *len)
 {
 	uint8_t shift = r->nepoch ? r->ep[0].bits.shift : 0;
 	uint32_t nreg = r->nepoch ? r->ep[0].bits.nreg : 0;
-	size_t need = CHGLOG_HDR_LEN + r->nepoch * (CHGLOG_EPOCH_HDR_LEN + bitmap_len(nreg));
 	uint8_t *p = out + CHGLOG_HDR_LEN;
+	size_t need;
 
 	*len = 0;
 	if (r->nepoch > CHGLOG_EPOCHS || nreg > CHGLOG_REGIONS || shift > CHGLOG_MAX_SHIFT)
@@ -129,6 +182,7 @@ int chglog_rec_encode(const struct chglog_rec *r, uint8_t *out, size_t cap, size
 	for (unsigned i = 0; i < r->nepoch; i++)
 		if (r->ep[i].bits.shift != shift || r->ep[i].bits.nreg != nreg)
 			return -EINVAL;
+	need = encoded_len(r);
 	if (cap < need)
 		return -ERANGE;
 	memset(out, 0, CHGLOG_HDR_LEN);
@@ -144,37 +198,78 @@ int chglog_rec_encode(const struct chglog_rec *r, uint8_t *out, size_t cap, size
 	put_le(out + OFF_STORED, (uint64_t)r->stored_ns, 8);
 	put_le(out + OFF_NREG, nreg, 4);
 	for (unsigned i = 0; i < r->nepoch; i++) {
+		size_t n = runs_put(&r->ep[i].bits, p + CHGLOG_EPOCH_HDR_LEN);
+
 		put_le(p, r->ep[i].since, 8);
 		put_le(p + 8, r->ep[i].start_s, 8);
-		memcpy(p + CHGLOG_EPOCH_HDR_LEN, r->ep[i].bits.b, bitmap_len(nreg));
-		p += CHGLOG_EPOCH_HDR_LEN + bitmap_len(nreg);
+		put_le(p + 16, n, 2);
+		p += CHGLOG_EPOCH_HDR_LEN + n;
 	}
 	*len = need;
 	return 0;
 }
 
-/* Padding bits past nreg are zero, so one record has one encoding. */
-static int tail_clean(const uint8_t *bm, uint32_t nreg)
+void chglog_rec_fit(struct chglog_rec *r)
 {
-	return nreg % 8 == 0 || (bm[nreg / 8] >> (nreg % 8)) == 0;
+	while (r->nepoch && encoded_len(r) > CHGLOG_REC_MAX && r->ep[0].bits.shift < CHGLOG_MAX_SHIFT) {
+		unsigned shift = r->ep[0].bits.shift + 1u;
+
+		for (unsigned i = 0; i < r->nepoch; i++)
+			chglog_bits_coarsen(&r->ep[i].bits, shift);
+	}
 }
 
-static int decode_epochs(const uint8_t *p, struct chglog_rec *r, uint8_t shift, uint32_t nreg)
+/* A minimal LEB128 varint below 2^32 from [*p, end). */
+static int varint_get(const uint8_t **p, const uint8_t *end, uint64_t *v)
+{
+	*v = 0;
+	for (int i = 0; i < 5 && *p < end; i++) {
+		uint8_t byte = *(*p)++;
+
+		*v |= (uint64_t)(byte & 0x7f) << (7 * i);
+		if (!(byte & 0x80))
+			return (i > 0 && byte == 0) || *v >> 32 ? -EBADMSG : 0;
+	}
+	return -EBADMSG;
+}
+
+static int runs_get(const uint8_t *p, size_t len, struct chglog_bits *b)
+{
+	const uint8_t *end = p + len;
+	uint64_t prev = 0, gap, run;
+
+	while (p < end) {
+		if (varint_get(&p, end, &gap) || varint_get(&p, end, &run) ||
+		    (prev && gap == 0) || prev + gap + run + 1 > b->nreg)
+			return -EBADMSG;
+		for (uint64_t r = prev + gap; r <= prev + gap + run; r++)
+			b->b[r / 8] |= (uint8_t)(1u << (r % 8));
+		prev += gap + run + 1;
+	}
+	return 0;
+}
+
+static int decode_epochs(const uint8_t *p, const uint8_t *end, struct chglog_rec *r,
+			 uint8_t shift, uint32_t nreg)
 {
 	for (unsigned i = 0; i < r->nepoch; i++) {
 		struct chglog_epoch *e = &r->ep[i];
+		size_t n;
 
+		if (end - p < CHGLOG_EPOCH_HDR_LEN)
+			return -EBADMSG;
 		e->since = get_le(p, 8);
 		e->start_s = get_le(p + 8, 8);
+		n = (size_t)get_le(p + 16, 2);
 		e->bits.shift = shift;
 		e->bits.nreg = nreg;
-		memcpy(e->bits.b, p + CHGLOG_EPOCH_HDR_LEN, bitmap_len(nreg));
-		if (!tail_clean(e->bits.b, nreg) || (i && e->since <= r->ep[i - 1].since) ||
-		    e->since >= r->gen)
+		p += CHGLOG_EPOCH_HDR_LEN;
+		if ((size_t)(end - p) < n || runs_get(p, n, &e->bits) ||
+		    (i && e->since <= r->ep[i - 1].since) || e->since >= r->gen)
 			return -EBADMSG;
-		p += CHGLOG_EPOCH_HDR_LEN + bitmap_len(nreg);
+		p += n;
 	}
-	return 0;
+	return p == end ? 0 : -EBADMSG;
 }
 
 int chglog_rec_decode(const uint8_t *in, size_t len, struct chglog_rec *r)
@@ -183,15 +278,15 @@ int chglog_rec_decode(const uint8_t *in, size_t len, struct chglog_rec *r)
 	uint32_t nreg;
 
 	memset(r, 0, sizeof(*r));
-	if (len < CHGLOG_HDR_LEN || memcmp(in, CHGLOG_MAGIC, 4) || in[OFF_VERSION] != CHGLOG_VERSION)
+	if (len < CHGLOG_HDR_LEN || len > CHGLOG_REC_MAX || memcmp(in, CHGLOG_MAGIC, 4) ||
+	    in[OFF_VERSION] != CHGLOG_VERSION)
 		return -EBADMSG;
 	shift = in[OFF_SHIFT];
 	nepoch = in[OFF_NEPOCH];
 	nreg = (uint32_t)get_le(in + OFF_NREG, 4);
 	if ((in[OFF_FLAGS] & ~CHGLOG_F_WRITING) || shift > CHGLOG_MAX_SHIFT ||
 	    nepoch > CHGLOG_EPOCHS || nreg > CHGLOG_REGIONS || get_le(in + OFF_RESERVED, 4) ||
-	    (!nepoch && (shift || nreg)) ||
-	    len != CHGLOG_HDR_LEN + nepoch * (CHGLOG_EPOCH_HDR_LEN + bitmap_len(nreg)))
+	    (!nepoch && (shift || nreg)))
 		return -EBADMSG;
 	r->flags = in[OFF_FLAGS];
 	r->nepoch = nepoch;
@@ -200,7 +295,7 @@ int chglog_rec_decode(const uint8_t *in, size_t len, struct chglog_rec *r)
 	r->mtime_ns = (int64_t)get_le(in + OFF_MTIME, 8);
 	r->size = get_le(in + OFF_SIZE, 8);
 	r->stored_ns = (int64_t)get_le(in + OFF_STORED, 8);
-	if (decode_epochs(in + CHGLOG_HDR_LEN, r, shift, nreg)) {
+	if (decode_epochs(in + CHGLOG_HDR_LEN, in + len, r, shift, nreg)) {
 		memset(r, 0, sizeof(*r));
 		return -EBADMSG;
 	}

@@ -16,11 +16,11 @@
 #define CHGLOG_VERSION 1
 #define CHGLOG_ID_LEN 16
 #define CHGLOG_EPOCHS 4                /* epochs kept; older ones merge */
-#define CHGLOG_REGIONS 4096            /* bits per bitmap; regions grow to fit */
+#define CHGLOG_REGIONS 65536           /* bits per bitmap (256 MiB at one block each); regions grow to fit */
 #define CHGLOG_MAX_SHIFT 40            /* 2^40 blocks per region: any file */
 #define CHGLOG_HDR_LEN 64
-#define CHGLOG_EPOCH_HDR_LEN 16
-#define CHGLOG_REC_MAX (CHGLOG_HDR_LEN + CHGLOG_EPOCHS * (CHGLOG_EPOCH_HDR_LEN + CHGLOG_REGIONS / 8))
+#define CHGLOG_EPOCH_HDR_LEN 18
+#define CHGLOG_REC_MAX 3072            /* encoded; regions grow until it fits */
 
 #define CHGLOG_F_WRITING 0x01          /* a generation is being written: trust nothing */
 
@@ -59,7 +59,10 @@ int chglog_bits_any(const struct chglog_bits *b, uint64_t first, uint64_t last);
 /* dst |= src; both coarsened to the larger shift first. */
 void chglog_bits_or(struct chglog_bits *dst, struct chglog_bits *src);
 
+/* -ERANGE when it does not fit in cap (chglog_rec_fit first). */
 int chglog_rec_encode(const struct chglog_rec *r, uint8_t *out, size_t cap, size_t *len);
+/* Coarsens every epoch until the record encodes in CHGLOG_REC_MAX bytes. */
+void chglog_rec_fit(struct chglog_rec *r);
 /* -EBADMSG for anything not exactly a valid record. */
 int chglog_rec_decode(const uint8_t *in, size_t len, struct chglog_rec *r);
 /* The regions written after generation `seen` into *out: 0, or -ESTALE when

@@ -46,7 +46,8 @@ static void test_roundtrip(void **state)
 	assert_int_equal(r->gen, 3);
 	assert_int_equal(r->nepoch, 3);
 	assert_int_equal(chglog_rec_encode(r, buf, sizeof(buf), &len), 0);
-	assert_int_equal(len, CHGLOG_HDR_LEN + 3 * (CHGLOG_EPOCH_HDR_LEN + 5));   /* 33 regions */
+	/* runs: (0,3) | (10,3) (18,0) | (20,3): two bytes each */
+	assert_int_equal(len, CHGLOG_HDR_LEN + 3 * CHGLOG_EPOCH_HDR_LEN + 2 + 4 + 2);
 	assert_memory_equal(buf, "PHCG\x01", 5);
 	assert_int_equal(chglog_rec_decode(buf, len, back), 0);
 	assert_int_equal(back->gen, 3);
@@ -80,9 +81,11 @@ static void test_decode_rejects(void **state)
 	REJECT(bad[7] = CHGLOG_EPOCHS + 1);           /* epochs */
 	REJECT(bad[60] = 1);                          /* reserved */
 	REJECT(bad[24] = 1);                          /* gen 1: epochs' since must stay below it */
-	REJECT(bad[CHGLOG_HDR_LEN + 21] = 0);         /* epoch 1 since = 0 = epoch 0's: not increasing */
-	REJECT(bad[CHGLOG_HDR_LEN + 16 + 4] = 0x80);  /* padding bit past region 33 */
-	REJECT(bad[56] = 41);                         /* nreg no longer matches the length */
+	REJECT(bad[CHGLOG_HDR_LEN + 20] = 0);         /* epoch 1 since = 0 = epoch 0's: not increasing */
+	REJECT(bad[56] = 30);                         /* epoch 1's run at region 32 is past nreg */
+	REJECT(bad[CHGLOG_HDR_LEN + 40] = 0);         /* a run right after another: not maximal */
+	REJECT(bad[CHGLOG_HDR_LEN + 36] = 200);       /* epoch 1's runs longer than the record */
+	REJECT(bad[CHGLOG_HDR_LEN + 19] = 0x80);      /* epoch 0's varint left open */
 	assert_int_equal(chglog_rec_decode(buf, len - 1, back), -EBADMSG);
 	assert_int_equal(chglog_rec_decode(buf, 10, back), -EBADMSG);
 	assert_int_equal(chglog_rec_decode(buf, len, back), 0);
@@ -104,17 +107,19 @@ static void test_bits(void **state)
 	assert_false(chglog_bits_any(b, 0, 4));
 	assert_false(chglog_bits_any(b, 6, 8));
 	assert_true(chglog_bits_any(b, 10, 10));              /* past nreg: may have changed */
-	chglog_bits_mark(b, 100000, 100001);          /* 100001 >> 5 = 3125 < 4096 */
-	assert_int_equal(b->shift, 5);
-	assert_true(chglog_bits_any(b, 0, 31));       /* block 5 coarsened into region 0 */
-	assert_false(chglog_bits_any(b, 32, 99999 - 31));
-	assert_true(chglog_bits_any(b, 100000, 100000));
+	chglog_bits_mark(b, 1 << 21, (1 << 21) + 1);  /* 2^21 >> 5 = 65536 regions: 6 */
+	assert_int_equal(b->shift, 6);
+	assert_true(chglog_bits_any(b, 0, 63));       /* blocks 5 and 9 coarsened into region 0 */
+	assert_false(chglog_bits_any(b, 64, (1 << 21) - 1));
+	assert_true(chglog_bits_any(b, 1 << 21, 1 << 21));
 	assert_true(chglog_bits_any(b, 1 << 30, 1 << 30));   /* past nreg: may have changed */
 	assert_false(chglog_bits_any(b, 7, 3));               /* empty range */
 	chglog_bits_mark(c, 64, 64);
+	assert_false(chglog_bits_any(b, 64, 64));
 	chglog_bits_or(c, b);
-	assert_int_equal(c->shift, 5);
-	assert_true(chglog_bits_any(c, 64, 64) && chglog_bits_any(c, 0, 0) && chglog_bits_any(c, 100001, 100001));
+	assert_int_equal(c->shift, 6);
+	assert_true(chglog_bits_any(c, 64, 64) && chglog_bits_any(c, 0, 0) &&
+		    chglog_bits_any(c, (1 << 21) + 1, (1 << 21) + 1));
 	free(b);
 	free(c);
 }
@@ -181,6 +186,43 @@ static void test_cover_property(void **state)
 	free(out);
 }
 
+/* Too many scattered runs for CHGLOG_REC_MAX: fit coarsens, never drops. */
+static void test_fit(void **state)
+{
+	enum { WRITES = 3000, BLOCKS = 65536 };
+	struct chglog_rec *r = calloc(1, sizeof(*r));
+	struct chglog_bits *d = bits_new(), *out = bits_new();
+	uint64_t *at = calloc(WRITES, sizeof(*at));
+	uint8_t *buf = malloc(CHGLOG_REC_MAX);
+	size_t len;
+
+	(void)state;
+	srand(11);
+	for (int e = 0; e < CHGLOG_EPOCHS; e++) {
+		memset(d, 0, sizeof(*d));
+		for (int i = e * WRITES / CHGLOG_EPOCHS; i < (e + 1) * WRITES / CHGLOG_EPOCHS; i++) {
+			at[i] = (uint64_t)rand() % BLOCKS;
+			chglog_bits_mark(d, at[i], at[i]);
+		}
+		chglog_rec_append(r, d, 100 + (uint64_t)e);
+	}
+	assert_int_equal(r->ep[0].bits.shift, 0);
+	assert_int_equal(chglog_rec_encode(r, buf, CHGLOG_REC_MAX, &len), -ERANGE);
+	chglog_rec_fit(r);
+	assert_true(r->ep[0].bits.shift > 0);
+	assert_int_equal(chglog_rec_encode(r, buf, CHGLOG_REC_MAX, &len), 0);
+	assert_true(len <= CHGLOG_REC_MAX);
+	assert_int_equal(chglog_rec_decode(buf, len, r), 0);
+	assert_int_equal(chglog_rec_since(r, 0, out), 0);
+	for (int i = 0; i < WRITES; i++)
+		assert_true(chglog_bits_any(out, at[i], at[i]));
+	free(at);
+	free(buf);
+	free(r);
+	free(d);
+	free(out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -189,6 +231,7 @@ int main(void)
 		cmocka_unit_test(test_bits),
 		cmocka_unit_test(test_since),
 		cmocka_unit_test(test_cover_property),
+		cmocka_unit_test(test_fit),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
