@@ -10,7 +10,7 @@
 # read whole and the snapshot holds the exact backing bytes; --full-read.
 . "$(dirname "$0")/lib.sh"
 setup
-plan 17
+plan 18
 PY=/usr/bin/python3
 BK="$top_builddir/tools/phifs-backup/phifs-backup"
 PHIFS_KEYS="$top_builddir/tools/phifs-keys/phifs-keys"
@@ -47,6 +47,9 @@ echo small > "$MNT/small"
 B1=$(backing big1) && B2=$(backing big2) || bail "backing files not found"
 manifest "$MNT" > "$WORK/m1"
 "$BK" init --kms "local:$WORK/bk.key" --min-retention 0 >/dev/null || bail "init"
+# a second repository with 16 KiB chunks (3 slots): what scattered writes cost there
+"$BK" -r "$WORK/repo16" init --kms "local:$WORK/bk.key" --min-retention 0 --chunk-size 16K >/dev/null || bail "init 16K"
+PHIFS_REPO="$WORK/repo16" backup >/dev/null
 out=$(backup); S1=$(echo "$out" | snap_of)
 [ "$(echo "$out" | stat_of bytes_read)" -gt $((64 << 20)) ] && ok "full backup reads everything" || not_ok "full: $out"
 
@@ -61,6 +64,9 @@ diag "scattered: $out"
 [ "$read2" -ge $((4 * CHUNK)) ] && [ "$read2" -le $((4 * CHUNK + 4096)) ] \
 	&& ok "only the 4 written chunks were read ($read2 bytes, not 32 MiB)" || not_ok "bytes read $read2"
 [ "$(echo "$out" | stat_of bytes_skipped)" -ge $((27 * CHUNK)) ] && ok "the other chunks were taken from the parent" || not_ok "skipped: $out"
+out=$(PHIFS_REPO="$WORK/repo16" backup)
+[ "$(echo "$out" | stat_of bytes_read)" -eq $((176 + 4 * 3 * 4128)) ] && [ "$(echo "$out" | stat_of new_blobs)" -eq 5 ] \
+	&& ok "with --chunk-size 16K: 4 chunks of 3 slots read, 4 stored (+ the tree)" || not_ok "16K chunks: $out"
 
 # written, then unmounted: the record survives; the file grows by one chunk too
 overwrite big2 300 301 7000

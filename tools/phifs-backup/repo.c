@@ -389,7 +389,7 @@ static int exists_cb(void *arg, const char *name, uint64_t size)
 	return 1;
 }
 
-int repo_create(const char *url, const char *kms_uri, int64_t min_retention,
+int repo_create(const char *url, const char *kms_uri, int64_t min_retention, uint32_t chunk_max,
 		struct repo **out, char *err, size_t errcap)
 {
 	struct repo *r = NULL;
@@ -418,7 +418,7 @@ int repo_create(const char *url, const char *kms_uri, int64_t min_retention,
 	r->cfg.created = repo_now();
 	r->cfg.min_retention = min_retention;
 	backend_s3_set_retention(r->be, min_retention);
-	r->cfg.chunk_max = REPO_CHUNK_MAX;
+	r->cfg.chunk_max = chunk_max ? chunk_max : REPO_CHUNK_MAX;
 	r->cfg.pack_size = REPO_PACK_SIZE;
 	snprintf(r->cfg.kms, sizeof(r->cfg.kms), "%s", kms_uri);
 	ret = cipher_random(r->cfg.id, REPO_ID_BYTES);
