@@ -31,15 +31,18 @@
 #include "cipher.h"
 #include "log.h"
 
-#define RACY_WAIT_MS 1000        /* a coarse tick is a few ms; give up (untrusted) after this */
+/* A coarse tick is 1–10 ms. An mtime further ahead (set by utimensat) is
+ * not waited for: the record then stays WRITING, untrusted. */
+#define RACY_WAIT_MS 20
 
+/* rec and dirty (~40 KiB) exist only while a generation is open, so files
+ * opened without writing cost a few bytes. */
 struct chglog {
-	int off;                     /* xattrs unsupported: not tracked */
-	int writing;                 /* a generation is open: dirty collects it */
+	int off;                     /* not tracked (no user xattrs, or no memory) */
+	int writing;                 /* a generation is open: rec and dirty are allocated */
 	int renew;                   /* the next store starts a new lineage */
-	int have;                    /* rec mirrors the xattr as we last wrote or read it */
-	struct chglog_rec rec;
-	struct chglog_bits dirty;
+	struct chglog_rec *rec;      /* the record as it will be stored */
+	struct chglog_bits *dirty;   /* regions written in the open generation */
 };
 
 struct chglog *chglog_new(void)
@@ -47,8 +50,19 @@ struct chglog *chglog_new(void)
 	return calloc(1, sizeof(struct chglog));
 }
 
+static void close_gen(struct chglog *c)
+{
+	free(c->rec);
+	free(c->dirty);
+	c->rec = NULL;
+	c->dirty = NULL;
+	c->writing = 0;
+}
+
 void chglog_free(struct chglog *c)
 {
+	if (c)
+		close_gen(c);
 	free(c);
 }
 
@@ -84,12 +98,12 @@ static int put(struct chglog *c, int fd, const struct chglog_rec *r)
 	return ret;
 }
 
-static void load(struct chglog *c, int fd)
+static int load(int fd, struct chglog_rec *r)
 {
 	uint8_t buf[CHGLOG_REC_MAX];
 	ssize_t n = fgetxattr(fd, CHGLOG_XATTR, buf, sizeof(buf));
 
-	c->have = n > 0 && chglog_rec_decode(buf, (size_t)n, &c->rec) == 0;
+	return n > 0 && chglog_rec_decode(buf, (size_t)n, r) == 0;
 }
 
 static int fresh(struct chglog_rec *r)
@@ -103,28 +117,30 @@ static int fresh(struct chglog_rec *r)
 static int begin(struct chglog *c, int fd)
 {
 	struct stat st;
-	int ret;
+	int ret = -ENOMEM;
 
-	if (!c->have)
-		load(c, fd);
-	if (fstat(fd, &st) < 0)
-		return -errno;
-	if (!c->have || (c->rec.flags & CHGLOG_F_WRITING) || c->rec.mtime_ns != ns(st.st_mtim) ||
-	    c->rec.size != (uint64_t)st.st_size) {
-		ret = fresh(&c->rec);
-		if (ret)
-			return ret;
+	c->rec = calloc(1, sizeof(*c->rec));
+	c->dirty = calloc(1, sizeof(*c->dirty));
+	if (c->rec && c->dirty)
+		ret = fstat(fd, &st) < 0 ? -errno : 0;
+	if (!ret && (!load(fd, c->rec) || (c->rec->flags & CHGLOG_F_WRITING) ||
+		     c->rec->mtime_ns != ns(st.st_mtim) || c->rec->size != (uint64_t)st.st_size))
+		ret = fresh(c->rec);
+	if (!ret) {
+		c->rec->flags |= CHGLOG_F_WRITING;
+		ret = put(c, fd, c->rec);
 	}
-	c->have = 1;
-	c->rec.flags |= CHGLOG_F_WRITING;
-	memset(&c->dirty, 0, sizeof(c->dirty));
-	ret = put(c, fd, &c->rec);
-	if (ret && !c->off && fremovexattr(fd, CHGLOG_XATTR) == 0)
-		ret = 0;            /* no record is as safe as a WRITING one */
-	if (ret && c->off)
-		ret = 0;
-	if (!ret)
-		c->writing = !c->off;
+	if (!ret) {
+		c->writing = 1;
+		return 0;
+	}
+	close_gen(c);
+	if (c->off)
+		return 0;           /* ENOTSUP: untracked from now on */
+	if (fremovexattr(fd, CHGLOG_XATTR) == 0 || errno == ENODATA) {
+		c->off = 1;         /* no record is as safe as a WRITING one */
+		return 0;
+	}
 	return ret;
 }
 
@@ -137,7 +153,7 @@ int chglog_touch(struct chglog *c, int fd, uint64_t first, uint64_t last)
 	if (!c->writing)
 		ret = begin(c, fd);
 	if (!ret && c->writing)
-		chglog_bits_mark(&c->dirty, first, last);
+		chglog_bits_mark(c->dirty, first, last);
 	return ret;
 }
 
@@ -189,11 +205,11 @@ void chglog_store(struct chglog *c, int fd, uint64_t nblocks)
 		return;
 	if (fstat(fd, &st) < 0 || wait_past(ns(st.st_mtim), &now) || !(n = malloc(sizeof(*n))))
 		return;
-	*n = c->rec;
+	*n = *c->rec;
 	if (c->renew && fresh(n))
 		goto out;
-	cover(&c->dirty, nblocks);
-	chglog_rec_append(n, &c->dirty, (uint64_t)(now / 1000000000));
+	cover(c->dirty, nblocks);
+	chglog_rec_append(n, c->dirty, (uint64_t)(now / 1000000000));
 	chglog_rec_fit(n);
 	n->flags &= (uint8_t)~CHGLOG_F_WRITING;
 	n->mtime_ns = ns(st.st_mtim);
@@ -201,10 +217,8 @@ void chglog_store(struct chglog *c, int fd, uint64_t nblocks)
 	n->stored_ns = now;
 	if (put(c, fd, n))
 		goto out;
-	c->rec = *n;
-	c->writing = 0;
 	c->renew = 0;
-	memset(&c->dirty, 0, sizeof(c->dirty));
+	close_gen(c);
 out:
 	free(n);
 }

@@ -327,8 +327,10 @@ int chglog_rec_since(const struct chglog_rec *r, uint64_t seen, struct chglog_bi
 }
 
 /* The pair (i, i+1) whose merge loses the least: the shortest span of time
- * from i's start to the start of i+2 (or now). Old epochs thus grow
- * geometrically and recent ones stay fine. */
+ * from i's start to the start of i+2 (or now), the newest pair among equals.
+ * Old epochs thus grow geometrically, and a burst of generations (many
+ * closes in one second) merges into itself instead of swallowing the older
+ * boundaries a backup may have seen. */
 static unsigned cheapest_pair(const struct chglog_epoch *ep, unsigned n, uint64_t now_s)
 {
 	unsigned best = 0;
@@ -338,7 +340,7 @@ static unsigned cheapest_pair(const struct chglog_epoch *ep, unsigned n, uint64_
 		uint64_t end = i + 2 < n ? ep[i + 2].start_s : now_s;
 		uint64_t span = end > ep[i].start_s ? end - ep[i].start_s : 0;
 
-		if (span < best_span) {
+		if (span <= best_span) {
 			best_span = span;
 			best = i;
 		}

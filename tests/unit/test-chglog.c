@@ -223,6 +223,30 @@ static void test_fit(void **state)
 	free(out);
 }
 
+/* A burst of generations in one second after a big first one (a file
+ * written whole, backed up at generation 1, then patched): generation 1
+ * stays a boundary, so "since 1" does not include the first write. */
+static void test_burst_keeps_old_boundary(void **state)
+{
+	struct chglog_rec *r = calloc(1, sizeof(*r));
+	struct chglog_bits *d = bits_new(), *out = bits_new();
+
+	(void)state;
+	chglog_bits_mark(d, 0, 65535);
+	chglog_rec_append(r, d, 500);
+	for (uint64_t g = 0; g < 50; g++) {
+		memset(d, 0, sizeof(*d));
+		chglog_bits_mark(d, 1000 + 7 * g, 1000 + 7 * g);
+		chglog_rec_append(r, d, 900);
+	}
+	assert_int_equal(chglog_rec_since(r, 1, out), 0);
+	assert_false(chglog_bits_any(out, 0, 999));
+	assert_true(chglog_bits_any(out, 1000, 1000) && chglog_bits_any(out, 1000 + 7 * 49, 1000 + 7 * 49));
+	free(r);
+	free(d);
+	free(out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -232,6 +256,7 @@ int main(void)
 		cmocka_unit_test(test_since),
 		cmocka_unit_test(test_cover_property),
 		cmocka_unit_test(test_fit),
+		cmocka_unit_test(test_burst_keeps_old_boundary),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
