@@ -19,15 +19,20 @@ CHUNK=1048512            # 254 GCM slots (BACKUP_FORMAT.md §6.1)
 stat_of() { $PY -c 'import json,sys; print(json.loads(sys.stdin.read().strip().splitlines()[-1])["stats"][sys.argv[1]])' "$1"; }
 snap_of() { $PY -c 'import json,sys; print(json.loads(sys.stdin.read().strip().splitlines()[-1])["snapshot"])'; }
 backup() { "$BK" backup --json "$@" "$CIPHER" 2>"$WORK/bk.err" | tail -1; }
-# overwrite FILE BLOCK...: new random 4 KiB at each plaintext block, through the mount
+# overwrite FILE BLOCK...: new random 4 KiB at each plaintext block, through
+# the mount, one open/close each (a burst of generations, and opens racing
+# the previous handle's release)
 overwrite() {
 	$PY - "$MNT/$1" "${@:2}" <<'PYEOF'
 import os, sys
-with open(sys.argv[1], "r+b") as f:
-    for b in sys.argv[2:]:
+for b in sys.argv[2:]:
+    with open(sys.argv[1], "r+b") as f:
         f.seek(int(b) * 4096); f.write(os.urandom(4096))
 PYEOF
 }
+# settled FILE: its change record is complete (FUSE sends the release that
+# stores it after close() returns); used with lib.sh's eventually
+settled() { [ "$(getfattr --only-values -n user.phifs.chg "$1" 2>/dev/null | od -An -tu1 -j5 -N1 | tr -d ' ')" = 0 ]; }
 backing() { $PY - "$MNT" "$CIPHER" "$1" <<'PYEOF'
 import os, sys
 # the backing file of a plaintext name: the one whose inode the mount reports
@@ -56,6 +61,7 @@ out=$(backup); S1=$(echo "$out" | snap_of)
 # 4 blocks in 4 different chunks of big1, the file closed but the volume mounted
 overwrite big1 0 1000 5000 8000
 manifest "$MNT" > "$WORK/m2"
+eventually settled "$B1" || diag "big1's record still open"
 out=$(backup); S2=$(echo "$out" | snap_of)
 read2=$(echo "$out" | stat_of bytes_read)
 diag "scattered: $out"
@@ -95,6 +101,7 @@ cp "$WORK/r3/${B1#$CIPHER/}" "$B1"
 mount_volume || bail "remount"
 out=$("$PHIFS_KEYS" rekey "$MNT/big2" 2>&1) || diag "rekey: $out"
 manifest "$MNT" > "$WORK/m5"
+eventually settled "$B2" || diag "big2's record still open"
 out=$(backup); S5=$(echo "$out" | snap_of)
 diag "after rekey: $out"
 [ "$(echo "$out" | stat_of files_partial)" -eq 0 ] && [ "$(echo "$out" | stat_of bytes_read)" -ge $((32 << 20)) ] \
@@ -103,6 +110,7 @@ diag "after rekey: $out"
 # and the chain resumes: one more write is read by its record again
 overwrite big2 10
 manifest "$MNT" > "$WORK/m6"
+eventually settled "$B2" || diag "big2's record still open"
 out=$(backup); S6=$(echo "$out" | snap_of)
 [ "$(echo "$out" | stat_of files_partial)" -eq 1 ] && [ "$(echo "$out" | stat_of bytes_read)" -le $((2 * CHUNK)) ] \
 	&& ok "after the rekey the next write is read by its record" || not_ok "after rekey + write: $out"
