@@ -8,18 +8,23 @@
 # files and a few small files), a second incremental after a localized change
 # (1% of the small files appended to, nothing else), a restore of the latest
 # snapshot, and the repository size. Caches are dropped before every timed step.
+# Besides times, a load-independent figure: bytes each step read from disk
+# (getrusage ru_inblock of the tool, after dropping caches), and for
+# phifs-backup the bytes of cipher files it read (its --json bytes_read).
 # (scripts/install-deps.sh --bench installs them.)
-# Usage (as root): bench/backup.sh [--large-mib N] [--large-files N] [--out FILE]
+# Usage (as root): bench/backup.sh [--large-mib N] [--large-files N]
+#                  [--chunk-size SIZE (phifs-backup init; default 1M)] [--out FILE]
 # A benchmark, not a test: it never fails on a number.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-large_mib=256 large_files=3 out=""
+large_mib=256 large_files=3 out="" chunk=1M
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--large-mib) large_mib=$2; shift 2 ;;
 	--large-files) large_files=$2; shift 2 ;;
 	--out) out=$2; shift 2 ;;
-	*) echo "usage: $0 [--large-mib N] [--large-files N] [--out FILE]" >&2; exit 2 ;;
+	--chunk-size) chunk=$2; shift 2 ;;
+	*) echo "usage: $0 [--large-mib N] [--large-files N] [--chunk-size SIZE] [--out FILE]" >&2; exit 2 ;;
 	esac
 done
 [ "$(id -u)" -eq 0 ] || { echo "run as root (mount, drop_caches)" >&2; exit 2; }
@@ -39,9 +44,20 @@ export PHIFS_REPO="$W/phifs-repo" RESTIC_REPOSITORY="$W/restic-repo"
 
 ms() { date +%s%3N; }
 drop() { sync; echo 3 > /proc/sys/vm/drop_caches; }
-# timed NAME CMD...: milliseconds of CMD after dropping caches, into T[NAME]
-declare -A T
-timed() { local k=$1 t0; shift; drop; t0=$(ms); "$@" >/dev/null 2>"$W/err" || { cat "$W/err" >&2; exit 1; }; T[$k]=$(( $(ms) - t0 )); }
+# timed NAME CMD...: milliseconds of CMD after dropping caches, into T[NAME];
+# bytes it read from disk into IO[NAME]; its stdout in $W/out
+declare -A T IO
+timed() {
+	local k=$1 t0; shift; drop; t0=$(ms)
+	/usr/bin/python3 -c 'import resource, subprocess, sys
+rc = subprocess.run(sys.argv[2:], stdout=open(sys.argv[1] + "/out", "w"), stderr=open(sys.argv[1] + "/err", "w")).returncode
+open(sys.argv[1] + "/io", "w").write(str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_inblock * 512))
+sys.exit(rc)' "$W" "$@" || { cat "$W/err" >&2; exit 1; }
+	T[$k]=$(( $(ms) - t0 )); IO[$k]=$(cat "$W/io")
+}
+# phifs-backup's own count of cipher bytes read (--json), into R[NAME]
+declare -A R
+phifs_timed() { timed "$1" "$BK" backup --json "$W/cipher"; R[$1]=$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["stats"]["bytes_read"])' "$W/out"); }
 
 mkdir -p "$W/mnt"
 "$PHIFS" init --kms "local:$W/kek.bin" "$W/cipher" >/dev/null
@@ -53,11 +69,11 @@ done
 sync
 data=$(du -sb "$W/cipher" | cut -f1)
 
-"$BK" init --kms "local:$W/bk.key" --min-retention 0 >/dev/null
+"$BK" init --kms "local:$W/bk.key" --min-retention 0 --chunk-size "$chunk" >/dev/null
 restic init >/dev/null 2>&1
 borg init -e repokey-blake2 "$W/borg-repo" >/dev/null 2>&1
 
-timed phifs_full "$BK" backup "$W/cipher"
+phifs_timed phifs_full
 timed restic_full restic backup "$W/cipher"
 timed borg_full borg create "$W/borg-repo::full" "$W/cipher"
 
@@ -80,12 +96,12 @@ PYEOF
 }
 
 change 1 1          # ~1% of the bytes, scattered
-timed phifs_incr "$BK" backup "$W/cipher"
+phifs_timed phifs_incr
 timed restic_incr restic backup "$W/cipher"
 timed borg_incr borg create "$W/borg-repo::incr" "$W/cipher"
 
 change 2 0          # localized: 1% of the small files only
-timed phifs_incr2 "$BK" backup "$W/cipher"
+phifs_timed phifs_incr2
 timed restic_incr2 restic backup "$W/cipher"
 timed borg_incr2 borg create "$W/borg-repo::incr2" "$W/cipher"
 
@@ -100,7 +116,7 @@ sec() { awk -v m="$1" 'BEGIN { printf "%.1f", m / 1000 }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 mib() { awk -v b="$1" 'BEGIN { printf "%.0f", b / 1048576 }'; }
 report() {
-	echo "Data: /usr/include + $large_files × $large_mib MiB random files in a phifs volume; cipher dir $(mib "$data") MiB."
+	echo "Data: /usr/include + $large_files × $large_mib MiB random files in a phifs volume; cipher dir $(mib "$data") MiB; phifs-backup chunks $chunk."
 	echo "$(date -u +%F), $(nproc) cores; restic $(restic version | cut -d' ' -f2), borg $(borg --version | cut -d' ' -f2)."
 	echo
 	echo "| step | phifs-backup | restic | borg | restic ÷ phifs |"
@@ -115,7 +131,12 @@ report() {
 		echo "| $label | $(sec "$p") | $(sec "$r") | $(sec "$b") | $(ratio "$r" "$p") |"
 	done
 	echo "| repository (MiB) | $(mib "$S_phifs") | $(mib "$S_restic") | $(mib "$S_borg") | $(ratio "$S_restic" "$S_phifs") |"
+	for s in full incr incr2 restore; do
+		eval "p=\${IO[phifs_$s]} r=\${IO[restic_$s]} b=\${IO[borg_$s]}"
+		echo "| $s: read from disk (MiB) | $(mib "$p") | $(mib "$r") | $(mib "$b") | $(ratio "$r" "$((p > 0 ? p : 1))") |"
+	done
 	echo
-	echo "phifs incremental / full: scattered $(ratio "${T[phifs_incr]}" "${T[phifs_full]}"), files $(ratio "${T[phifs_incr2]}" "${T[phifs_full]}")"
+	echo "phifs incremental / full: scattered $(ratio "${T[phifs_incr]}" "${T[phifs_full]}"), files $(ratio "${T[phifs_incr2]}" "${T[phifs_full]}") (time);"
+	echo "cipher bytes read (--json bytes_read): full $(mib "${R[phifs_full]}") MiB, scattered $(mib "${R[phifs_incr]}") MiB ($(ratio "${R[phifs_incr]}" "${R[phifs_full]}")), files $(mib "${R[phifs_incr2]}") MiB ($(ratio "${R[phifs_incr2]}" "${R[phifs_full]}"))"
 }
 report | tee ${out:+"$out"}

@@ -151,7 +151,9 @@ int fileio_header_store(struct fileio *f, uint32_t flags, uint64_t pending, int 
 
 	h.flags = flags;
 	h.pending_size = pending;
-	ret = hdrlock_acquire(f->fd);
+	ret = chglog_touch(f->chg, f->fd, 1, 0);
+	if (!ret)
+		ret = hdrlock_acquire(f->fd);
 	if (ret)
 		return ret;
 	/* Per-file KMS headers (§4.4) are under no volume key: left as they are. */
@@ -190,13 +192,23 @@ static int fileio_alloc(int fd, int writable, struct fileio **out)
 
 int fileio_put(struct fileio *f, const void *buf, size_t len, uint64_t off)
 {
-	return journal_pwrite(f->fk, f->fd, buf, len, off);
+	uint64_t stride = fileio_stride(f), first = 1, last = 0;
+	int ret;
+
+	if (len && off + len > FORMAT_HEADER_LEN) {     /* the slots the bytes fall in */
+		first = (off > FORMAT_HEADER_LEN ? off - FORMAT_HEADER_LEN : 0) / stride;
+		last = (off + len - 1 - FORMAT_HEADER_LEN) / stride;
+	}
+	ret = chglog_touch(f->chg, f->fd, first, last);
+	return ret ? ret : journal_pwrite(f->fk, f->fd, buf, len, off);
 }
 
 void fileio_close(struct fileio *f)
 {
 	if (!f)
 		return;
+	chglog_store(f->chg, f->fd, fileio_nblocks(f->size));
+	chglog_free(f->chg);
 	if (f->fd >= 0)
 		close(f->fd);
 	keys_file_free(f->fk);
@@ -206,7 +218,11 @@ void fileio_close(struct fileio *f)
 
 int fileio_create(int fd, const struct keys_volume *kv, uint8_t cipher, struct fileio **out)
 {
-	return fileio_create_as(fd, kv, cipher, NULL, out);
+	int ret = fileio_create_as(fd, kv, cipher, NULL, out);
+
+	if (!ret)
+		(*out)->chg = chglog_new();
+	return ret;
 }
 
 int fileio_create_as(int fd, const struct keys_volume *kv, uint8_t cipher,
@@ -367,6 +383,8 @@ int fileio_open(int fd, const struct keys_volume *kv, int writable, struct filei
 		if (ret)
 			goto out;
 	}
+	if (writable)        /* after recovery: its writes are not this session's */
+		f->chg = chglog_new();
 	*out = f;
 	f = NULL;
 out:
@@ -388,7 +406,12 @@ int fileio_fsync(struct fileio *f, int datasync)
 {
 	int ret = datasync ? fdatasync(f->fd) : fsync(f->fd);
 
-	return ret < 0 ? -errno : 0;
+	if (ret < 0)
+		return -errno;
+	pthread_rwlock_wrlock(&f->lock);
+	chglog_store(f->chg, f->fd, fileio_nblocks(f->size));
+	pthread_rwlock_unlock(&f->lock);
+	return 0;
 }
 
 const uint8_t *fileio_file_id(const struct fileio *f)

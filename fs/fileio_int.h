@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "block.h"
+#include "chglog.h"
 #include "fileio.h"
 
 /* One pread/pwrite moves at most this much plaintext (FUSE's largest write):
@@ -37,6 +38,7 @@ struct fileio {
 	pthread_rwlock_t lock;          /* readers share; write/truncate/fallocate exclusive */
 	struct format_header hdr;       /* as on disk; lock (exclusive to change) */
 	uint64_t size;                  /* plaintext bytes; lock (exclusive to change) */
+	struct chglog *chg;             /* change record (chglog.c) or NULL; lock exclusive */
 };
 
 /* What one block holds in a file of a given plaintext size. */

@@ -171,7 +171,9 @@ int fileio_rekey(struct fileio *f)
 	if (ret)
 		goto out;
 	started = 0;     /* the record is durable: only step 4 or a mount clears it */
-	ret = redo_apply(f->fd, fileio_fd(t), len);
+	ret = chglog_touch_all(f->chg, f->fd);
+	if (!ret)
+		ret = redo_apply(f->fd, fileio_fd(t), len);
 	if (ret) {
 		/* Neither old nor new now: no writes until a mount finishes it. */
 		f->writable = 0;

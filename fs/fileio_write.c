@@ -379,6 +379,15 @@ static int truncate_zero(struct fileio *f)
 	return ret;
 }
 
+/* For the change record: every block between the old and the new end
+ * changes (cut, or a new hole), and the size does (chglog.h). */
+static int touch_between(struct fileio *f, uint64_t size)
+{
+	uint64_t lo = size < f->size ? size : f->size, hi = size > f->size ? size : f->size;
+
+	return lo == hi ? 0 : chglog_touch(f->chg, f->fd, lo / FORMAT_BLOCK_LEN, fileio_nblocks(hi) - 1);
+}
+
 int fileio_truncate(struct fileio *f, uint64_t size)
 {
 	int ret;
@@ -388,6 +397,9 @@ int fileio_truncate(struct fileio *f, uint64_t size)
 	if (size > FILEIO_MAX_SIZE)
 		return -EFBIG;
 	pthread_rwlock_wrlock(&f->lock);
+	ret = touch_between(f, size);
+	if (ret)
+		goto out;
 	if (size == 0)
 		ret = truncate_zero(f);
 	else if (size == f->size)
@@ -396,6 +408,7 @@ int fileio_truncate(struct fileio *f, uint64_t size)
 		ret = extend_to(f, size);
 	else
 		ret = truncate_down(f, size);
+out:
 	pthread_rwlock_unlock(&f->lock);
 	return ret;
 }
@@ -417,11 +430,14 @@ int fileio_fallocate(struct fileio *f, int mode, uint64_t off, uint64_t len)
 		return -EFBIG;
 	pthread_rwlock_wrlock(&f->lock);
 	size2 = end > f->size ? end : f->size;
+	ret = chglog_touch(f->chg, f->fd, 1, 0);       /* the allocation may move the mtime */
+	if (!ret)
+		ret = touch_between(f, size2);
 	a = off / FORMAT_BLOCK_LEN;
 	b = (end - 1) / FORMAT_BLOCK_LEN;
 	start = block_slot_offset(f->cipher, a);
 	stop = block_slot_offset(f->cipher, b) + block_slot_len(f->cipher, fileio_blen(size2, b));
-	if (fallocate(f->fd, FALLOC_FL_KEEP_SIZE, (off_t)start, (off_t)(stop - start)) < 0 &&
+	if (!ret && fallocate(f->fd, FALLOC_FL_KEEP_SIZE, (off_t)start, (off_t)(stop - start)) < 0 &&
 	    errno != EOPNOTSUPP)
 		ret = -errno;
 	if (!ret && end > f->size)

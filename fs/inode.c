@@ -270,19 +270,19 @@ static void release_space(struct inode *i)
 
 void inode_file_put(struct inode *i)
 {
-	struct fileio *close_me = NULL;
 	int release = 0;
 
 	pthread_mutex_lock(&i->lock);
+	/* Closed under the lock: the close stores the file's change record
+	 * (chglog.c), and an open racing in must not start another fileio on
+	 * the same backing file until that record is written. */
 	if (i->nopen && --i->nopen == 0) {
-		close_me = i->fio;
+		fileio_close(i->fio);
 		i->fio = NULL;
 		release = i->unlinked;
 	}
 	pthread_mutex_unlock(&i->lock);
 	/* An unlinked node never gets a new fileio, so no lock is needed here. */
-	if (close_me)
-		fileio_close(close_me);
 	if (release)
 		release_space(i);
 }

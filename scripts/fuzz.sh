@@ -9,7 +9,7 @@ build=${top_builddir:-$src}
 secs=${1:-30}; shift || true
 work=$(mktemp -d /tmp/phifs-fuzz.XXXXXX)
 trap 'rm -rf "$work"' EXIT
-libsrc="fs/fdio.c fs/cipher.c fs/secmem.c fs/secpool.c fs/format.c fs/keytab_format.c fs/keys.c fs/b64.c fs/names.c fs/block.c fs/hook.c fs/log.c fs/journal.c fs/journal_hole.c fs/hdrlock.c fs/policy.c fs/audit_chain.c fs/audit_spool.c fs/audit_verify.c $(cd "$src" && echo kms-client/*.c) tools/phifs-backup/s3_xml.c"
+libsrc="fs/fdio.c fs/cipher.c fs/secmem.c fs/secpool.c fs/format.c fs/keytab_format.c fs/keys.c fs/b64.c fs/names.c fs/block.c fs/hook.c fs/log.c fs/journal.c fs/journal_hole.c fs/hdrlock.c fs/policy.c fs/audit_chain.c fs/audit_spool.c fs/audit_verify.c fs/chglog_rec.c $(cd "$src" && echo kms-client/*.c) tools/phifs-backup/s3_xml.c"
 harnesses=("$@")
 [ ${#harnesses[@]} -gt 0 ] || for f in "$src"/tests/fuzz/fuzz-*.c; do harnesses+=("$(basename "$f" .c)"); done
 command -v clang >/dev/null || { echo "1..0 # SKIP clang not installed"; exit 0; }
@@ -22,7 +22,7 @@ for h in "${harnesses[@]}"; do
 	# harnesses of code outside the libraries bring their own sources
 	case $h in
 	fuzz-backupobj) extra="tools/phifs-backup/repo_obj.c tools/phifs-backup/repo_index.c tools/phifs-backup/repo_util.c" ;;
-	fuzz-journal) extra="fs/journal_replay.c fs/fileio.c fs/fileio_read.c fs/fileio_write.c fs/fileio_verify.c fs/fileio_rekey.c fs/readahead.c fs/redo.c" ;;
+	fuzz-journal) extra="fs/journal_replay.c fs/chglog.c fs/fileio.c fs/fileio_read.c fs/fileio_write.c fs/fileio_verify.c fs/fileio_rekey.c fs/readahead.c fs/redo.c" ;;
 	fuzz-filekms) extra="fs/filekms.c fs/filekms_cache.c fs/filekms_pool.c" ;;
 	*) extra="" ;;
 	esac

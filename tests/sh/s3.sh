@@ -9,7 +9,7 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/s3lib.sh"
 s3_setup
-plan 33
+plan 36
 s3_start r1 eu-west-1 bkt
 s3_start tls us-east-1 --tls tbkt
 U="s3:http://127.0.0.1:$PORT_r1/bkt/repo?region=eu-west-1"
@@ -71,6 +71,28 @@ grep -q "^s3-peer: PUT /lbkt/locks/abc lock - -" "$W/olock/server.out" && ok "lo
 "$S3PROBE" "$L" put data/00/dflt "$W/empty" 2>"$W/dflt.err"
 grep -q "bucket's default retention applies" "$W/dflt.err" && grep -q "^s3-peer: PUT /lbkt/data/00/dflt lock - -" "$W/olock/server.out" \
 	&& ok "no retention given: warned, the bucket default applies" || not_ok "no-retention case: $(cat "$W/dflt.err")"
+
+# A repository on that bucket: every object but locks/ is retained for the
+# repository's floor (init --min-retention), unless ?retain= says otherwise.
+BK="$top_builddir/tools/phifs-backup/phifs-backup"
+head -c 32 /dev/urandom > "$W/bk.key" && chmod 600 "$W/bk.key"
+mkdir -p "$W/src" && head -c 5000 /dev/urandom > "$W/src/f"
+retain_days() {   # retain_days PATH-PREFIX: distinct whole days ahead of every PUT under it
+	sed -n "s#^s3-peer: PUT $1[^ ]* lock COMPLIANCE \(.*\)\$#\1#p" "$W/olock/server.out" | while read -r u; do
+		echo $(( ($(date -u -d "$u" +%s) - $(date -u +%s) + 3600) / 86400 ))
+	done | sort -u | tr '\n' ' '
+}
+"$BK" -r "$L/floor" init --kms "local:$W/bk.key" --min-retention 400d >/dev/null 2>"$W/floor.err" \
+	&& "$BK" -r "$L/floor" backup "$W/src" >/dev/null 2>>"$W/floor.err"
+got=$(retain_days /lbkt/floor/)
+[ "$got" = "400 " ] && grep -q "^s3-peer: PUT /lbkt/floor/snapshots/" "$W/olock/server.out" \
+	&& ok "repository objects retained for the floor (400 days)" || not_ok "floor retention: '$got' $(cat "$W/floor.err")"
+grep -q "^s3-peer: PUT /lbkt/floor/locks/[^ ]* lock - -" "$W/olock/server.out" && ! grep -q "default retention applies" "$W/floor.err" \
+	&& ok "... locks/ without retention, no default-retention warning" || not_ok "floor locks: $(cat "$W/floor.err")"
+"$BK" -r "$L/over?retain=30d" init --kms "local:$W/bk.key" --min-retention 400d >/dev/null 2>"$W/over.err" \
+	&& "$BK" -r "$L/over?retain=30d" backup "$W/src" >/dev/null 2>>"$W/over.err"
+got=$(retain_days /lbkt/over/)
+[ "$got" = "30 " ] && ok "?retain= overrides the floor (30 days)" || not_ok "override retention: '$got' $(cat "$W/over.err")"
 
 # Credentials from a file and profile; none at all
 printf '[default]\naws_access_key_id = NOBODY\naws_secret_access_key = x\n\n[backup]\naws_access_key_id=S3RVER\naws_secret_access_key = S3RVER\n' > "$W/creds"

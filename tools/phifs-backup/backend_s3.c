@@ -41,6 +41,8 @@ struct s3_backend {
 	int lock_enabled;          /* bucket has Object Lock enabled */
 	char lock_mode[16];        /* COMPLIANCE or GOVERNANCE */
 	_Atomic int64_t retain_s;  /* retention per PUT, seconds; 0: the bucket's default */
+	int retain_given;          /* ?retain= or PHIFS_S3_RETAIN named it: the repository's floor does not replace it */
+	_Atomic int warned;        /* the "bucket default applies" note was printed */
 };
 
 static struct s3_backend *s3b(struct backend *b)
@@ -146,6 +148,10 @@ static int s3_put(struct backend *b, const char *name, const void *buf, size_t l
 			return ret;
 		h[r.nheaders++] = (struct sigv4_pair){ "x-amz-sdk-checksum-algorithm", "SHA256" };
 		h[r.nheaders++] = (struct sigv4_pair){ "x-amz-checksum-sha256", sum };
+		if (retain == 0 && !atomic_exchange(&s->warned, 1))
+			fprintf(stderr, "phifs-backup: %s: Object Lock enabled; no retention given "
+				"(?retain=, or the repository's retention floor): the bucket's default "
+				"retention applies\n", s->url.host);
 		if (retain > 0) {
 			gmtime_r(&t, &tm);
 			strftime(until, sizeof(until), "%Y-%m-%dT%H:%M:%SZ", &tm);
@@ -362,9 +368,7 @@ static int retention(struct s3_backend *s)
 		return -EINVAL;
 	}
 	atomic_store(&s->retain_s, secs);
-	if (s->lock_enabled && secs == 0)
-		fprintf(stderr, "phifs-backup: %s: Object Lock enabled; no retention given "
-			"(?retain=): the bucket's default retention applies\n", s->url.host);
+	s->retain_given = d && *d;
 	return 0;
 }
 
@@ -430,7 +434,7 @@ int backend_s3_open(const char *url, struct backend **out)
 
 void backend_s3_set_retention(struct backend *b, int64_t seconds)
 {
-	if (b && b->ops == &s3_ops && seconds >= 0)
+	if (b && b->ops == &s3_ops && seconds >= 0 && !s3b(b)->retain_given)
 		atomic_store(&s3b(b)->retain_s, seconds);
 }
 

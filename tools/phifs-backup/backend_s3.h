@@ -7,7 +7,8 @@
 #include "backend.h"
 
 /* Object Lock retention (seconds from each PUT) for a bucket with Object Lock
- * enabled: the repository's retention, overriding ?retain= / PHIFS_S3_RETAIN.
+ * enabled: the repository's retention floor (repo.c), used unless ?retain= or
+ * PHIFS_S3_RETAIN named one (those win: docs/OPERATIONS.md "Object Lock").
  * No effect on other backends or buckets without Object Lock. */
 void backend_s3_set_retention(struct backend *b, int64_t seconds);
 /* 1 when the bucket reported Object Lock enabled at open. */

@@ -26,6 +26,7 @@
 #include "backupcmd.h"
 #include "fdio.h"
 #include "format.h"
+#include "repo_chgplan.h"
 #include "repo_chunk.h"
 #include "repo_cli.h"
 #include "repo_lock.h"
@@ -53,7 +54,9 @@ struct bk {
 	dev_t dev;                      /* the cipher dir's filesystem */
 	uint8_t *buf;                   /* chunk_max bytes */
 	uint64_t files, dirs, bytes, files_read, bytes_read, sockets;
+	uint64_t files_partial, bytes_skipped;  /* read by the change record (§7.1) */
 	int json, tty;
+	int full_read;                  /* --full-read: ignore change records */
 	double last_report;
 	int file_errno;                 /* why the last file could not be read */
 };
@@ -153,19 +156,27 @@ static struct json_object *unchanged(struct bk *b, const char *path, const struc
 	return p;
 }
 
-/* One pass over an open file: chunk ids into ids (stored when store). 0,
- * -EAGAIN when the file got shorter meanwhile, -ENODATA when reading it
- * failed (b->file_errno says why), or -errno from the repository. */
-static int read_pass(struct bk *b, int fd, uint64_t size, int store, struct json_object *ids)
+/* One pass over an open file: chunk ids into ids (stored when store); the
+ * chunks pl lets reuse are taken from the parent unread. 0, -EAGAIN when the
+ * file got shorter meanwhile, -ENODATA when reading it failed
+ * (b->file_errno says why), or -errno from the repository. */
+static int read_pass(struct bk *b, int fd, uint64_t size, int store, struct json_object *ids,
+		     const struct chgplan *pl)
 {
 	uint64_t off = 0, len;
 	char hex[REPO_HEX_ID];
 	uint8_t id[32];
 	int ret = 0, added;
 
-	while (!ret && (len = repo_chunk_len(off, size, b->slot, b->r->cfg.chunk_max)) > 0) {
+	for (size_t j = 0; !ret && (len = repo_chunk_len(off, size, b->slot, b->r->cfg.chunk_max)) > 0; j++) {
 		size_t got = 0;
 
+		if (pl && j < pl->n && pl->reuse[j]) {
+			json_object_array_add(ids, json_object_get(json_object_array_get_idx(pl->ids, j)));
+			off += len;
+			b->bytes_skipped += store ? len : 0;
+			continue;
+		}
 		ret = fdio_pread(fd, b->buf, (size_t)len, off, &got);
 		if (ret) {
 			b->file_errno = -ret;
@@ -193,37 +204,59 @@ static int same_stat(const struct stat *a, const struct stat *c)
 	       ns(a->st_ctim) == ns(c->st_ctim) && a->st_ino == c->st_ino;
 }
 
-/* A read that saw the same file before and after; a file modified in the
- * last HOT_SECONDS is read a second time and must give the same chunks (a
- * write in flight when the first fstat ran would not change the times again). */
-static int read_once(struct bk *b, int fd, struct stat *st, struct json_object **ids)
+static int read_twice(struct bk *b, int fd, const struct stat *st, struct json_object *ids,
+		      const struct chgplan *pl)
 {
-	struct json_object *again = NULL;
-	struct stat after;
-	int ret;
+	int ret = read_pass(b, fd, (uint64_t)st->st_size, 1, ids, pl);
 
-	*ids = json_object_new_array();
-	if (fstat(fd, st) < 0) {
-		b->file_errno = errno;
-		return -ENODATA;
-	}
-	ret = read_pass(b, fd, (uint64_t)st->st_size, 1, *ids);
-	if (ret)
-		return ret;
-	if (time(NULL) - st->st_ctim.tv_sec <= HOT_SECONDS) {
-		again = json_object_new_array();
-		ret = read_pass(b, fd, (uint64_t)st->st_size, 0, again);
-		if (!ret && !json_object_equal(again, *ids))
+	if (!ret && time(NULL) - st->st_ctim.tv_sec <= HOT_SECONDS) {
+		struct json_object *again = json_object_new_array();
+
+		ret = read_pass(b, fd, (uint64_t)st->st_size, 0, again, pl);
+		if (!ret && !json_object_equal(again, ids))
 			ret = -EAGAIN;
 		json_object_put(again);
-		if (ret)
-			return ret;
 	}
+	return ret;
+}
+
+/* A read that saw the same file and the same change record before and
+ * after; a file modified in the last HOT_SECONDS is read a second time and
+ * must give the same chunks (a write in flight when the first fstat ran
+ * would not change the times again). With a parent entry p and a record
+ * that vouches for it, only the chunks written since are read (§7.1). */
+static int read_once(struct bk *b, int fd, struct json_object *p, struct stat *st,
+		     struct json_object **ids, struct chgplan_rec *rec)
+{
+	struct chgplan_rec *rec2 = malloc(sizeof(*rec2));
+	struct chgplan pl = { 0 };
+	struct stat after;
+	int ret = -ENODATA, partial;
+
+	*ids = json_object_new_array();
+	if (!rec2 || fstat(fd, st) < 0) {
+		b->file_errno = rec2 ? errno : ENOMEM;
+		goto out;
+	}
+	chgplan_rec_read(fd, st, rec);
+	partial = !b->full_read && p &&
+		  !chgplan_make(p, rec, st, b->slot, b->r->cfg.chunk_max, b->ix, &pl);
+	ret = read_twice(b, fd, st, *ids, partial ? &pl : NULL);
+	if (ret)
+		goto out;
 	if (fstat(fd, &after) < 0) {
 		b->file_errno = errno;
-		return -ENODATA;
+		ret = -ENODATA;
+		goto out;
 	}
-	return same_stat(st, &after) ? 0 : -EAGAIN;
+	chgplan_rec_read(fd, &after, rec2);
+	ret = same_stat(st, &after) && chgplan_rec_same(rec, rec2) ? 0 : -EAGAIN;
+	if (!ret)
+		b->files_partial += partial;
+out:
+	chgplan_free(&pl);
+	free(rec2);
+	return ret;
 }
 
 static int open_file(int dirfd, const char *name)
@@ -241,6 +274,7 @@ static int do_file(struct bk *b, int dirfd, const char *name, const char *path,
 		   const struct stat *st0, struct json_object **out)
 {
 	struct json_object *p = unchanged(b, path, st0), *ids = NULL, *x = NULL, *e;
+	struct chgplan_rec *rec = NULL;
 	struct stat st = *st0;
 	int ret = -EAGAIN, fd;
 
@@ -250,15 +284,22 @@ static int do_file(struct bk *b, int dirfd, const char *name, const char *path,
 		json_object_object_add(e, "sz", json_object_new_int64(st0->st_size));
 		json_object_object_get_ex(p, "c", &ids);
 		json_object_object_add(e, "c", json_object_get(ids));
-		if (json_object_object_get_ex(p, "x", &x))
-			json_object_object_add(e, "x", json_object_get(x));
+		for (const char **k = (const char *[]){ "x", "cl", "cg", NULL }; *k; k++)
+			if (json_object_object_get_ex(p, *k, &x))
+				json_object_object_add(e, *k, json_object_get(x));
 		*out = e;
 		return 0;
 	}
+	if (b->parent)
+		json_object_object_get_ex(b->parent, path, &p);
+	rec = malloc(sizeof(*rec));
+	if (!rec)
+		return -ENOMEM;
 	fd = open_file(dirfd, name);
 	if (fd < 0) {
 		int err = errno;
 
+		free(rec);
 		if (err == ENOENT)
 			return 0;              /* deleted since the directory was read */
 		problem(b, path, strerror(err));
@@ -266,7 +307,7 @@ static int do_file(struct bk *b, int dirfd, const char *name, const char *path,
 	}
 	for (int i = 0; i < READ_ATTEMPTS && ret == -EAGAIN; i++) {
 		json_object_put(ids);
-		ret = read_once(b, fd, &st, &ids);
+		ret = read_once(b, fd, p, &st, &ids, rec);
 	}
 	if (!ret && repo_meta_xattrs_get(fd, &x)) {
 		b->file_errno = errno;
@@ -275,6 +316,7 @@ static int do_file(struct bk *b, int dirfd, const char *name, const char *path,
 	close(fd);
 	if (ret) {
 		json_object_put(ids);
+		free(rec);
 		if (ret != -EAGAIN && ret != -ENODATA)
 			return ret;          /* repository write failure: stop */
 		problem(b, path, ret == -EAGAIN ? "changed while being read" : strerror(b->file_errno));
@@ -286,6 +328,8 @@ static int do_file(struct bk *b, int dirfd, const char *name, const char *path,
 	json_object_object_add(e, "c", ids);
 	if (x)
 		json_object_object_add(e, "x", x);
+	chgplan_tag(e, rec);
+	free(rec);
 	*out = e;
 	return 0;
 }
@@ -478,6 +522,8 @@ static struct json_object *stats_json(struct bk *b)
 	json_object_object_add(o, "new_bytes", json_object_new_int64((int64_t)b->pk->new_bytes));
 	json_object_object_add(o, "packs", json_object_new_int64((int64_t)b->pk->packs));
 	json_object_object_add(o, "sockets_skipped", json_object_new_int64((int64_t)b->sockets));
+	json_object_object_add(o, "files_partial", json_object_new_int64((int64_t)b->files_partial));
+	json_object_object_add(o, "bytes_skipped", json_object_new_int64((int64_t)b->bytes_skipped));
 	return o;
 }
 
@@ -601,11 +647,13 @@ out:
 
 static void usage(void)
 {
-	printf("usage: phifs-backup [-r REPO] backup [--tag TAG] [--parent SNAP] [--json] CIPHERDIR\n"
+	printf("usage: phifs-backup [-r REPO] backup [--tag TAG] [--parent SNAP] [--full-read] [--json] CIPHERDIR\n"
 	       "  backs up a phifs cipher directory (ciphertext only: no volume key needed)\n"
 	       "  --tag TAG       label the snapshot\n"
 	       "  --parent SNAP   compare with this snapshot (default: the newest complete one\n"
 	       "                  of the same directory on this host)\n"
+	       "  --full-read     read every changed file whole, ignoring the change records\n"
+	       "                  the mounted volume keeps (BACKUP_FORMAT.md §7.1)\n"
 	       "  --json          one JSON line with the snapshot id and statistics\n"
 	       "exit: 0 ok, 1 failed, 2 usage, 3 key, 4 not a repository, 5 locked,\n"
 	       "      6 snapshot saved but some files changed while read or were unreadable\n");
@@ -618,6 +666,7 @@ int backup_cmd_backup(int argc, char **argv)
 		{ "tag", required_argument, NULL, 't' },
 		{ "parent", required_argument, NULL, 'p' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "full-read", no_argument, NULL, 'F' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0, 0, 0, 0 }
 	};
@@ -631,6 +680,7 @@ int backup_cmd_backup(int argc, char **argv)
 		case 't': tag = optarg; break;
 		case 'p': parent = optarg; break;
 		case 'j': b.json = 1; break;
+		case 'F': b.full_read = 1; break;
 		case 'h': usage(); return EXIT_OK;
 		default: usage(); return EXIT_USAGE;
 		}

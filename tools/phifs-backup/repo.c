@@ -15,6 +15,7 @@
 
 #include "cipher.h"
 #include "kms.h"
+#include "backend_s3.h"
 #include "repo.h"
 #include "repo_json.h"
 #include "repo_obj.h"
@@ -336,6 +337,8 @@ int repo_open_msg(const char *url, struct repo **out, char *err, size_t errcap)
 	ret = config_verify(r, raw, json_len);
 	if (ret)
 		seterr(err, errcap, ret, "%s: config has been modified (MAC mismatch)", url);
+	else   /* only once the floor is authenticated */
+		backend_s3_set_retention(r->be, r->cfg.min_retention);
 out:
 	free(raw);
 	if (ret)
@@ -386,7 +389,7 @@ static int exists_cb(void *arg, const char *name, uint64_t size)
 	return 1;
 }
 
-int repo_create(const char *url, const char *kms_uri, int64_t min_retention,
+int repo_create(const char *url, const char *kms_uri, int64_t min_retention, uint32_t chunk_max,
 		struct repo **out, char *err, size_t errcap)
 {
 	struct repo *r = NULL;
@@ -414,7 +417,8 @@ int repo_create(const char *url, const char *kms_uri, int64_t min_retention,
 	}
 	r->cfg.created = repo_now();
 	r->cfg.min_retention = min_retention;
-	r->cfg.chunk_max = REPO_CHUNK_MAX;
+	backend_s3_set_retention(r->be, min_retention);
+	r->cfg.chunk_max = chunk_max ? chunk_max : REPO_CHUNK_MAX;
 	r->cfg.pack_size = REPO_PACK_SIZE;
 	snprintf(r->cfg.kms, sizeof(r->cfg.kms), "%s", kms_uri);
 	ret = cipher_random(r->cfg.id, REPO_ID_BYTES);

@@ -58,7 +58,8 @@ struct repo {
 /* init: a new repository at url (empty directory or bucket), its key made
  * and wrapped by kms_uri (a local key file is created if absent). err gets an
  * operator message. -EEXIST if a config is already there. */
-int repo_create(const char *url, const char *kms_uri, int64_t min_retention,
+/* chunk_max: bytes, 8192..64 MiB (0: REPO_CHUNK_MAX). */
+int repo_create(const char *url, const char *kms_uri, int64_t min_retention, uint32_t chunk_max,
 		struct repo **out, char *err, size_t errcap);
 int repo_open(const char *url, struct repo **out);
 /* As repo_open, with an operator message in err (never a secret). */

@@ -13,15 +13,19 @@
 #include <sys/xattr.h>
 
 #include "b64.h"
+#include "chglog_rec.h"
 #include "repo_meta.h"
 
 #define XATTR_VALUE_MAX 65536
 
 static int add_one(int fd, const char *name, struct json_object *o, uint8_t *val, char *txt)
 {
-	ssize_t n = fgetxattr(fd, name, val, XATTR_VALUE_MAX);
+	ssize_t n;
 	int ret;
 
+	if (!strcmp(name, CHGLOG_XATTR))
+		return 0;     /* the live file's change record (§7.1), not its content */
+	n = fgetxattr(fd, name, val, XATTR_VALUE_MAX);
 	if (n < 0)
 		return errno == ENODATA ? 0 : -errno;
 	ret = b64_encode(val, (size_t)n, txt, b64_encoded_len(XATTR_VALUE_MAX) + 1);

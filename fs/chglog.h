@@ -1,0 +1,30 @@
+/*
+ * chglog.h: the daemon's change tracking for one open regular file
+ * (docs/FORMAT.md §7.1, chglog.c). fileio*.c call these under the file's
+ * exclusive lock: chglog_touch before any change to the backing file,
+ * chglog_store at fsync and at the last close.
+ */
+#ifndef PHIFS_CHGLOG_H
+#define PHIFS_CHGLOG_H
+
+#include <stdint.h>
+
+struct chglog;
+
+/* NULL on allocation failure: the file is then simply not tracked. */
+struct chglog *chglog_new(void);
+void chglog_free(struct chglog *c);
+/* Before the slots of plaintext blocks [first, last] of fd change (first >
+ * last: only the header or the size). Marks the backing file "being
+ * written" on the first change of a generation. 0 or -errno: a caller must
+ * not write when it fails (the record could vouch for bytes it did not see). */
+int chglog_touch(struct chglog *c, int fd, uint64_t first, uint64_t last);
+/* Every block changes and continuity is lost (a rekey): the next store
+ * starts a new lineage, so no reader trusts older generations. */
+int chglog_touch_all(struct chglog *c, int fd);
+/* Ends the generation: records the changed regions with the backing file's
+ * mtime and size. Failures leave the file marked "being written" (readers
+ * read it whole) and are not errors of the caller's operation. */
+void chglog_store(struct chglog *c, int fd, uint64_t nblocks);
+
+#endif
