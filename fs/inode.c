@@ -60,6 +60,7 @@ static void inode_free(struct inode *i)
 
 void inode_table_destroy(struct inode_table *t)
 {
+	inode_reap_stop(t);
 	for (size_t b = 0; t->buckets && b < t->nbuckets; b++) {
 		struct inode *i = t->buckets[b];
 
@@ -253,7 +254,7 @@ void inode_file_set(struct inode *i, struct fileio *fio)
  * looks at the inode sees an empty file, never a malformed one. Best effort:
  * at worst the space comes back when the kernel forgets the inode.
  */
-static void release_space(struct inode *i)
+void inode_release_space(struct inode *i)
 {
 	char path[64];
 	int fd;
@@ -284,7 +285,7 @@ void inode_file_put(struct inode *i)
 	pthread_mutex_unlock(&i->lock);
 	/* An unlinked node never gets a new fileio, so no lock is needed here. */
 	if (release)
-		release_space(i);
+		inode_release_space(i);
 }
 
 /* A reference on the node of dev/ino if the kernel knows it, else NULL. */
@@ -306,6 +307,7 @@ void inode_unlinked(struct inode_table *t, dev_t dev, ino_t ino)
 {
 	struct inode *i = find_ref(t, dev, ino);
 	struct stat st;
+	int later = 0;
 
 	if (!i)
 		return;   /* no O_PATH fd: the kernel frees it at once */
@@ -313,11 +315,13 @@ void inode_unlinked(struct inode_table *t, dev_t dev, ino_t ino)
 	if (i->type == S_IFREG && fstatat(i->fd, "", &st, AT_EMPTY_PATH) == 0 &&
 	    st.st_nlink == 0) {
 		i->unlinked = 1;
-		if (!i->nopen)
-			release_space(i);
+		later = !i->nopen;   /* else the last release gives it back */
 	}
 	pthread_mutex_unlock(&i->lock);
-	inode_forget(t, i, 1);
+	if (later)
+		inode_reap_later(t, i);   /* takes our reference */
+	else
+		inode_forget(t, i, 1);
 }
 
 void inode_procpath(const struct inode *i, char buf[64])

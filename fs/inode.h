@@ -32,6 +32,7 @@ struct inode_table {
 	size_t nbuckets;                 /* power of two */
 	size_t count;
 	struct inode root;
+	struct inode_reaper *reaper;     /* inode_reap.c; started at first use */
 };
 
 int inode_table_init(struct inode_table *t, int rootfd);
@@ -51,12 +52,20 @@ void inode_file_set(struct inode *i, struct fileio *fio);
 void inode_file_put(struct inode *i);
 /*
  * The backing regular file dev/ino just lost a link through this mount. When
- * it has none left, its data blocks are given back now (no open handle) or at
- * the last release, instead of when the kernel forgets the inode, which can be
- * much later (the node's O_PATH fd keeps the inode alive). A later first open
+ * it has none left, its data blocks are given back shortly (no open handle:
+ * inode_reap.c) or at the last release, instead of only when the kernel
+ * forgets the inode, which can be much later (the node's O_PATH fd keeps the
+ * inode alive). A later first open
  * of the node fails with ENOENT, as if the unlink had come first.
  */
 void inode_unlinked(struct inode_table *t, dev_t dev, ino_t ino);
+/* Cuts an unlinked node's backing file to its header (frees the data). */
+void inode_release_space(struct inode *i);
+/* inode_reap.c: hands over one lookup reference on an unlinked node; the
+ * reaper frees its space later unless the kernel forgets it first. */
+void inode_reap_later(struct inode_table *t, struct inode *i);
+/* Stops the reaper (at unmount, before the table is destroyed). */
+void inode_reap_stop(struct inode_table *t);
 /* "/proc/self/fd/N" for calls that do not take an O_PATH fd. */
 void inode_procpath(const struct inode *i, char buf[64]);
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # unlink-space.sh: deleting a file through the mount gives its backing space
-# back at once when no handle is open, and at the last close otherwise — not
-# only when the kernel forgets the inode (docs/OPERATIONS.md "When the backing
+# back within half a second when no handle is open (fs/inode_reap.c), and at
+# the last close otherwise — not only when the kernel forgets the inode (docs/OPERATIONS.md "When the backing
 # store fails"). The cipher directory lives on a 64 MiB tmpfs whose free space
 # is read with df. An O_PATH descriptor held on the mount keeps the kernel's
 # inode alive (no FORGET) without opening a handle, as a process's cwd or a
@@ -49,7 +49,7 @@ os.fstat(fd); os.close(fd); sys.exit(r)' "$@"; }
 freed_after() { "$@" && eventually below $((base + 5)); }
 export -f freed_after below used_mib eventually
 export base SMALL CIPHER
-check "unlink with no handle open frees the space at once" \
+check "unlink with no handle open frees the space (within half a second)" \
 	pin "$MNT/a" bash -c 'freed_after rm "$0"' "$MNT/a"
 
 put b
