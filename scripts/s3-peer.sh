@@ -16,7 +16,10 @@
 set -euo pipefail
 VERSION=3.7.1
 top=$(cd "$(dirname "$0")/.." && pwd)
-PEERS=${PHIFS_PEERS_DIR:-$top/.peers}
+# A read-only source tree (make distcheck) keeps s3rver in a per-user cache.
+if [ -n "${PHIFS_PEERS_DIR:-}" ]; then PEERS=$PHIFS_PEERS_DIR
+elif [ -w "$top" ] || [ -w "$top/.peers" ]; then PEERS=$top/.peers
+else PEERS=/var/tmp/phifs-peers-$(id -u); fi
 BIN=$PEERS/node_modules/.bin/s3rver
 
 die() { echo "s3-peer: $*" >&2; exit "${2:-1}"; }
