@@ -1,8 +1,9 @@
 /*
  * chglog.c: the daemon side of the change record (docs/FORMAT.md §7.1): an
  * in-memory region bitmap per open file, filled by the write paths, and the
- * `user.phifs.chg` xattr on the backing file, written at fsync and at the
- * last close — never per write. The record is what lets phifs-backup read
+ * `user.phifs.chg` xattr on the backing file, written at fsync, at the
+ * last close and every chg_interval while a file stays open
+ * (chglog_tick.c) — never per write. The record is what lets phifs-backup read
  * only changed regions, so every rule here is about never vouching for a
  * change it did not see:
  *  - before the first change of a generation the record is marked WRITING
@@ -168,18 +169,19 @@ int chglog_touch_all(struct chglog *c, int fd)
 
 /* Until the coarse clock (the one file times come from) is past the mtime:
  * a change after that cannot leave the mtime as recorded. */
-static int wait_past(int64_t mtime_ns, int64_t *now_ns)
+static int wait_past(int64_t mtime_ns, int wait_ms, int64_t *now_ns)
 {
 	struct timespec t, nap = { 0, 1000000 };
 
-	for (int i = 0; i < RACY_WAIT_MS; i++) {
+	for (int i = 0;; i++) {
 		clock_gettime(CLOCK_REALTIME_COARSE, &t);
 		*now_ns = ns(t);
 		if (*now_ns > mtime_ns)
 			return 0;
+		if (i >= wait_ms)
+			return -EAGAIN;
 		nanosleep(&nap, NULL);
 	}
-	return -ETIMEDOUT;
 }
 
 static void cover(struct chglog_bits *b, uint64_t nblocks)
@@ -195,18 +197,26 @@ static void cover(struct chglog_bits *b, uint64_t nblocks)
 		b->nreg = (uint32_t)n;
 }
 
-void chglog_store(struct chglog *c, int fd, uint64_t nblocks)
+static int store(struct chglog *c, int fd, uint64_t nblocks, int wait_ms)
 {
 	struct chglog_rec *n = NULL;
 	struct stat st;
 	int64_t now;
+	int ret;
 
 	if (!c || c->off || !c->writing)
-		return;
-	if (fstat(fd, &st) < 0 || wait_past(ns(st.st_mtim), &now) || !(n = malloc(sizeof(*n))))
-		return;
+		return 0;
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	ret = wait_past(ns(st.st_mtim), wait_ms, &now);
+	if (ret)
+		return ret;
+	n = malloc(sizeof(*n));
+	if (!n)
+		return -ENOMEM;
 	*n = *c->rec;
-	if (c->renew && fresh(n))
+	ret = c->renew ? fresh(n) : 0;
+	if (ret)
 		goto out;
 	cover(c->dirty, nblocks);
 	chglog_rec_append(n, c->dirty, (uint64_t)(now / 1000000000));
@@ -215,10 +225,24 @@ void chglog_store(struct chglog *c, int fd, uint64_t nblocks)
 	n->mtime_ns = ns(st.st_mtim);
 	n->size = (uint64_t)st.st_size;
 	n->stored_ns = now;
-	if (put(c, fd, n))
+	ret = put(c, fd, n);
+	if (ret)
 		goto out;
 	c->renew = 0;
 	close_gen(c);
 out:
 	free(n);
+	return ret;
+}
+
+void chglog_store(struct chglog *c, int fd, uint64_t nblocks)
+{
+	(void)store(c, fd, nblocks, RACY_WAIT_MS);
+}
+
+int chglog_store_now(struct chglog *c, int fd, uint64_t nblocks)
+{
+	int ret = store(c, fd, nblocks, 0);
+
+	return ret == -EAGAIN ? ret : 0;
 }

@@ -2,7 +2,8 @@
  * chglog.h: the daemon's change tracking for one open regular file
  * (docs/FORMAT.md §7.1, chglog.c). fileio*.c call these under the file's
  * exclusive lock: chglog_touch before any change to the backing file,
- * chglog_store at fsync and at the last close.
+ * chglog_store at fsync and at the last close, chglog_store_now from the
+ * periodic store of files held open (chglog_tick.c).
  */
 #ifndef PHIFS_CHGLOG_H
 #define PHIFS_CHGLOG_H
@@ -26,5 +27,10 @@ int chglog_touch_all(struct chglog *c, int fd);
  * mtime and size. Failures leave the file marked "being written" (readers
  * read it whole) and are not errors of the caller's operation. */
 void chglog_store(struct chglog *c, int fd, uint64_t nblocks);
+/* The same for the periodic store (chglog_tick.c): never sleeps; -EAGAIN
+ * when the coarse clock has not yet passed the file's mtime (try again
+ * later), 0 otherwise (stored, nothing to store, or a failure that leaves
+ * the record WRITING as chglog_store does). */
+int chglog_store_now(struct chglog *c, int fd, uint64_t nblocks);
 
 #endif
