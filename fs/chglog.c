@@ -30,6 +30,7 @@
 #include "chglog.h"
 #include "chglog_rec.h"
 #include "cipher.h"
+#include "hdrlock.h"
 #include "log.h"
 
 /* A coarse tick is 1–10 ms. An mtime further ahead (set by utimensat) is
@@ -83,7 +84,7 @@ static void unsupported(struct chglog *c)
 			"backups read changed files whole");
 }
 
-static int put(struct chglog *c, int fd, const struct chglog_rec *r)
+static int put_raw(int fd, const struct chglog_rec *r)
 {
 	uint8_t buf[CHGLOG_REC_MAX];
 	size_t len;
@@ -91,9 +92,13 @@ static int put(struct chglog *c, int fd, const struct chglog_rec *r)
 
 	if (ret)
 		return ret;
-	if (fsetxattr(fd, CHGLOG_XATTR, buf, len, 0) == 0)
-		return 0;
-	ret = -errno;
+	return fsetxattr(fd, CHGLOG_XATTR, buf, len, 0) == 0 ? 0 : -errno;
+}
+
+static int put(struct chglog *c, int fd, const struct chglog_rec *r)
+{
+	int ret = put_raw(fd, r);
+
 	if (ret == -ENOTSUP)
 		unsupported(c);
 	return ret;
@@ -114,18 +119,22 @@ static int fresh(struct chglog_rec *r)
 }
 
 /* The first change of a generation: continue the lineage only when the
- * backing file is exactly as the record says, then mark it WRITING. */
+ * backing file is exactly as the record says, then mark it WRITING. Under the
+ * header lock, so that a header rewrite (chglog_hdr_prepare/commit) sees
+ * either this WRITING mark or no generation at all: without the lock the
+ * write fails, as the rewrite could vouch for it. */
 static int begin(struct chglog *c, int fd)
 {
 	struct stat st;
-	int ret = -ENOMEM;
+	int ret = hdrlock_acquire(fd);
 
+	if (ret)
+		return ret;
 	c->rec = calloc(1, sizeof(*c->rec));
 	c->dirty = calloc(1, sizeof(*c->dirty));
-	if (c->rec && c->dirty)
-		ret = fstat(fd, &st) < 0 ? -errno : 0;
-	if (!ret && (!load(fd, c->rec) || (c->rec->flags & CHGLOG_F_WRITING) ||
-		     c->rec->mtime_ns != ns(st.st_mtim) || c->rec->size != (uint64_t)st.st_size))
+	ret = !c->rec || !c->dirty ? -ENOMEM : fstat(fd, &st) < 0 ? -errno : 0;
+	if (!ret && (!load(fd, c->rec) ||
+		     !chglog_rec_vouches(c->rec, ns(st.st_mtim), (uint64_t)st.st_size)))
 		ret = fresh(c->rec);
 	if (!ret) {
 		c->rec->flags |= CHGLOG_F_WRITING;
@@ -133,15 +142,17 @@ static int begin(struct chglog *c, int fd)
 	}
 	if (!ret) {
 		c->writing = 1;
-		return 0;
+		goto out;
 	}
 	close_gen(c);
-	if (c->off)
-		return 0;           /* ENOTSUP: untracked from now on */
-	if (fremovexattr(fd, CHGLOG_XATTR) == 0 || errno == ENODATA) {
+	if (c->off) {
+		ret = 0;            /* ENOTSUP: untracked from now on */
+	} else if (fremovexattr(fd, CHGLOG_XATTR) == 0 || errno == ENODATA) {
 		c->off = 1;         /* no record is as safe as a WRITING one */
-		return 0;
+		ret = 0;
 	}
+out:
+	hdrlock_release(fd);
 	return ret;
 }
 
@@ -233,6 +244,38 @@ static int store(struct chglog *c, int fd, uint64_t nblocks, int wait_ms)
 out:
 	free(n);
 	return ret;
+}
+
+/* Header rewrites outside the write paths (FORMAT.md §7.1 rule 6). */
+struct chglog_rec *chglog_hdr_prepare(int fd)
+{
+	struct chglog_rec *r = malloc(sizeof(*r));
+	struct stat st;
+
+	if (r && fstat(fd, &st) == 0 && load(fd, r) &&
+	    chglog_rec_vouches(r, ns(st.st_mtim), (uint64_t)st.st_size))
+		return r;
+	free(r);
+	return NULL;
+}
+
+void chglog_hdr_commit(int fd, struct chglog_rec *r, int written)
+{
+	struct chglog_bits *none = NULL;
+	struct stat st;
+	int64_t now;
+
+	if (!r || !written || fstat(fd, &st) < 0 || r->size != (uint64_t)st.st_size ||
+	    wait_past(ns(st.st_mtim), RACY_WAIT_MS, &now) || !(none = calloc(1, sizeof(*none))))
+		goto out;
+	chglog_rec_append(r, none, (uint64_t)(now / 1000000000));
+	chglog_rec_fit(r);
+	r->mtime_ns = ns(st.st_mtim);
+	r->stored_ns = now;
+	(void)put_raw(fd, r);   /* failing, the record names the old mtime: read whole */
+out:
+	free(none);
+	free(r);
 }
 
 void chglog_store(struct chglog *c, int fd, uint64_t nblocks)

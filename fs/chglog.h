@@ -10,6 +10,8 @@
 
 #include <stdint.h>
 
+#include "chglog_rec.h"
+
 struct chglog;
 
 /* NULL on allocation failure: the file is then simply not tracked. */
@@ -32,5 +34,16 @@ void chglog_store(struct chglog *c, int fd, uint64_t nblocks);
  * later), 0 otherwise (stored, nothing to store, or a failure that leaves
  * the record WRITING as chglog_store does). */
 int chglog_store_now(struct chglog *c, int fd, uint64_t nblocks);
+
+/* A header rewritten by a tool (phifs-keys re-wrapping, rewrap.c), the
+ * blocks untouched, while holding the header lock (hdrlock.h) across both
+ * calls and the write: prepare before the write returns the record when it
+ * vouches for the file as it is (else NULL); commit after it, with written,
+ * appends a generation that changed no region and names the new mtime, so a
+ * backup reads only the header (FORMAT.md §7.1 rule 6). commit frees r and
+ * takes NULL. Best effort: a failure leaves a record that no longer matches
+ * the file, which readers do not trust. */
+struct chglog_rec *chglog_hdr_prepare(int fd);
+void chglog_hdr_commit(int fd, struct chglog_rec *r, int written);
 
 #endif

@@ -70,16 +70,6 @@ diag "after kill -9: $out"
 	&& ok "after a kill before the store the file is read whole" || not_ok "after kill: $out"
 
 # each snapshot restores to what was written at its time
-bad=""
-for n in 1 2 3 4; do
-	eval "snap=\$S$n"
-	[ "$n" = 1 ] && continue
-	rm -rf "$WORK/r"
-	"$BK" restore "$snap" --target "$WORK/r" >/dev/null 2>&1 && CIPHER="$WORK/r" mount_volume \
-		|| { bad="$bad restore$n"; continue; }
-	manifest "$MNT" > "$WORK/r$n.m"
-	umount_volume
-	cmp -s "$WORK/m$n" "$WORK/r$n.m" || bad="$bad $n"
-done
+bad=$(restored_as_written 2 3 4)
 [ -z "$bad" ] && ok "snapshots 2-4 restore to the bytes written then" || not_ok "differ:$bad"
 finish

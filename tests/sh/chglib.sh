@@ -24,3 +24,20 @@ for d, _, fs in os.walk(cipher):
 sys.exit(1)
 PYEOF
 }
+# restored_as_written N...: each snapshot $S<N> restored, mounted and read:
+# prints the numbers whose manifest differs from $WORK/m<N> (nothing: all equal)
+restored_as_written() {
+	local n snap bad=""
+	for n in "$@"; do
+		eval "snap=\$S$n"
+		rm -rf "$WORK/r"
+		if "$BK" restore "$snap" --target "$WORK/r" >/dev/null 2>&1 && CIPHER="$WORK/r" mount_volume; then
+			manifest "$MNT" > "$WORK/r$n.m"
+			umount_volume
+			cmp -s "$WORK/m$n" "$WORK/r$n.m" || bad="$bad $n"
+		else
+			bad="$bad restore-$n"
+		fi
+	done
+	echo "$bad"
+}
