@@ -1,8 +1,9 @@
 /*
  * chglog.c: the daemon side of the change record (docs/FORMAT.md §7.1): an
  * in-memory region bitmap per open file, filled by the write paths, and the
- * `user.phifs.chg` xattr on the backing file, written at fsync and at the
- * last close — never per write. The record is what lets phifs-backup read
+ * `user.phifs.chg` xattr on the backing file, written at fsync, at the
+ * last close and every chg_interval while a file stays open
+ * (chglog_tick.c) — never per write. The record is what lets phifs-backup read
  * only changed regions, so every rule here is about never vouching for a
  * change it did not see:
  *  - before the first change of a generation the record is marked WRITING
@@ -29,6 +30,7 @@
 #include "chglog.h"
 #include "chglog_rec.h"
 #include "cipher.h"
+#include "hdrlock.h"
 #include "log.h"
 
 /* A coarse tick is 1–10 ms. An mtime further ahead (set by utimensat) is
@@ -82,7 +84,7 @@ static void unsupported(struct chglog *c)
 			"backups read changed files whole");
 }
 
-static int put(struct chglog *c, int fd, const struct chglog_rec *r)
+static int put_raw(int fd, const struct chglog_rec *r)
 {
 	uint8_t buf[CHGLOG_REC_MAX];
 	size_t len;
@@ -90,9 +92,13 @@ static int put(struct chglog *c, int fd, const struct chglog_rec *r)
 
 	if (ret)
 		return ret;
-	if (fsetxattr(fd, CHGLOG_XATTR, buf, len, 0) == 0)
-		return 0;
-	ret = -errno;
+	return fsetxattr(fd, CHGLOG_XATTR, buf, len, 0) == 0 ? 0 : -errno;
+}
+
+static int put(struct chglog *c, int fd, const struct chglog_rec *r)
+{
+	int ret = put_raw(fd, r);
+
 	if (ret == -ENOTSUP)
 		unsupported(c);
 	return ret;
@@ -113,18 +119,22 @@ static int fresh(struct chglog_rec *r)
 }
 
 /* The first change of a generation: continue the lineage only when the
- * backing file is exactly as the record says, then mark it WRITING. */
+ * backing file is exactly as the record says, then mark it WRITING. Under the
+ * header lock, so that a header rewrite (chglog_hdr_prepare/commit) sees
+ * either this WRITING mark or no generation at all: without the lock the
+ * write fails, as the rewrite could vouch for it. */
 static int begin(struct chglog *c, int fd)
 {
 	struct stat st;
-	int ret = -ENOMEM;
+	int ret = hdrlock_acquire(fd);
 
+	if (ret)
+		return ret;
 	c->rec = calloc(1, sizeof(*c->rec));
 	c->dirty = calloc(1, sizeof(*c->dirty));
-	if (c->rec && c->dirty)
-		ret = fstat(fd, &st) < 0 ? -errno : 0;
-	if (!ret && (!load(fd, c->rec) || (c->rec->flags & CHGLOG_F_WRITING) ||
-		     c->rec->mtime_ns != ns(st.st_mtim) || c->rec->size != (uint64_t)st.st_size))
+	ret = !c->rec || !c->dirty ? -ENOMEM : fstat(fd, &st) < 0 ? -errno : 0;
+	if (!ret && (!load(fd, c->rec) ||
+		     !chglog_rec_vouches(c->rec, ns(st.st_mtim), (uint64_t)st.st_size)))
 		ret = fresh(c->rec);
 	if (!ret) {
 		c->rec->flags |= CHGLOG_F_WRITING;
@@ -132,15 +142,17 @@ static int begin(struct chglog *c, int fd)
 	}
 	if (!ret) {
 		c->writing = 1;
-		return 0;
+		goto out;
 	}
 	close_gen(c);
-	if (c->off)
-		return 0;           /* ENOTSUP: untracked from now on */
-	if (fremovexattr(fd, CHGLOG_XATTR) == 0 || errno == ENODATA) {
+	if (c->off) {
+		ret = 0;            /* ENOTSUP: untracked from now on */
+	} else if (fremovexattr(fd, CHGLOG_XATTR) == 0 || errno == ENODATA) {
 		c->off = 1;         /* no record is as safe as a WRITING one */
-		return 0;
+		ret = 0;
 	}
+out:
+	hdrlock_release(fd);
 	return ret;
 }
 
@@ -168,18 +180,19 @@ int chglog_touch_all(struct chglog *c, int fd)
 
 /* Until the coarse clock (the one file times come from) is past the mtime:
  * a change after that cannot leave the mtime as recorded. */
-static int wait_past(int64_t mtime_ns, int64_t *now_ns)
+static int wait_past(int64_t mtime_ns, int wait_ms, int64_t *now_ns)
 {
 	struct timespec t, nap = { 0, 1000000 };
 
-	for (int i = 0; i < RACY_WAIT_MS; i++) {
+	for (int i = 0;; i++) {
 		clock_gettime(CLOCK_REALTIME_COARSE, &t);
 		*now_ns = ns(t);
 		if (*now_ns > mtime_ns)
 			return 0;
+		if (i >= wait_ms)
+			return -EAGAIN;
 		nanosleep(&nap, NULL);
 	}
-	return -ETIMEDOUT;
 }
 
 static void cover(struct chglog_bits *b, uint64_t nblocks)
@@ -195,18 +208,26 @@ static void cover(struct chglog_bits *b, uint64_t nblocks)
 		b->nreg = (uint32_t)n;
 }
 
-void chglog_store(struct chglog *c, int fd, uint64_t nblocks)
+static int store(struct chglog *c, int fd, uint64_t nblocks, int wait_ms)
 {
 	struct chglog_rec *n = NULL;
 	struct stat st;
 	int64_t now;
+	int ret;
 
 	if (!c || c->off || !c->writing)
-		return;
-	if (fstat(fd, &st) < 0 || wait_past(ns(st.st_mtim), &now) || !(n = malloc(sizeof(*n))))
-		return;
+		return 0;
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	ret = wait_past(ns(st.st_mtim), wait_ms, &now);
+	if (ret)
+		return ret;
+	n = malloc(sizeof(*n));
+	if (!n)
+		return -ENOMEM;
 	*n = *c->rec;
-	if (c->renew && fresh(n))
+	ret = c->renew ? fresh(n) : 0;
+	if (ret)
 		goto out;
 	cover(c->dirty, nblocks);
 	chglog_rec_append(n, c->dirty, (uint64_t)(now / 1000000000));
@@ -215,10 +236,56 @@ void chglog_store(struct chglog *c, int fd, uint64_t nblocks)
 	n->mtime_ns = ns(st.st_mtim);
 	n->size = (uint64_t)st.st_size;
 	n->stored_ns = now;
-	if (put(c, fd, n))
+	ret = put(c, fd, n);
+	if (ret)
 		goto out;
 	c->renew = 0;
 	close_gen(c);
 out:
 	free(n);
+	return ret;
+}
+
+/* Header rewrites outside the write paths (FORMAT.md §7.1 rule 6). */
+struct chglog_rec *chglog_hdr_prepare(int fd)
+{
+	struct chglog_rec *r = malloc(sizeof(*r));
+	struct stat st;
+
+	if (r && fstat(fd, &st) == 0 && load(fd, r) &&
+	    chglog_rec_vouches(r, ns(st.st_mtim), (uint64_t)st.st_size))
+		return r;
+	free(r);
+	return NULL;
+}
+
+void chglog_hdr_commit(int fd, struct chglog_rec *r, int written)
+{
+	struct chglog_bits *none = NULL;
+	struct stat st;
+	int64_t now;
+
+	if (!r || !written || fstat(fd, &st) < 0 || r->size != (uint64_t)st.st_size ||
+	    wait_past(ns(st.st_mtim), RACY_WAIT_MS, &now) || !(none = calloc(1, sizeof(*none))))
+		goto out;
+	chglog_rec_append(r, none, (uint64_t)(now / 1000000000));
+	chglog_rec_fit(r);
+	r->mtime_ns = ns(st.st_mtim);
+	r->stored_ns = now;
+	(void)put_raw(fd, r);   /* failing, the record names the old mtime: read whole */
+out:
+	free(none);
+	free(r);
+}
+
+void chglog_store(struct chglog *c, int fd, uint64_t nblocks)
+{
+	(void)store(c, fd, nblocks, RACY_WAIT_MS);
+}
+
+int chglog_store_now(struct chglog *c, int fd, uint64_t nblocks)
+{
+	int ret = store(c, fd, nblocks, 0);
+
+	return ret == -EAGAIN ? ret : 0;
 }

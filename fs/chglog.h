@@ -2,12 +2,15 @@
  * chglog.h: the daemon's change tracking for one open regular file
  * (docs/FORMAT.md §7.1, chglog.c). fileio*.c call these under the file's
  * exclusive lock: chglog_touch before any change to the backing file,
- * chglog_store at fsync and at the last close.
+ * chglog_store at fsync and at the last close, chglog_store_now from the
+ * periodic store of files held open (chglog_tick.c).
  */
 #ifndef PHIFS_CHGLOG_H
 #define PHIFS_CHGLOG_H
 
 #include <stdint.h>
+
+#include "chglog_rec.h"
 
 struct chglog;
 
@@ -26,5 +29,21 @@ int chglog_touch_all(struct chglog *c, int fd);
  * mtime and size. Failures leave the file marked "being written" (readers
  * read it whole) and are not errors of the caller's operation. */
 void chglog_store(struct chglog *c, int fd, uint64_t nblocks);
+/* The same for the periodic store (chglog_tick.c): never sleeps; -EAGAIN
+ * when the coarse clock has not yet passed the file's mtime (try again
+ * later), 0 otherwise (stored, nothing to store, or a failure that leaves
+ * the record WRITING as chglog_store does). */
+int chglog_store_now(struct chglog *c, int fd, uint64_t nblocks);
+
+/* A header rewritten by a tool (phifs-keys re-wrapping, rewrap.c), the
+ * blocks untouched, while holding the header lock (hdrlock.h) across both
+ * calls and the write: prepare before the write returns the record when it
+ * vouches for the file as it is (else NULL); commit after it, with written,
+ * appends a generation that changed no region and names the new mtime, so a
+ * backup reads only the header (FORMAT.md §7.1 rule 6). commit frees r and
+ * takes NULL. Best effort: a failure leaves a record that no longer matches
+ * the file, which readers do not trust. */
+struct chglog_rec *chglog_hdr_prepare(int fd);
+void chglog_hdr_commit(int fd, struct chglog_rec *r, int written);
 
 #endif

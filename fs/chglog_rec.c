@@ -302,6 +302,12 @@ int chglog_rec_decode(const uint8_t *in, size_t len, struct chglog_rec *r)
 	return 0;
 }
 
+int chglog_rec_vouches(const struct chglog_rec *r, int64_t mtime_ns, uint64_t size)
+{
+	return !(r->flags & CHGLOG_F_WRITING) && r->mtime_ns == mtime_ns && r->size == size &&
+	       r->stored_ns > r->mtime_ns;
+}
+
 int chglog_rec_since(const struct chglog_rec *r, uint64_t seen, struct chglog_bits *out)
 {
 	int first = -1;

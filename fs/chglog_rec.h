@@ -65,6 +65,9 @@ int chglog_rec_encode(const struct chglog_rec *r, uint8_t *out, size_t cap, size
 void chglog_rec_fit(struct chglog_rec *r);
 /* -EBADMSG for anything not exactly a valid record. */
 int chglog_rec_decode(const uint8_t *in, size_t len, struct chglog_rec *r);
+/* 1 when the record is complete and names exactly this backing mtime and
+ * size, stored after that mtime: what a reader may trust (FORMAT.md §7.1). */
+int chglog_rec_vouches(const struct chglog_rec *r, int64_t mtime_ns, uint64_t size);
 /* The regions written after generation `seen` into *out: 0, or -ESTALE when
  * the record cannot tell (writing, older than `seen`'s epoch, or ahead of gen). */
 int chglog_rec_since(const struct chglog_rec *r, uint64_t seen, struct chglog_bits *out);

@@ -20,6 +20,7 @@
 #include <fuse_lowlevel.h>
 
 #include "audit.h"
+#include "chglog_tick.h"
 #include "daemon.h"
 #include "fdio.h"
 #include "filekms.h"
@@ -300,6 +301,12 @@ static int run_mounted(const struct daemon_opts *o, int notify_fd, char *err, si
 		if (ret)
 			goto out;
 	}
+	/* Files held open store their change records periodically (chglog_tick.c). */
+	if (!o->readonly) {
+		ret = chglog_tick_start(o->chg_interval_s ? o->chg_interval_s : CHGLOG_TICK_DEFAULT_S);
+		if (ret)
+			goto out;
+	}
 	ret = session_start(fs.vol, o->idle_timeout_s);
 	if (ret)
 		goto out;
@@ -330,6 +337,7 @@ out:
 		fuse_session_destroy(se);
 	}
 	fuse_opt_free_args(&args);
+	chglog_tick_stop();     /* the files' last stores: their closes, below */
 	if (have_table)
 		inode_table_destroy(&fs.table);
 	journal_close();

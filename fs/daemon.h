@@ -23,6 +23,7 @@ struct daemon_opts {
 	const char *pidfile;     /* written once mounted, removed at unmount */
 	int readahead_kb;        /* kernel readahead for the mount; 0 = kernel default */
 	unsigned idle_timeout_s; /* evict the volume keys after this long idle; 0 = never */
+	unsigned chg_interval_s; /* store open files' change records this often; 0 = 60 */
 	struct audit_opts audit; /* audit=, audit_keys=, audit_mode=, ... (spool_dir checked) */
 };
 

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fdio.h"
@@ -207,6 +208,7 @@ void fileio_close(struct fileio *f)
 {
 	if (!f)
 		return;
+	chglog_tick_del(f->tick);
 	chglog_store(f->chg, f->fd, fileio_nblocks(f->size));
 	chglog_free(f->chg);
 	if (f->fd >= 0)
@@ -216,12 +218,37 @@ void fileio_close(struct fileio *f)
 	free(f);
 }
 
+/* The periodic store (chglog_tick.c), as fsync's. The lock is waited for a
+ * bounded time: a file busy that long is asked again a second later. */
+static int chg_tick(void *arg)
+{
+	struct fileio *f = arg;
+	struct timespec until;
+	int ret;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += CHGLOG_TICK_RETRY_S;
+	if (pthread_rwlock_timedwrlock(&f->lock, &until))
+		return -EAGAIN;
+	ret = chglog_store_now(f->chg, f->fd, fileio_nblocks(f->size));
+	pthread_rwlock_unlock(&f->lock);
+	return ret;
+}
+
+/* A writable file gets a change record, stored periodically while open. */
+static void chg_track(struct fileio *f)
+{
+	f->chg = chglog_new();
+	if (f->chg)
+		f->tick = chglog_tick_add(chg_tick, f);
+}
+
 int fileio_create(int fd, const struct keys_volume *kv, uint8_t cipher, struct fileio **out)
 {
 	int ret = fileio_create_as(fd, kv, cipher, NULL, out);
 
 	if (!ret)
-		(*out)->chg = chglog_new();
+		chg_track(*out);
 	return ret;
 }
 
@@ -384,7 +411,7 @@ int fileio_open(int fd, const struct keys_volume *kv, int writable, struct filei
 			goto out;
 	}
 	if (writable)        /* after recovery: its writes are not this session's */
-		f->chg = chglog_new();
+		chg_track(f);
 	*out = f;
 	f = NULL;
 out:

@@ -17,6 +17,7 @@
 
 #include "block.h"
 #include "chglog.h"
+#include "chglog_tick.h"
 #include "fileio.h"
 
 /* One pread/pwrite moves at most this much plaintext (FUSE's largest write):
@@ -39,6 +40,7 @@ struct fileio {
 	struct format_header hdr;       /* as on disk; lock (exclusive to change) */
 	uint64_t size;                  /* plaintext bytes; lock (exclusive to change) */
 	struct chglog *chg;             /* change record (chglog.c) or NULL; lock exclusive */
+	struct chglog_tick *tick;       /* its periodic store (chglog_tick.c) or NULL */
 };
 
 /* What one block holds in a file of a given plaintext size. */

@@ -2,7 +2,8 @@
  * rewrap.c: re-wrapping one file's data key (rewrap.h). Reads the header
  * under the header lock — the daemon of a mounted volume takes the same lock
  * for its own header writes — so flags it set a moment ago (TRUNC_PENDING, a
- * crash-recovery intent) are carried over, never overwritten.
+ * crash-recovery intent) are carried over, never overwritten. The same lock
+ * lets the file's change record say "only the header changed" (chglog.h).
  */
 #include "config.h"
 
@@ -10,6 +11,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include "chglog.h"
 #include "fdio.h"
 #include "format.h"
 #include "hdrlock.h"
@@ -24,6 +26,7 @@ static int rewrap_fd(int fd, const struct keys_volume *kv, uint8_t kind, uint32_
 	uint8_t enc[FORMAT_HEADER_LEN];
 	struct format_header h;
 	struct keys_file *fk = NULL;
+	struct chglog_rec *chg;
 	size_t got = 0;
 	int ret;
 
@@ -48,8 +51,12 @@ static int rewrap_fd(int fd, const struct keys_volume *kv, uint8_t kind, uint32_
 	ret = keys_file_rewrap(kv, version, fk, &h);
 	if (!ret)
 		ret = keys_header_seal(fk, &h, enc);
-	if (!ret)
-		ret = fdio_pwrite(fd, enc, sizeof(enc), 0);
+	if (ret)
+		goto out;
+	/* Only the header changes: the change record may say so (chglog.h). */
+	chg = chglog_hdr_prepare(fd);
+	ret = fdio_pwrite(fd, enc, sizeof(enc), 0);
+	chglog_hdr_commit(fd, chg, !ret);
 	if (!ret)
 		*res = REWRAP_DONE;
 out:

@@ -9,16 +9,11 @@
 # block rewritten behind phifs's back (dd) and an online rekey → the file is
 # read whole and the snapshot holds the exact backing bytes; --full-read.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/chglib.sh"
 setup
 plan 18
-PY=/usr/bin/python3
-BK="$top_builddir/tools/phifs-backup/phifs-backup"
 PHIFS_KEYS="$top_builddir/tools/phifs-keys/phifs-keys"
 export PHIFS_REPO="$WORK/repo"
-CHUNK=1048512            # 254 GCM slots (BACKUP_FORMAT.md §6.1)
-stat_of() { $PY -c 'import json,sys; print(json.loads(sys.stdin.read().strip().splitlines()[-1])["stats"][sys.argv[1]])' "$1"; }
-snap_of() { $PY -c 'import json,sys; print(json.loads(sys.stdin.read().strip().splitlines()[-1])["snapshot"])'; }
-backup() { "$BK" backup --json "$@" "$CIPHER" 2>"$WORK/bk.err" | tail -1; }
 # overwrite FILE BLOCK...: new random 4 KiB at each plaintext block, through
 # the mount, one open/close each (a burst of generations, and opens racing
 # the previous handle's release)
@@ -28,21 +23,6 @@ import os, sys
 for b in sys.argv[2:]:
     with open(sys.argv[1], "r+b") as f:
         f.seek(int(b) * 4096); f.write(os.urandom(4096))
-PYEOF
-}
-# settled FILE: its change record is complete (FUSE sends the release that
-# stores it after close() returns); used with lib.sh's eventually
-settled() { [ "$(getfattr --only-values -n user.phifs.chg "$1" 2>/dev/null | od -An -tu1 -j5 -N1 | tr -d ' ')" = 0 ]; }
-backing() { $PY - "$MNT" "$CIPHER" "$1" <<'PYEOF'
-import os, sys
-# the backing file of a plaintext name: the one whose inode the mount reports
-mnt, cipher, name = sys.argv[1:]
-ino = os.stat(os.path.join(mnt, name)).st_ino
-for d, _, fs in os.walk(cipher):
-    for f in fs:
-        if os.lstat(os.path.join(d, f)).st_ino == ino:
-            print(os.path.join(d, f)); sys.exit(0)
-sys.exit(1)
 PYEOF
 }
 

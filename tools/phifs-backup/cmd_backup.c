@@ -177,6 +177,8 @@ static int read_pass(struct bk *b, int fd, uint64_t size, int store, struct json
 			b->bytes_skipped += store ? len : 0;
 			continue;
 		}
+		if (store)                      /* the next chunk comes in while this one is sealed */
+			(void)posix_fadvise(fd, (off_t)(off + len), b->r->cfg.chunk_max, POSIX_FADV_WILLNEED);
 		ret = fdio_pread(fd, b->buf, (size_t)len, off, &got);
 		if (ret) {
 			b->file_errno = -ret;
@@ -265,6 +267,8 @@ static int open_file(int dirfd, const char *name)
 
 	if (fd < 0 && errno == EPERM)   /* O_NOATIME only for the owner */
 		fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd >= 0)                    /* a larger readahead window */
+		(void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 	return fd;
 }
 

@@ -32,10 +32,7 @@ void chgplan_rec_read(int fd, const struct stat *st, struct chgplan_rec *out)
 
 	out->len = n > 0 ? (size_t)n : 0;
 	out->trusted = out->len && !chglog_rec_decode(out->raw, out->len, &out->rec) &&
-		       !(out->rec.flags & CHGLOG_F_WRITING) &&
-		       out->rec.mtime_ns == ns(st->st_mtim) &&
-		       out->rec.size == (uint64_t)st->st_size &&
-		       out->rec.stored_ns > out->rec.mtime_ns;
+		       chglog_rec_vouches(&out->rec, ns(st->st_mtim), (uint64_t)st->st_size);
 }
 
 int chgplan_rec_same(const struct chgplan_rec *a, const struct chgplan_rec *b)

@@ -36,6 +36,7 @@ static void usage(void)
 	       "      pidfile=FILE     write the daemon's pid once mounted (removed at unmount)\n"
 	       "      readahead=KIB    kernel readahead for the mount (default 1024; 0 = kernel's)\n"
 	       "      idle_timeout=DUR evict the volume keys after DUR without any operation (15m)\n"
+	       "      chg_interval=DUR store change records of files held open this often (60s)\n"
 	       "      audit=DIR        audit spool directory (default " AUDIT_DEFAULT_DIR "; off)\n"
 	       "      audit_keys=DIR   audit verification material (default DIR.keys)\n"
 	       "      audit_syslog=S   also to syslog: local, tls://HOST:PORT?... (';' between)\n"
@@ -77,6 +78,17 @@ static unsigned idle_timeout(const char *v)
 
 	if (parse_duration(v, &s) || s > 7 * 86400)
 		die(EXIT_USAGE, "idle_timeout= wants a duration up to 7d, e.g. 15m");
+	return (unsigned)s;
+}
+
+/* "60s", "5m": how long a file held open and written may go without its
+ * change record stored (docs/FORMAT.md §7.1 rule 3). */
+static unsigned chg_interval(const char *v)
+{
+	int64_t s;
+
+	if (parse_duration(v, &s) || s < 1 || s > 86400)
+		die(EXIT_USAGE, "chg_interval= wants a duration from 1s to 1d, e.g. 60s");
 	return (unsigned)s;
 }
 
@@ -142,6 +154,8 @@ static void parse_one(struct mount_args *m, char *o)
 		m->d.readahead_kb = atoi(o + 10);
 	else if (!strncmp(o, "idle_timeout=", 13))
 		m->d.idle_timeout_s = idle_timeout(o + 13);
+	else if (!strncmp(o, "chg_interval=", 13))
+		m->d.chg_interval_s = chg_interval(o + 13);
 	else if (!strncmp(o, "threads=", 8))
 		m->d.threads = atoi(o + 8);
 	else if (!strcmp(o, "debug"))
