@@ -33,8 +33,7 @@ struct fileio {
 	int fd;                         /* backing file; owned */
 	int writable;                   /* 0: read-only mount, writes -EROFS */
 	uint8_t cipher;                 /* FORMAT_CIPHER_*, from the header */
-	struct keys_file *fk;           /* secmem; changed only by a rekey (lock exclusive) */
-	uint64_t key_gen;               /* counts those changes; lock */
+	struct keys_file *fk;           /* secmem; immutable after open */
 	const struct keys_volume *kv;   /* the volume's keys: re-wrap to its primary */
 	pthread_rwlock_t lock;          /* readers share; write/truncate/fallocate exclusive */
 	struct format_header hdr;       /* as on disk; lock (exclusive to change) */

@@ -142,7 +142,6 @@ static void adopt(struct fileio *f, const struct fileio *t)
 {
 	memcpy(f->fk, t->fk, sizeof(*f->fk));
 	f->hdr = t->hdr;
-	f->key_gen++;           /* slots sealed before the lock are stale now */
 }
 
 static void report(const uint8_t *id, const struct format_header *h, int ret)

@@ -28,18 +28,6 @@ struct wedge {
 	uint8_t pt[FORMAT_BLOCK_LEN];   /* old content, zero-padded to a full block */
 };
 
-/*
- * Slots sealed before the exclusive lock (wpre_seal). Block i's slot lies at
- * io + (i - a + 1) * stride, so that a run starting at a - 1 (an append in
- * place re-seals the old final block) is still one contiguous buffer.
- */
-struct wpre {
-	uint8_t *io;                    /* NULL: nothing sealed ahead */
-	uint64_t a;                     /* first block of the write */
-	uint64_t lo, hi;                /* blocks [lo, hi] are sealed */
-	uint64_t key_gen;               /* f->key_gen they were sealed under */
-};
-
 /* One write of at most FILEIO_CHUNK bytes, planned before anything is written. */
 struct wplan {
 	struct fileio *f;
@@ -54,7 +42,6 @@ struct wplan {
 	uint64_t k;                     /* that next data block */
 	struct fileio_holes hc;
 	struct wedge ea, eb, ef, ek;    /* blocks a, b, old final, k */
-	const struct wpre *pre;         /* slots sealed ahead, or NULL */
 };
 
 static int covers(const struct wplan *w, uint64_t i)
@@ -157,24 +144,6 @@ static int seal_store(struct wplan *w, uint64_t i, uint32_t flags, uint32_t gap,
 	return ret;
 }
 
-/* The buffer write_run seals lo..b into: the pre-sealed one when it lines up. */
-static uint8_t *run_buffer(const struct wplan *w, uint64_t lo, size_t bytes)
-{
-	const struct wpre *p = w->pre;
-
-	if (p && p->io && (lo == p->a || lo + 1 == p->a))
-		return p->io + (lo + 1 - p->a) * fileio_stride(w->f);
-	return fileio_iobuf(bytes);
-}
-
-static int presealed(const struct wplan *w, uint64_t lo, uint64_t i)
-{
-	const struct wpre *p = w->pre;
-
-	return p && p->io && (lo == p->a || lo + 1 == p->a) && i >= p->lo && i <= p->hi &&
-	       i > w->a && i < w->b;
-}
-
 /* Seals slots lo..b into one buffer and writes them with one pwrite. */
 static int write_run(struct wplan *w, uint64_t lo)
 {
@@ -182,7 +151,7 @@ static int write_run(struct wplan *w, uint64_t lo)
 	uint64_t stride = fileio_stride(f), fin = w->nb - 1;
 	size_t bytes = (size_t)((w->b - lo) * stride) +
 		       block_slot_len(f->cipher, fileio_blen(w->size2, w->b));
-	uint8_t *io = run_buffer(w, lo, bytes);
+	uint8_t *io = fileio_iobuf(bytes);
 	int ret = 0;
 
 	if (!io)
@@ -190,8 +159,6 @@ static int write_run(struct wplan *w, uint64_t lo)
 	for (uint64_t i = lo; i <= w->b && !ret; i++) {
 		uint8_t *slot = io + (i - lo) * stride;
 
-		if (presealed(w, lo, i))
-			continue;
 		if (w->reseal_final && i == fin) {
 			/* Append in place: the old final block, padded, loses LAST. */
 			ret = fileio_seal(f, i, 0, w->ef.b.gap, w->ef.pt, FORMAT_BLOCK_LEN, slot);
@@ -278,10 +245,9 @@ static void size_resync(struct fileio *f)
 		f->size = size;
 }
 
-static int write_one(struct fileio *f, const uint8_t *src, size_t len, uint64_t off,
-		     const struct wpre *pre)
+static int write_one(struct fileio *f, const uint8_t *src, size_t len, uint64_t off)
 {
-	struct wplan w = { .f = f, .src = src, .off = off, .end = off + len, .pre = pre };
+	struct wplan w = { .f = f, .src = src, .off = off, .end = off + len };
 	int ret;
 
 	w.size = f->size;
@@ -309,48 +275,8 @@ out:
 	return ret;
 }
 
-/* Below this many whole inner blocks sealing ahead is not worth a lock round. */
-#define WPRE_MIN_BLOCKS 8
-
-/*
- * The blocks strictly inside a write of one chunk are whole, covered by it,
- * never final (its last block follows them) and never after a hole (its first
- * block precedes them): flags 0, gap 0, whatever the file looks like. Their
- * slots depend only on the key, the block number and the new bytes, so they
- * are sealed under the shared lock, and the kernel's concurrent writeback of
- * one file seals on every core; only the edges, the journal and the pwrite
- * stay serial. A rekey between here and the exclusive lock changes
- * f->key_gen, and write_one then seals everything again.
- */
-static void wpre_seal(struct fileio *f, const uint8_t *src, size_t len, uint64_t off,
-		      struct wpre *p)
-{
-	uint64_t a = off / FORMAT_BLOCK_LEN, b = (off + len - 1) / FORMAT_BLOCK_LEN;
-	uint64_t stride = fileio_stride(f);
-	int ret = 0;
-
-	p->io = NULL;
-	if (off % FORMAT_BLOCK_LEN + len > FILEIO_CHUNK || b - a < WPRE_MIN_BLOCKS + 1)
-		return;
-	p->io = fileio_iobuf((size_t)((b - a + 2) * stride));
-	if (!p->io)
-		return;
-	p->a = a;
-	p->lo = a + 1;
-	p->hi = b - 1;
-	pthread_rwlock_rdlock(&f->lock);
-	p->key_gen = f->key_gen;
-	for (uint64_t i = p->lo; i <= p->hi && !ret; i++)
-		ret = fileio_seal(f, i, 0, 0, src + (i * FORMAT_BLOCK_LEN - off), FORMAT_BLOCK_LEN,
-				  p->io + (i - a + 1) * stride);
-	pthread_rwlock_unlock(&f->lock);
-	if (ret)
-		p->io = NULL;
-}
-
 ssize_t fileio_write(struct fileio *f, const void *buf, size_t len, uint64_t off)
 {
-	struct wpre pre = { 0 };
 	size_t done = 0;
 	int ret = 0;
 
@@ -362,10 +288,7 @@ ssize_t fileio_write(struct fileio *f, const void *buf, size_t len, uint64_t off
 		return -EFBIG;
 	if (len > SSIZE_MAX)
 		len = SSIZE_MAX;
-	wpre_seal(f, buf, len, off, &pre);
 	pthread_rwlock_wrlock(&f->lock);
-	if (pre.io && pre.key_gen != f->key_gen)
-		pre.io = NULL;
 	while (done < len) {
 		uint64_t o = off + done;
 		/* Each piece is a complete, crash-consistent write of its own. */
@@ -373,7 +296,7 @@ ssize_t fileio_write(struct fileio *f, const void *buf, size_t len, uint64_t off
 
 		if (n > len - done)
 			n = len - done;
-		ret = write_one(f, (const uint8_t *)buf + done, n, o, done ? NULL : &pre);
+		ret = write_one(f, (const uint8_t *)buf + done, n, o);
 		if (ret)
 			break;
 		done += n;
@@ -387,7 +310,7 @@ static int extend_to(struct fileio *f, uint64_t size)
 {
 	static const uint8_t zero;
 
-	return write_one(f, &zero, 1, size - 1, NULL);
+	return write_one(f, &zero, 1, size - 1);
 }
 
 /*

@@ -342,8 +342,8 @@ static void test_append_pieces(void **state)
 
 #define MODEL_CAP (4u << 20)
 
-/* big: most writes span many whole blocks (fileio_write seals their inner
- * blocks before the exclusive lock, the run then starts at a or at a - 1). */
+/* big: most writes span many whole blocks (edges, append in place at a - 1,
+ * extension past a gap, hole splits with runs of up to a whole chunk). */
 static void model_run(uint8_t cipher, uint32_t seed, int ops, int big)
 {
 	uint8_t *model = calloc(1, MODEL_CAP), *buf = malloc(MODEL_CAP), *got = malloc(MODEL_CAP);
