@@ -12,6 +12,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -187,6 +188,10 @@ static int fileio_alloc(int fd, int writable, struct fileio **out)
 	}
 	f->fd = fd;
 	f->writable = writable;
+	/* No kernel readahead on the backing file: a write's edge and hole-proof
+	 * reads would each pull in (and zero-fill, in a hole) a window nobody
+	 * reads; sequential reads are prefetched by fileio_read.c instead. */
+	(void)posix_fadvise(fd, 0, 0, POSIX_FADV_RANDOM);
 	*out = f;
 	return 0;
 }

@@ -12,6 +12,7 @@
 #define PHIFS_FILEIO_INT_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -41,6 +42,8 @@ struct fileio {
 	uint64_t size;                  /* plaintext bytes; lock (exclusive to change) */
 	struct chglog *chg;             /* change record (chglog.c) or NULL; lock exclusive */
 	struct chglog_tick *tick;       /* its periodic store (chglog_tick.c) or NULL */
+	_Atomic uint64_t ra_next;       /* backing offset a sequential read goes on at */
+	_Atomic uint64_t ra_until;      /* end of what the backing was told to prefetch */
 };
 
 /* What one block holds in a file of a given plaintext size. */

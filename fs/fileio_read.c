@@ -13,7 +13,9 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -323,8 +325,35 @@ int fileio_load(const struct fileio *f, uint64_t size, uint64_t i, uint8_t *pt, 
 	return fileio_decode(f, size, i, &w, pt, hc, b);
 }
 
+/* How far ahead of a sequential reader the backing file is prefetched. */
+#define READ_AHEAD_BYTES (8u << 20)
+
+/*
+ * A cold sequential read is bound by the backing disk's queue, not by the
+ * crypto: the kernel's FUSE readahead asks for one chunk at a time, so the
+ * backing file sees one pread in flight. When reads follow each other, tell
+ * the backing file to fetch the next READ_AHEAD_BYTES (POSIX_FADV_WILLNEED
+ * starts the I/O and returns), half a window at a time. Runs under the
+ * shared lock: the two offsets are atomics, and a lost race only costs an
+ * extra or a missing hint.
+ */
+static void read_ahead(struct fileio *f, uint64_t start, uint64_t end)
+{
+	uint64_t next = atomic_exchange_explicit(&f->ra_next, end, memory_order_relaxed);
+	uint64_t until = atomic_load_explicit(&f->ra_until, memory_order_relaxed);
+
+	if (start != next)
+		return;
+	if (until >= end + READ_AHEAD_BYTES / 2)
+		return;
+	if (until < end)
+		until = end;
+	atomic_store_explicit(&f->ra_until, until + READ_AHEAD_BYTES, memory_order_relaxed);
+	(void)posix_fadvise(f->fd, (off_t)until, READ_AHEAD_BYTES, POSIX_FADV_WILLNEED);
+}
+
 /* [off, off + len) within one chunk: one pread, then block by block. */
-static int read_chunk(const struct fileio *f, uint64_t size, uint8_t *dst, size_t len,
+static int read_chunk(struct fileio *f, uint64_t size, uint8_t *dst, size_t len,
 		      uint64_t off, struct fileio_holes *hc)
 {
 	uint64_t first = off / FORMAT_BLOCK_LEN, last = (off + len - 1) / FORMAT_BLOCK_LEN;
@@ -340,6 +369,8 @@ static int read_chunk(const struct fileio *f, uint64_t size, uint8_t *dst, size_
 	if (!io)
 		return -ENOMEM;
 	ret = fdio_pread(f->fd, io, bytes, start, &got);
+	if (!ret)
+		read_ahead(f, start, start + got);
 	w = (struct fileio_window){ first, io, got };
 	for (uint64_t i = first; i <= last && !ret; i++) {
 		uint64_t bstart = i * FORMAT_BLOCK_LEN;

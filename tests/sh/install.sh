@@ -63,7 +63,12 @@ fi
 NS="$WORK/ns.sh"
 cat > "$NS" <<'NSEOF'
 set -u
-overlay() { [ -d "$2" ] && mount -t overlay overlay -o "lowerdir=$1:$2" "$2"; }
+# A directory the system does not have yet (bindir under make distcheck's
+# fresh prefix) is made for the overlay and listed for removal afterwards.
+overlay() {
+	[ -d "$2" ] || LC_ALL=C mkdir -pv "$2" | sed -n "s/^mkdir: created directory '\(.*\)'$/\1/p" >> "$WORK/made"
+	mount -t overlay overlay -o "lowerdir=$1:$2" "$2"
+}
 overlay "$DEST$bindir" "$bindir" || { echo "overlay $bindir failed"; exit 1; }
 helperdir=$(readlink -f "$mounthelperdir")
 overlay "$DEST$mounthelperdir" "$helperdir" || { echo "overlay $helperdir failed"; exit 1; }
@@ -100,6 +105,7 @@ mount_volume && mkdir "$MNT/in" && echo "written before install" > "$MNT/in/note
 	bail "could not prepare the volume"
 export DEST bindir mounthelperdir mandir UD CIPHER MNT KEY WORK
 unshare -m --propagation private bash "$NS" > "$WORK/ns.out" 2>&1
+[ -f "$WORK/made" ] && tac "$WORK/made" | while read -r d; do rmdir "$d"; done
 grep '^#' "$WORK/ns.out"
 grep -v -e '^#' -e '^step ' "$WORK/ns.out" | sed 's/^/# /'
 result() { grep -q "^step $1 ok" "$WORK/ns.out"; }

@@ -342,7 +342,9 @@ static void test_append_pieces(void **state)
 
 #define MODEL_CAP (4u << 20)
 
-static void model_run(uint8_t cipher, uint32_t seed, int ops)
+/* big: most writes span many whole blocks (edges, append in place at a - 1,
+ * extension past a gap, hole splits with runs of up to a whole chunk). */
+static void model_run(uint8_t cipher, uint32_t seed, int ops, int big)
 {
 	uint8_t *model = calloc(1, MODEL_CAP), *buf = malloc(MODEL_CAP), *got = malloc(MODEL_CAP);
 	uint64_t size = 0;
@@ -357,7 +359,10 @@ static void model_run(uint8_t cipher, uint32_t seed, int ops)
 
 		if (r < 55) {
 			uint64_t off = rnd() % 10 == 0 ? rnd() % (2u << 20) : rnd() % 200000;
-			size_t len = rnd() % 20 == 0 ? 1 + rnd() % 300000 : 1 + rnd() % 20000;
+			size_t len = rnd() % 20 == 0 || big ? 1 + rnd() % 300000 : 1 + rnd() % 20000;
+
+			if (big && rnd() % 3 == 0)       /* block-aligned, up to a whole chunk */
+				off -= off % 4096, len = 4096 * (1 + rnd() % 256);
 
 			fill(buf, len);
 			wr(f, buf, len, off);
@@ -400,13 +405,20 @@ static void model_run(uint8_t cipher, uint32_t seed, int ops)
 static void test_model_gcm(void **state)
 {
 	(void)state;
-	model_run(GCM, 0x5eed1, 3000);
+	model_run(GCM, 0x5eed1, 3000, 0);
 }
 
 static void test_model_xts(void **state)
 {
 	(void)state;
-	model_run(XTS, 0x5eed2, 1000);
+	model_run(XTS, 0x5eed2, 1000, 0);
+}
+
+static void test_model_big_writes(void **state)
+{
+	(void)state;
+	model_run(GCM, 0x5eed3, 600, 1);
+	model_run(XTS, 0x5eed4, 300, 1);
 }
 
 /* ---- truncation -------------------------------------------------------- */
@@ -1058,6 +1070,7 @@ int main(void)
 		cmocka_unit_test(test_append_pieces),
 		cmocka_unit_test(test_model_gcm),
 		cmocka_unit_test(test_model_xts),
+		cmocka_unit_test(test_model_big_writes),
 		cmocka_unit_test(test_truncate_gcm),
 		cmocka_unit_test(test_truncate_xts),
 		cmocka_unit_test(test_fallocate),
