@@ -53,6 +53,13 @@ struct jset {
 
 /* ---- parsing ------------------------------------------------------------ */
 
+/* An UNDO of a write that began past the old end (an extension over a gap)
+ * saves no old bytes: off lies beyond old_end, and the record is valid. */
+static int undo_past_end(const struct jrec *r)
+{
+	return r->kind == J_KIND_UNDO && r->len == 0;
+}
+
 /* The tail shared by both layouts: id | old size | off | L | L bytes | MAC. */
 static int parse_tail(const uint8_t *p, size_t avail, size_t before, struct jrec *r)
 {
@@ -66,7 +73,7 @@ static int parse_tail(const uint8_t *p, size_t avail, size_t before, struct jrec
 	    r->off < FORMAT_HEADER_LEN || r->old_end < FORMAT_HEADER_LEN)
 		return -EBADMSG;
 	if (r->kind == J_KIND_HOLE ? journal_hole_check(r->data, r->len, r->off, r->old_end) != 0
-				   : r->off + r->len > r->old_end)
+				   : r->off + r->len > r->old_end && !undo_past_end(r))
 		return -EBADMSG;
 	r->signed_len = before + FORMAT_ID_LEN + 20 + r->len;
 	r->mac = r->data + r->len;
