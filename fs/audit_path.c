@@ -14,7 +14,9 @@
  * that, the plaintext path of an inode is cached by inode number and a
  * generation that every rename, unlink and rmdir through the mount moves on
  * (audit_paths_moved), which spares the /proc readlink of most records (a
- * file's create, setattrs and summary name the same inode or parent).
+ * file's create, setattrs and summary name the same inode or parent); an
+ * entry's event (create, mkdir, link...) fills its new inode's slot, so the
+ * records that follow a create never look it up.
  * It does not decide what is recorded (audit.c) and logs nothing.
  */
 #include "config.h"
@@ -29,6 +31,7 @@
 #include <unistd.h>
 #include <json-c/json.h>
 
+#include "audit_chain.h"
 #include "audit_path.h"
 #include "audit_rec.h"
 #include "b64.h"
@@ -40,7 +43,7 @@
 #include "volume.h"
 
 #define DIR_CACHE_SLOTS 512
-#define INO_CACHE_SLOTS 256
+#define INO_CACHE_SLOTS 4096    /* a few hundred KiB of paths at most */
 #define AAD_PREFIX "phifs/v1/audit-path"
 
 struct dir_slot {
@@ -321,6 +324,12 @@ static int inode_path(struct audit_paths *p, struct inode *i, char *out, size_t 
 int audit_path_of(struct audit_paths *p, struct inode *dir, const char *name, char *out,
 		  size_t cap)
 {
+	return audit_path_of_entry(p, dir, name, NULL, out, cap);
+}
+
+int audit_path_of_entry(struct audit_paths *p, struct inode *dir, const char *name,
+			struct inode *child, char *out, size_t cap)
+{
 	uint64_t gen = __atomic_load_n(&path_gen, __ATOMIC_SEQ_CST);
 	char base[PATH_MAX];
 	int ret = icache_get(p, (uint64_t)dir->ino, gen, base, sizeof(base));
@@ -335,6 +344,10 @@ int audit_path_of(struct audit_paths *p, struct inode *dir, const char *name, ch
 		ret = -ENAMETOOLONG;
 	else if (!ret && !name && (size_t)snprintf(out, cap, "%s", base) >= cap)
 		ret = -ENAMETOOLONG;
+	/* The entry's own inode (just created, or named by a link): its later
+	 * records (setattr, the I/O summary, opens) find its path here. */
+	if (!ret && name && child)
+		icache_put(p, (uint64_t)child->ino, gen, out);
 	explicit_bzero(base, sizeof(base));
 	return ret;
 }
@@ -381,7 +394,7 @@ struct json_object *audit_path_ref(struct audit_paths *p, const char *plain)
 	case AUDIT_PATHS_NONE:
 		return NULL;
 	case AUDIT_PATHS_HMAC:
-		if (cipher_hmac_sha256(p->keys, KEYS_AUDIT_LEN, plain, strlen(plain), mac))
+		if (audit_hmac_sha256(p->keys, KEYS_AUDIT_LEN, plain, strlen(plain), mac))
 			return NULL;
 		audit_rec_hex(mac, sizeof(mac), h);
 		v = json_object_new_string(h);

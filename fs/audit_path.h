@@ -40,6 +40,10 @@ enum audit_paths_mode audit_paths_mode_of(const struct audit_paths *p);
 void audit_paths_moved(void);
 int audit_path_of(struct audit_paths *p, struct inode *dir, const char *name, char *out,
 		  size_t cap);
+/* The same for an entry (dir, name) whose inode is child (may be NULL): the
+ * path is also remembered as child's, for its later records. */
+int audit_path_of_entry(struct audit_paths *p, struct inode *dir, const char *name,
+			struct inode *child, char *out, size_t cap);
 /* {"hmac":..} / {"enc":..} / {"plain":..} of a plaintext string (a path or an
  * xattr name); NULL for none or on failure. */
 struct json_object *audit_path_ref(struct audit_paths *p, const char *plain);
