@@ -36,8 +36,11 @@ enum audit_paths_mode audit_paths_mode_of(const struct audit_paths *p);
 /* Plaintext path ("/a/b") of `name` in directory `dir`, or of `dir` itself
  * (a file or directory) when name is NULL. -ENOENT when it cannot be known
  * (deleted, keys evicted). Memory only: never logged. */
-/* A rename, unlink or rmdir went through: cached inode paths are stale. */
+/* A rename went through: cached inode paths are stale. */
 void audit_paths_moved(void);
+/* An unlink or rmdir removed an entry of backing inode ino: its cached path
+ * is stale (ino 0, unknown: as audit_paths_moved). */
+void audit_paths_forget(uint64_t ino);
 int audit_path_of(struct audit_paths *p, struct inode *dir, const char *name, char *out,
 		  size_t cap);
 /* The same for an entry (dir, name) whose inode is child (may be NULL): the
