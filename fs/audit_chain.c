@@ -20,6 +20,7 @@
 #include <sodium.h>
 
 #include "audit_chain.h"
+#include "cipher.h"
 #include "secmem.h"
 
 #define EPOCH_INFO "phifs audit epoch"
@@ -63,36 +64,20 @@ int audit_stream_valid(const char *s)
 	return 1;
 }
 
-/* SHA-256 and HMAC-SHA256 come from libsodium here, not OpenSSL's EVP: the
- * same functions, but without EVP's per-call algorithm fetch and context
- * allocation, which cost more than hashing a 500-byte record
- * (docs/PERFORMANCE.md "audit cost"). The state lives on the stack and is
- * wiped. */
 int audit_chain_hash(const char *line, size_t len, char hex[AUDIT_HEX_LEN + 1])
 {
 	uint8_t h[AUDIT_HASH_LEN];
+	int r = cipher_sha256(line, len, h);
 
-	crypto_hash_sha256(h, (const unsigned char *)line, len);
-	audit_hex(h, sizeof(h), hex);
-	return 0;
-}
-
-int audit_hmac_sha256(const uint8_t *key, size_t key_len, const void *data, size_t len,
-		      uint8_t mac[AUDIT_HASH_LEN])
-{
-	crypto_auth_hmacsha256_state st;
-
-	crypto_auth_hmacsha256_init(&st, key, key_len);
-	crypto_auth_hmacsha256_update(&st, data, len);
-	crypto_auth_hmacsha256_final(&st, mac);
-	secmem_wipe(&st, sizeof(st));
-	return 0;
+	if (r == 0)
+		audit_hex(h, sizeof(h), hex);
+	return r;
 }
 
 int audit_chain_evolve(uint8_t key[AUDIT_KEY_LEN])
 {
 	uint8_t next[AUDIT_KEY_LEN];
-	int r = audit_hmac_sha256(key, AUDIT_KEY_LEN, EPOCH_INFO, strlen(EPOCH_INFO), next);
+	int r = cipher_hmac_sha256(key, AUDIT_KEY_LEN, EPOCH_INFO, strlen(EPOCH_INFO), next);
 
 	if (r == 0)
 		memcpy(key, next, AUDIT_KEY_LEN);
@@ -103,7 +88,7 @@ int audit_chain_evolve(uint8_t key[AUDIT_KEY_LEN])
 int audit_chain_mac(const uint8_t key[AUDIT_KEY_LEN], const char *body, size_t len,
 		    uint8_t mac[AUDIT_HASH_LEN])
 {
-	return audit_hmac_sha256(key, AUDIT_KEY_LEN, body, len, mac);
+	return cipher_hmac_sha256(key, AUDIT_KEY_LEN, body, len, mac);
 }
 
 int audit_chain_split(const char *line, size_t len, size_t *body_len, uint8_t mac[AUDIT_HASH_LEN])

@@ -42,10 +42,6 @@ int audit_stream_valid(const char *s);
 
 /* SHA-256 hex of the line bytes (no '\n'): the next record's "prev". */
 int audit_chain_hash(const char *line, size_t len, char hex[AUDIT_HEX_LEN + 1]);
-/* HMAC-SHA256 (RFC 2104) of data under key: the chain's MAC and the path
- * references' keyed hash. Always 0 (the int keeps the -errno convention). */
-int audit_hmac_sha256(const uint8_t *key, size_t key_len, const void *data, size_t len,
-		      uint8_t mac[AUDIT_HASH_LEN]);
 /* k_{i+1} = HMAC-SHA256(k_i, "phifs audit epoch"), in place; the old key is gone. */
 int audit_chain_evolve(uint8_t key[AUDIT_KEY_LEN]);
 /* The MAC of a record whose line without the mac member is body (a JSON

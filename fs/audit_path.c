@@ -32,7 +32,6 @@
 #include <unistd.h>
 #include <json-c/json.h>
 
-#include "audit_chain.h"
 #include "audit_path.h"
 #include "audit_rec.h"
 #include "b64.h"
@@ -455,7 +454,7 @@ struct json_object *audit_path_ref(struct audit_paths *p, const char *plain)
 	case AUDIT_PATHS_NONE:
 		return NULL;
 	case AUDIT_PATHS_HMAC:
-		if (audit_hmac_sha256(p->keys, KEYS_AUDIT_LEN, plain, strlen(plain), mac))
+		if (cipher_hmac_sha256(p->keys, KEYS_AUDIT_LEN, plain, strlen(plain), mac))
 			return NULL;
 		audit_rec_hex(mac, sizeof(mac), h);
 		v = json_object_new_string(h);

@@ -3,10 +3,7 @@
  * writer thread, the record audit.c used to build on the FUSE thread: the
  * same members in the same order (envelope, actor, review flags, object,
  * object2, event fields; the io summary's and a per-op call's fields), the
- * event's own time rather than the build time. Also: the libsodium
- * HMAC-SHA256 and SHA-256 of fs/audit_chain.c give the bytes cipher.c's
- * OpenSSL ones do, so logs and path references made before still verify
- * and match.
+ * event's own time rather than the build time.
  */
 #include "config.h"
 
@@ -21,9 +18,7 @@
 #include <cmocka.h>
 #include <json-c/json.h>
 
-#include "audit_chain.h"
 #include "audit_pend.h"
-#include "cipher.h"
 #include "opctx.h"
 
 static const uint8_t VOL[FORMAT_ID_LEN] = { 0xab, 0xcd, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14 };
@@ -163,30 +158,6 @@ static void test_obj_copy_and_clear(void **state)
 	audit_pend_free(NULL);
 }
 
-static void test_hmac_and_hash_match_cipher(void **state)
-{
-	uint8_t key[40], a[32], b[32];
-	char msg[700], hex[AUDIT_HEX_LEN + 1], want[AUDIT_HEX_LEN + 1];
-
-	(void)state;
-	for (size_t i = 0; i < sizeof(key); i++)
-		key[i] = (uint8_t)(i * 7 + 1);
-	for (size_t i = 0; i < sizeof(msg); i++)
-		msg[i] = (char)('a' + i % 26);
-	for (size_t len = 0; len <= sizeof(msg); len += 233) {
-		assert_int_equal(audit_hmac_sha256(key, 32, msg, len, a), 0);
-		assert_int_equal(cipher_hmac_sha256(key, 32, msg, len, b), 0);
-		assert_memory_equal(a, b, 32);
-		assert_int_equal(audit_hmac_sha256(key, sizeof(key), msg, len, a), 0);
-		assert_int_equal(cipher_hmac_sha256(key, sizeof(key), msg, len, b), 0);
-		assert_memory_equal(a, b, 32);
-		assert_int_equal(audit_chain_hash(msg, len, hex), 0);
-		assert_int_equal(cipher_sha256(msg, len, b), 0);
-		audit_hex(b, 32, want);
-		assert_string_equal(hex, want);
-	}
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -196,7 +167,6 @@ int main(void)
 		cmocka_unit_test(test_summary),
 		cmocka_unit_test(test_call),
 		cmocka_unit_test(test_obj_copy_and_clear),
-		cmocka_unit_test(test_hmac_and_hash_match_cipher),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
