@@ -186,6 +186,11 @@ void audit_probe(struct audit_obj *o)
 	o->ino = (uint64_t)st.st_ino;
 	if (!S_ISREG(st.st_mode))
 		return;
+	/* Seen at its create or an open: no need to read the header (rm -rf). */
+	if (!audit_paths_id_of(A->paths, o->ino, o->file_id)) {
+		o->has_id = 1;
+		return;
+	}
 	fd = openat(o->dir->fd, backing, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return;
@@ -220,6 +225,8 @@ static void obj_capture(struct audit_obj *o, struct audit_pend_obj *out)
 	out->has_id = o->has_id;
 	memcpy(out->file_id, o->file_id, FORMAT_ID_LEN);
 	out->ino = o->ino;
+	if (o->i && o->has_id && S_ISREG(o->i->type))
+		audit_paths_note_id(A->paths, o->ino, o->file_id);
 	if (audit_paths_mode_of(A->paths) == AUDIT_PATHS_NONE || !base)
 		return;
 	if (!audit_path_of_entry(A->paths, base, o->name, o->name ? o->i : NULL, path,

@@ -17,7 +17,10 @@
  * audit_paths_forget — an empty directory or a file has no descendants), which spares the /proc readlink of most records (a
  * file's create, setattrs and summary name the same inode or parent); an
  * entry's event (create, mkdir, link...) fills its new inode's slot, so the
- * records that follow a create never look it up.
+ * records that follow a create never look it up. The same slots remember a
+ * regular file's header file id once a record saw it (its create or open),
+ * so an unlink's record need not open the file to read it; a forget drops
+ * it (the inode number may be reused).
  * It does not decide what is recorded (audit.c) and logs nothing.
  */
 #include "config.h"
@@ -55,6 +58,8 @@ struct dir_slot {
 struct ino_slot {
 	uint64_t ino, gen;              /* gen 0: empty */
 	char *plain;                    /* plaintext path (memory only) */
+	uint64_t id_ino;                /* file_id is this inode's header id; 0: none */
+	uint8_t file_id[FORMAT_ID_LEN]; /* renames keep it: only a forget drops it */
 };
 
 struct audit_paths {
@@ -104,6 +109,14 @@ static void slot_clear(struct ino_slot *s)
 	free(s->plain);
 	s->plain = NULL;
 	s->gen = 0;
+}
+
+static void slot_forget(struct ino_slot *s, uint64_t ino)
+{
+	if (s->ino == ino)
+		slot_clear(s);
+	if (s->id_ino == ino)
+		s->id_ino = 0;
 }
 
 static const char *const mode_names[] = { "none", "hmac", "encrypted", "plain" };
@@ -185,7 +198,7 @@ void audit_paths_free(struct audit_paths *p)
 		free(p->cache[i].plain);
 	}
 	for (int i = 0; i < INO_CACHE_SLOTS; i++)
-		slot_clear(&p->icache[i]);
+		slot_clear(&p->icache[i]);   /* file ids are not secret */
 	pthread_mutex_destroy(&p->lock);
 	free(p);
 }
@@ -348,8 +361,7 @@ void audit_paths_forget(uint64_t ino)
 		if (!p)
 			continue;
 		pthread_mutex_lock(&p->lock);
-		if (s->ino == ino)
-			slot_clear(s);
+		slot_forget(s, ino);
 		pthread_mutex_unlock(&p->lock);
 	}
 	pthread_mutex_unlock(&live_lock);
@@ -377,6 +389,32 @@ static int inode_path(struct audit_paths *p, struct inode *i, char *out, size_t 
 	if (!ret)
 		ret = decrypt_child(p, slash ? rel : "", dirid, slash ? slash + 1 : rel, dplain, out,
 				    cap);
+	return ret;
+}
+
+void audit_paths_note_id(struct audit_paths *p, uint64_t ino, const uint8_t id[FORMAT_ID_LEN])
+{
+	struct ino_slot *s = &p->icache[ino % INO_CACHE_SLOTS];
+
+	if (!ino)
+		return;
+	pthread_mutex_lock(&p->lock);
+	s->id_ino = ino;
+	memcpy(s->file_id, id, FORMAT_ID_LEN);
+	pthread_mutex_unlock(&p->lock);
+}
+
+int audit_paths_id_of(struct audit_paths *p, uint64_t ino, uint8_t id[FORMAT_ID_LEN])
+{
+	struct ino_slot *s = &p->icache[ino % INO_CACHE_SLOTS];
+	int ret = -ENOENT;
+
+	pthread_mutex_lock(&p->lock);
+	if (ino && s->id_ino == ino) {
+		memcpy(id, s->file_id, FORMAT_ID_LEN);
+		ret = 0;
+	}
+	pthread_mutex_unlock(&p->lock);
 	return ret;
 }
 

@@ -38,6 +38,11 @@ enum audit_paths_mode audit_paths_mode_of(const struct audit_paths *p);
  * (deleted, keys evicted). Memory only: never logged. */
 /* A rename went through: cached inode paths are stale. */
 void audit_paths_moved(void);
+/* The header file id of regular file ino, seen by a record (create, open):
+ * remembered until audit_paths_forget(ino). */
+void audit_paths_note_id(struct audit_paths *p, uint64_t ino, const uint8_t id[FORMAT_ID_LEN]);
+/* That id, or -ENOENT. */
+int audit_paths_id_of(struct audit_paths *p, uint64_t ino, uint8_t id[FORMAT_ID_LEN]);
 /* An unlink or rmdir removed an entry of backing inode ino: its cached path
  * is stale (ino 0, unknown: as audit_paths_moved). */
 void audit_paths_forget(uint64_t ino);

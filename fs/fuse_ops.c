@@ -478,6 +478,8 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_
 				  ino_of(req, newparent), newname, flags);
 	if (!ret)
 		audit_paths_moved();
+	if (!ret && dst.ino)
+		audit_paths_forget(dst.ino);   /* the file it replaced may be gone */
 	audit_event(&c, "rename", &src, &dst, audit_rename_flags(flags), ret);
 	reply_err(req, &c, ret);
 }

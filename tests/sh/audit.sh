@@ -10,7 +10,7 @@
 setup
 command -v keyctl >/dev/null || bail "keyctl missing (apt-get install keyutils)"
 command -v setfattr >/dev/null || bail "setfattr missing (apt-get install attr)"
-plan 55
+plan 56
 PY=/usr/bin/python3
 PHIFS_AUDIT="$top_builddir/tools/phifs-audit/phifs-audit"
 # A fresh spool (and verification material) per part of the test.
@@ -115,6 +115,18 @@ cat "$MNT/a/h2.txt" >/dev/null
 umount_volume
 rcheck "audit_paths=plain: after an unlink, the inode's records no longer use the removed name" \
 	"$AUD" "[r['object'].get('path',{}).get('plain') for r in ev('open')][-2:]==['/a/h1.txt',None] and ev('unlink')[-1]['object']['path']['plain']=='/a/h1.txt'"
+# An unlink's file id: read from the header (a file of an earlier mount), or
+# remembered from the file's create in this mount; either way the create's.
+fresh
+mount_volume -o "audit=$AUD" || bail "cannot mount"
+echo a > "$MNT/idA.txt"
+umount_volume
+mount_volume -o "audit=$AUD" || bail "cannot mount"
+echo c > "$MNT/idC.txt"
+rm "$MNT/idA.txt" "$MNT/idC.txt"
+umount_volume
+rcheck "unlink records carry the create's file id (header read, or remembered from the create)" \
+	"$AUD" "len(ev('unlink'))==2 and all(any(c['object']['ino']==u['object']['ino'] and c['object']['file']==u['object']['file'] for c in ev('create')) for u in ev('unlink'))"
 fresh
 mount_volume -o "audit=$AUD,audit_paths=encrypted" || bail "cannot mount"
 cat "$MNT/a/dd.txt" >/dev/null
