@@ -2,8 +2,10 @@
  * audit.c: the daemon's side of issue 4 — filesystem events become audit
  * records (docs/AUDIT_FORMAT.md "Record"; docs/OPERATIONS.md "Audit").
  *
- * FUSE threads build a record and hand it to the writer thread
- * (audit_writer.c: bounded queue, audit_log_append/sync, failure policy).
+ * FUSE threads capture an event — its facts copied into a struct audit_pend:
+ * actor, time, result, file id, inode, plaintext path — and hand it to the
+ * writer thread (audit_writer.c: bounded queue, audit_log_append/sync,
+ * failure policy), which builds the JSON record (audit_pend.c) in order.
  * Reads and writes are, by default, a counter update on the handle
  * (audit_io.c) and become one "io" summary at release, every audit_interval
  * seconds while open, and at unmount; audit_mode=per-op makes them one record
@@ -34,13 +36,13 @@
 #include "audit_actor.h"
 #include "audit_io.h"
 #include "audit_log.h"
+#include "audit_pend.h"
 #include "audit_rec.h"
 #include "audit_writer.h"
 #include "fdio.h"
 #include "fuse_ops.h"
 #include "hook.h"
 #include "log.h"
-#include "keyring.h"
 #include "opctx.h"
 
 
@@ -48,7 +50,7 @@ struct audit_handle {
 	pthread_mutex_t lock;             /* guards io */
 	struct audit_io io;               /* since the last summary */
 	struct audit_actor actor;         /* captured at open: reads/writes are theirs */
-	struct json_object *object;       /* built at open; only deep-copied, under lock */
+	struct audit_pend_obj obj;        /* captured at open; only copied, under lock */
 	struct audit_handle *prev, *next; /* open list; audit.hlock */
 };
 
@@ -72,34 +74,6 @@ static _Thread_local int gate_refused;
 
 /* ---- small helpers ------------------------------------------------------ */
 
-/* An access the policy flagged: "flag" ("break-glass" with the reason given
- * at `phifs unlock --break-glass`, or "policy-audit") and the rule. */
-static void add_review(struct json_object *rec, const struct audit_actor *actor)
-{
-	char reason[KEYRING_REASON_MAX + 1];
-
-	if (actor->review == OPCTX_REVIEW_BREAK_GLASS) {
-		json_object_object_add(rec, "flag", json_object_new_string("break-glass"));
-		if (keyring_break_glass(A->volume_id, reason, sizeof(reason)) != 0)
-			snprintf(reason, sizeof(reason), "(no reason given at unlock)");
-		json_object_object_add(rec, "reason", json_object_new_string(reason));
-	} else {
-		json_object_object_add(rec, "flag", json_object_new_string("policy-audit"));
-	}
-	if (actor->rule)
-		json_object_object_add(rec, "rule", json_object_new_int((int)actor->rule));
-}
-
-static struct json_object *rec_new(const char *event, const struct audit_actor *actor,
-				   int result)
-{
-	struct json_object *rec = audit_rec_new(event, A->volume_id, actor, result);
-
-	if (rec && actor && actor->review != OPCTX_REVIEW_NONE)
-		add_review(rec, actor);
-	return rec;
-}
-
 static void actor_of(const struct opctx *c, struct audit_actor *a)
 {
 	if (c)
@@ -110,52 +84,65 @@ static void actor_of(const struct opctx *c, struct audit_actor *a)
 	a->rule = c ? c->rule : 0;
 }
 
-static void add_obj(struct json_object *rec, const char *key, struct json_object *obj)
+/* A captured event of this request (c NULL: the daemon itself), timed now. */
+static struct audit_pend *pend_new(const struct opctx *c, enum audit_pend_kind kind,
+				   const char *event, int result)
 {
-	if (obj)
-		json_object_object_add(rec, key, obj);
+	struct audit_pend *p = calloc(1, sizeof(*p));
+
+	if (!p)
+		return NULL;
+	p->kind = kind;
+	p->event = event;
+	p->result = result;
+	clock_gettime(CLOCK_REALTIME, &p->at);
+	if (kind != AUDIT_PEND_SUMMARY && kind != AUDIT_PEND_CALL)
+		actor_of(c, &p->actor);
+	return p;
 }
 
-static struct json_object *io_dir_json(const struct audit_io_dir *d)
+/* Queues p (NULL: allocation failed, counted as lost). */
+static void pend_put(struct audit_pend *p, int keep)
 {
-	struct json_object *o = json_object_new_object(), *r = json_object_new_array();
-
-	for (unsigned i = 0; r && i < d->n; i++) {
-		struct json_object *p = json_object_new_array();
-
-		json_object_array_add(p, json_object_new_int64((int64_t)d->r[i][0]));
-		json_object_array_add(p, json_object_new_int64((int64_t)d->r[i][1]));
-		json_object_array_add(r, p);
-	}
-	json_object_object_add(o, "ops", json_object_new_int64((int64_t)d->ops));
-	json_object_object_add(o, "bytes", json_object_new_int64((int64_t)d->bytes));
-	json_object_object_add(o, "ranges", r);
-	return o;
+	if (p)
+		audit_writer_put_item(A->writer, p, keep);
+	else
+		audit_writer_put(A->writer, NULL, keep);
 }
 
-/* The "io" summary of h since the last one, then reset. Caller holds h->lock. */
-static struct json_object *summary_locked(struct audit_handle *h, int final)
+/* Writer thread: the record of a captured event. */
+static struct json_object *pend_build(void *arg, void *item)
 {
-	struct json_object *rec;
-	char t[40];
+	struct audit *a = arg;
+
+	return audit_pend_build(item, a->paths, a->volume_id);
+}
+
+static void pend_drop(void *item)
+{
+	audit_pend_free(item);
+}
+
+/* Queues the "io" summary of h since the last one, then resets it (nothing
+ * when h did no I/O). Caller holds h->lock. */
+static void summary_locked(struct audit_handle *h, int final)
+{
+	struct audit_pend *p;
 
 	if (audit_io_empty(&h->io))
-		return NULL;
-	rec = rec_new("io", &h->actor, 0);
-	if (!rec)
-		return NULL;
-	add_obj(rec, "object", h->object ? audit_rec_copy(h->object) : NULL);
-	if (h->io.rd.ops)
-		json_object_object_add(rec, "read", io_dir_json(&h->io.rd));
-	if (h->io.wr.ops)
-		json_object_object_add(rec, "write", io_dir_json(&h->io.wr));
-	audit_rec_time(&h->io.first, t);
-	json_object_object_add(rec, "first", json_object_new_string(t));
-	audit_rec_time(&h->io.last, t);
-	json_object_object_add(rec, "last", json_object_new_string(t));
-	json_object_object_add(rec, "final", json_object_new_boolean(final));
+		return;
+	p = pend_new(NULL, AUDIT_PEND_SUMMARY, "io", 0);
+	if (p) {
+		p->actor = h->actor;
+		p->io = h->io;
+		p->final = final;
+		if (audit_pend_obj_copy(&p->obj, &h->obj)) {
+			audit_pend_free(p);
+			p = NULL;
+		}
+	}
 	audit_io_reset(&h->io);
-	return rec;
+	pend_put(p, 1);
 }
 
 /* Called by the writer thread every audit_interval seconds. */
@@ -165,13 +152,9 @@ static void interim_summaries(void *arg)
 
 	pthread_mutex_lock(&a->hlock);
 	for (struct audit_handle *h = a->handles; h; h = h->next) {
-		struct json_object *rec;
-
 		pthread_mutex_lock(&h->lock);
-		rec = summary_locked(h, 0);
+		summary_locked(h, 0);
 		pthread_mutex_unlock(&h->lock);
-		if (rec)
-			audit_writer_put(a->writer, rec, 1);
 	}
 	pthread_mutex_unlock(&a->hlock);
 }
@@ -203,6 +186,11 @@ void audit_probe(struct audit_obj *o)
 	o->ino = (uint64_t)st.st_ino;
 	if (!S_ISREG(st.st_mode))
 		return;
+	/* Seen at its create or an open: no need to read the header (rm -rf). */
+	if (!audit_paths_id_of(A->paths, o->ino, o->file_id)) {
+		o->has_id = 1;
+		return;
+	}
 	fd = openat(o->dir->fd, backing, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return;
@@ -214,15 +202,15 @@ void audit_probe(struct audit_obj *o)
 	close(fd);
 }
 
-static struct json_object *obj_json(struct audit_obj *o)
+/* The FUSE thread's part of an object: what needs the inode (its number,
+ * the open file's id, its plaintext path); the writer makes the JSON and the
+ * path reference. */
+static void obj_capture(struct audit_obj *o, struct audit_pend_obj *out)
 {
-	struct json_object *j = json_object_new_object();
 	struct inode *base = o->name ? o->dir : (o->i ? o->i : o->dir);
-	char hex[2 * FORMAT_ID_LEN + 1];
-	char *path;
+	char path[PATH_MAX];
 
-	if (!j)
-		return NULL;
+	out->present = 1;
 	if (o->i && !o->ino)
 		o->ino = (uint64_t)o->i->ino;
 	if (o->i && !o->has_id && S_ISREG(o->i->type)) {
@@ -234,42 +222,40 @@ static struct json_object *obj_json(struct audit_obj *o)
 		}
 		pthread_mutex_unlock(&o->i->lock);
 	}
-	if (o->has_id) {
-		audit_rec_hex(o->file_id, FORMAT_ID_LEN, hex);
-		json_object_object_add(j, "file", json_object_new_string(hex));
-	}
-	if (o->ino)
-		json_object_object_add(j, "ino", json_object_new_int64((int64_t)o->ino));
+	out->has_id = o->has_id;
+	memcpy(out->file_id, o->file_id, FORMAT_ID_LEN);
+	out->ino = o->ino;
+	if (o->i && o->has_id && S_ISREG(o->i->type))
+		audit_paths_note_id(A->paths, o->ino, o->file_id);
 	if (audit_paths_mode_of(A->paths) == AUDIT_PATHS_NONE || !base)
-		return j;
-	path = malloc(PATH_MAX);
-	if (path && !audit_path_of(A->paths, base, o->name, path, PATH_MAX))
-		add_obj(j, "path", audit_path_ref(A->paths, path));
-	if (path)
-		explicit_bzero(path, PATH_MAX);
-	free(path);
-	return j;
+		return;
+	if (!audit_path_of_entry(A->paths, base, o->name, o->name ? o->i : NULL, path,
+				 sizeof(path))) {
+		out->path = strdup(path);
+		explicit_bzero(path, strlen(path));
+	}
 }
 
 void audit_event(const struct opctx *c, const char *event, struct audit_obj *obj,
 		 struct audit_obj *obj2, struct json_object *extra, int result)
 {
-	struct audit_actor actor;
-	struct json_object *rec;
+	struct audit_pend *p;
 
 	if (!A || gate_refused) {
 		gate_refused = 0;
 		json_object_put(extra);
 		return;
 	}
-	actor_of(c, &actor);
-	rec = rec_new(event, &actor, result);
-	if (rec && obj)
-		add_obj(rec, "object", obj_json(obj));
-	if (rec && obj2)
-		add_obj(rec, "object2", obj_json(obj2));
-	audit_rec_merge(rec, extra);
-	audit_writer_put(A->writer, rec, 0);
+	p = pend_new(c, AUDIT_PEND_EVENT, event, result);
+	if (p && obj)
+		obj_capture(obj, &p->obj);
+	if (p && obj2)
+		obj_capture(obj2, &p->obj2);
+	if (p)
+		p->extra = extra;
+	else
+		json_object_put(extra);
+	pend_put(p, 0);
 }
 
 struct json_object *audit_open_flags(int flags)
@@ -338,10 +324,11 @@ struct json_object *audit_rename_flags(unsigned flags)
 /* xattr names may be PHI ("user.diagnosis"): a reference, like a path. */
 struct json_object *audit_xattr_field(const char *name)
 {
-	struct json_object *o = json_object_new_object();
+	struct json_object *o = json_object_new_object(), *ref;
 
-	if (A && o)
-		add_obj(o, "xattr", audit_path_ref(A->paths, name));
+	ref = A && o ? audit_path_ref(A->paths, name) : NULL;
+	if (ref)
+		json_object_object_add(o, "xattr", ref);
 	return o;
 }
 
@@ -351,31 +338,32 @@ struct audit_handle *audit_open_event(const struct opctx *c, const char *event,
 				      struct audit_obj *obj, int flags, int result)
 {
 	struct audit_handle *h;
-	struct json_object *rec;
-	struct audit_actor actor;
+	struct audit_pend *p;
 
 	if (!A || gate_refused) {
 		gate_refused = 0;
 		return NULL;
 	}
-	actor_of(c, &actor);
+	p = pend_new(c, AUDIT_PEND_EVENT, event, result);
 	h = result ? NULL : calloc(1, sizeof(*h));
+	if (p) {
+		obj_capture(obj, &p->obj);
+		p->extra = audit_open_flags(flags);
+	}
 	if (h) {
 		pthread_mutex_init(&h->lock, NULL);
-		h->actor = actor;
-		h->object = obj_json(obj);
-	}
-	rec = rec_new(event, &actor, result);
-	if (rec) {
-		struct json_object *f = audit_open_flags(flags);
+		if (p) {
+			h->actor = p->actor;
+			audit_pend_obj_copy(&h->obj, &p->obj);   /* ENOMEM: no path in summaries */
+		} else {
+			struct audit_pend_obj o = { 0 };
 
-		add_obj(rec, "object", h ? audit_rec_copy(h->object) : obj_json(obj));
-		if (f)
-			json_object_object_add(rec, "flags",
-					       json_object_get(json_object_object_get(f, "flags")));
-		json_object_put(f);
+			actor_of(c, &h->actor);
+			obj_capture(obj, &o);
+			h->obj = o;
+		}
 	}
-	audit_writer_put(A->writer, rec, 0);
+	pend_put(p, 0);
 	if (h) {
 		pthread_mutex_lock(&A->hlock);
 		h->next = A->handles;
@@ -390,7 +378,7 @@ struct audit_handle *audit_open_event(const struct opctx *c, const char *event,
 static void io_call(struct audit_handle *h, int write, uint64_t off, int64_t result)
 {
 	struct timespec now;
-	struct json_object *rec;
+	struct audit_pend *p;
 
 	if (!h || !A)
 		return;
@@ -400,14 +388,20 @@ static void io_call(struct audit_handle *h, int write, uint64_t off, int64_t res
 	 * call by call whatever audit_mode: the policy's per-user per-op. */
 	if ((A->o.per_op || h->actor.review != OPCTX_REVIEW_NONE) &&
 	    audit_writer_room(A->writer)) {
-		rec = rec_new(write ? "write" : "read", &h->actor, result < 0 ? (int)result : 0);
-		if (rec) {
-			add_obj(rec, "object", audit_rec_copy(h->object));
-			json_object_object_add(rec, "offset", json_object_new_int64((int64_t)off));
-			json_object_object_add(rec, "bytes",
-					       json_object_new_int64(result < 0 ? 0 : result));
+		p = pend_new(NULL, AUDIT_PEND_CALL, write ? "write" : "read",
+			     result < 0 ? (int)result : 0);
+		if (p) {
+			p->actor = h->actor;
+			p->off = off;
+			p->bytes = result < 0 ? 0 : result;
+			pthread_mutex_lock(&h->lock);
+			if (audit_pend_obj_copy(&p->obj, &h->obj)) {
+				audit_pend_free(p);
+				p = NULL;
+			}
+			pthread_mutex_unlock(&h->lock);
 		}
-		audit_writer_put(A->writer, rec, 0);
+		pend_put(p, 0);
 		return;
 	}
 	if (result < 0)
@@ -430,15 +424,13 @@ void audit_io_write(struct audit_handle *h, uint64_t off, int64_t result)
 
 static void handle_free(struct audit_handle *h)
 {
-	json_object_put(h->object);
+	audit_pend_obj_clear(&h->obj);
 	pthread_mutex_destroy(&h->lock);
 	free(h);
 }
 
 void audit_release(struct audit_handle *h)
 {
-	struct json_object *rec;
-
 	if (!h || !A)
 		return;
 	pthread_mutex_lock(&A->hlock);
@@ -450,10 +442,8 @@ void audit_release(struct audit_handle *h)
 		h->next->prev = h->prev;
 	pthread_mutex_unlock(&A->hlock);
 	pthread_mutex_lock(&h->lock);
-	rec = summary_locked(h, 1);
+	summary_locked(h, 1);
 	pthread_mutex_unlock(&h->lock);
-	if (rec)
-		audit_writer_put(A->writer, rec, 1);
 	handle_free(h);
 }
 
@@ -586,10 +576,13 @@ int audit_start(const struct audit_opts *o, struct fsd *fs, char *err, size_t er
 	A = a;
 	/* audit_log_open wrote its audit-start: make sure it is durable. */
 	ret = audit_log_sync(a->log);
-	if (!ret)
+	if (!ret) {
+		struct audit_writer_cb cb = { .interim = interim_summaries, .build = pend_build,
+					      .drop = pend_drop, .arg = a };
+
 		ret = audit_writer_start(a->log, a->volume_id, o->on_failure_continue,
-					 o->interval_s ? o->interval_s : 60, interim_summaries, a,
-					 &a->writer);
+					 o->interval_s ? o->interval_s : 60, &cb, &a->writer);
+	}
 	if (ret) {
 		snprintf(err, errcap, "audit: cannot write to the audit log in %s: %s",
 			 o->spool_dir, strerror(-ret));
@@ -639,11 +632,8 @@ void audit_stop(void)
 	a->handles = NULL;
 	pthread_mutex_unlock(&a->hlock);
 	for (; h; h = next) {
-		struct json_object *rec = summary_locked(h, 1);
-
 		next = h->next;
-		if (rec)
-			audit_writer_put(A->writer, rec, 1);
+		summary_locked(h, 1);
 		handle_free(h);
 	}
 	audit_event(NULL, "unmount", NULL, NULL, NULL, 0);

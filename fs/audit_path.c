@@ -12,9 +12,15 @@
  * a function of the plaintext path and the directory ids, so an entry never
  * goes stale (a renamed directory simply gets another backing path). Before
  * that, the plaintext path of an inode is cached by inode number and a
- * generation that every rename, unlink and rmdir through the mount moves on
- * (audit_paths_moved), which spares the /proc readlink of most records (a
- * file's create, setattrs and summary name the same inode or parent).
+ * generation that every rename through the mount moves on
+ * (audit_paths_moved; an unlink or rmdir only drops its own inode's entry,
+ * audit_paths_forget — an empty directory or a file has no descendants), which spares the /proc readlink of most records (a
+ * file's create, setattrs and summary name the same inode or parent); an
+ * entry's event (create, mkdir, link...) fills its new inode's slot, so the
+ * records that follow a create never look it up. The same slots remember a
+ * regular file's header file id once a record saw it (its create or open),
+ * so an unlink's record need not open the file to read it; a forget drops
+ * it (the inode number may be reused).
  * It does not decide what is recorded (audit.c) and logs nothing.
  */
 #include "config.h"
@@ -40,13 +46,20 @@
 #include "volume.h"
 
 #define DIR_CACHE_SLOTS 512
-#define INO_CACHE_SLOTS 256
+#define INO_CACHE_SLOTS 16384   /* paths of recently named inodes: ~1-2 MiB at most */
 #define AAD_PREFIX "phifs/v1/audit-path"
 
 struct dir_slot {
 	char *backing;                  /* relative backing path; NULL = empty */
 	char *plain;                    /* its plaintext path */
 	uint8_t dirid[NAMES_DIRID_LEN];
+};
+
+struct ino_slot {
+	uint64_t ino, gen;              /* gen 0: empty */
+	char *plain;                    /* plaintext path (memory only) */
+	uint64_t id_ino;                /* file_id is this inode's header id; 0: none */
+	uint8_t file_id[FORMAT_ID_LEN]; /* renames keep it: only a forget drops it */
 };
 
 struct audit_paths {
@@ -58,19 +71,52 @@ struct audit_paths {
 	size_t rootlen;
 	pthread_mutex_t lock;           /* guards cache and icache */
 	struct dir_slot cache[DIR_CACHE_SLOTS];
-	struct ino_slot {
-		uint64_t ino, gen;      /* gen 0: empty */
-		char *plain;
-	} icache[INO_CACHE_SLOTS];
+	struct ino_slot icache[INO_CACHE_SLOTS];
 };
 
-/* Moved on by every rename, unlink and rmdir: cached inode paths older than
- * the current value are not used. */
+/* Moved on by every rename (and an unlink or rmdir of an unknown inode):
+ * cached inode paths older than the current value are not used. */
 static uint64_t path_gen = 1;
+/* Moved on by every audit_paths_forget: a path computed while one happened
+ * is not cached (it may name the entry just removed). */
+static uint64_t forget_seq;
+/* Live instances (the daemon's records, the policy gate): a forget reaches
+ * each one's cache. Guarded by live_lock. */
+#define LIVE_MAX 4
+static pthread_mutex_t live_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct audit_paths *live[LIVE_MAX];
 
 void audit_paths_moved(void)
 {
 	__atomic_add_fetch(&path_gen, 1, __ATOMIC_SEQ_CST);
+}
+
+static void live_set(struct audit_paths *p, struct audit_paths *to)
+{
+	pthread_mutex_lock(&live_lock);
+	for (int i = 0; i < LIVE_MAX; i++)
+		if (live[i] == p) {
+			live[i] = to;
+			break;
+		}
+	pthread_mutex_unlock(&live_lock);
+}
+
+static void slot_clear(struct ino_slot *s)
+{
+	if (s->plain)
+		explicit_bzero(s->plain, strlen(s->plain));
+	free(s->plain);
+	s->plain = NULL;
+	s->gen = 0;
+}
+
+static void slot_forget(struct ino_slot *s, uint64_t ino)
+{
+	if (s->ino == ino)
+		slot_clear(s);
+	if (s->id_ino == ino)
+		s->id_ino = 0;
 }
 
 static const char *const mode_names[] = { "none", "hmac", "encrypted", "plain" };
@@ -136,6 +182,7 @@ int audit_paths_new(enum audit_paths_mode mode, const struct volume *vol,
 		return ret;
 	}
 	p->rootlen = strlen(p->root);
+	live_set(NULL, p);   /* a full table only costs that instance its forgets */
 	*out = p;
 	return 0;
 }
@@ -144,16 +191,14 @@ void audit_paths_free(struct audit_paths *p)
 {
 	if (!p)
 		return;
+	live_set(p, NULL);
 	secmem_free(p->keys);
 	for (int i = 0; i < DIR_CACHE_SLOTS; i++) {
 		free(p->cache[i].backing);
 		free(p->cache[i].plain);
 	}
-	for (int i = 0; i < INO_CACHE_SLOTS; i++) {
-		if (p->icache[i].plain)
-			explicit_bzero(p->icache[i].plain, strlen(p->icache[i].plain));
-		free(p->icache[i].plain);
-	}
+	for (int i = 0; i < INO_CACHE_SLOTS; i++)
+		slot_clear(&p->icache[i]);   /* file ids are not secret */
 	pthread_mutex_destroy(&p->lock);
 	free(p);
 }
@@ -276,7 +321,11 @@ static int icache_get(struct audit_paths *p, uint64_t ino, uint64_t gen, char *o
 	return ret;
 }
 
-static void icache_put(struct audit_paths *p, uint64_t ino, uint64_t gen, const char *plain)
+/* seq: forget_seq when the path was looked up; a forget since then (it
+ * increments forget_seq before it clears, both ordered by p->lock) means the
+ * path may name a removed entry: not cached. */
+static void icache_put(struct audit_paths *p, uint64_t ino, uint64_t gen, uint64_t seq,
+		       const char *plain)
 {
 	struct ino_slot *s = &p->icache[ino % INO_CACHE_SLOTS];
 	char *v = strdup(plain);
@@ -284,13 +333,38 @@ static void icache_put(struct audit_paths *p, uint64_t ino, uint64_t gen, const 
 	if (!v)
 		return;
 	pthread_mutex_lock(&p->lock);
-	if (s->plain)
-		explicit_bzero(s->plain, strlen(s->plain));
-	free(s->plain);
-	s->plain = v;
-	s->ino = ino;
-	s->gen = gen;
+	if (__atomic_load_n(&forget_seq, __ATOMIC_SEQ_CST) == seq) {
+		slot_clear(s);
+		s->plain = v;
+		s->ino = ino;
+		s->gen = gen;
+		v = NULL;
+	}
 	pthread_mutex_unlock(&p->lock);
+	if (v)
+		explicit_bzero(v, strlen(v));
+	free(v);
+}
+
+void audit_paths_forget(uint64_t ino)
+{
+	if (!ino) {
+		audit_paths_moved();
+		return;
+	}
+	__atomic_add_fetch(&forget_seq, 1, __ATOMIC_SEQ_CST);
+	pthread_mutex_lock(&live_lock);
+	for (int i = 0; i < LIVE_MAX; i++) {
+		struct audit_paths *p = live[i];
+		struct ino_slot *s = p ? &p->icache[ino % INO_CACHE_SLOTS] : NULL;
+
+		if (!p)
+			continue;
+		pthread_mutex_lock(&p->lock);
+		slot_forget(s, ino);
+		pthread_mutex_unlock(&p->lock);
+	}
+	pthread_mutex_unlock(&live_lock);
 }
 
 /* The plaintext path of inode i itself, from /proc and the backing tree. */
@@ -318,23 +392,60 @@ static int inode_path(struct audit_paths *p, struct inode *i, char *out, size_t 
 	return ret;
 }
 
+void audit_paths_note_id(struct audit_paths *p, uint64_t ino, const uint8_t id[FORMAT_ID_LEN])
+{
+	struct ino_slot *s = &p->icache[ino % INO_CACHE_SLOTS];
+
+	if (!ino)
+		return;
+	pthread_mutex_lock(&p->lock);
+	s->id_ino = ino;
+	memcpy(s->file_id, id, FORMAT_ID_LEN);
+	pthread_mutex_unlock(&p->lock);
+}
+
+int audit_paths_id_of(struct audit_paths *p, uint64_t ino, uint8_t id[FORMAT_ID_LEN])
+{
+	struct ino_slot *s = &p->icache[ino % INO_CACHE_SLOTS];
+	int ret = -ENOENT;
+
+	pthread_mutex_lock(&p->lock);
+	if (ino && s->id_ino == ino) {
+		memcpy(id, s->file_id, FORMAT_ID_LEN);
+		ret = 0;
+	}
+	pthread_mutex_unlock(&p->lock);
+	return ret;
+}
+
 int audit_path_of(struct audit_paths *p, struct inode *dir, const char *name, char *out,
 		  size_t cap)
 {
+	return audit_path_of_entry(p, dir, name, NULL, out, cap);
+}
+
+int audit_path_of_entry(struct audit_paths *p, struct inode *dir, const char *name,
+			struct inode *child, char *out, size_t cap)
+{
 	uint64_t gen = __atomic_load_n(&path_gen, __ATOMIC_SEQ_CST);
+	uint64_t seq = __atomic_load_n(&forget_seq, __ATOMIC_SEQ_CST);
 	char base[PATH_MAX];
 	int ret = icache_get(p, (uint64_t)dir->ino, gen, base, sizeof(base));
 
 	if (ret) {
 		ret = inode_path(p, dir, base, sizeof(base));
 		if (!ret)
-			icache_put(p, (uint64_t)dir->ino, gen, base);
+			icache_put(p, (uint64_t)dir->ino, gen, seq, base);
 	}
 	if (!ret && name &&
 	    (size_t)snprintf(out, cap, "%s/%s", strcmp(base, "/") ? base : "", name) >= cap)
 		ret = -ENAMETOOLONG;
 	else if (!ret && !name && (size_t)snprintf(out, cap, "%s", base) >= cap)
 		ret = -ENAMETOOLONG;
+	/* The entry's own inode (just created, or named by a link): its later
+	 * records (setattr, the I/O summary, opens) find its path here. */
+	if (!ret && name && child)
+		icache_put(p, (uint64_t)child->ino, gen, seq, out);
 	explicit_bzero(base, sizeof(base));
 	return ret;
 }

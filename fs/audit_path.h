@@ -36,10 +36,22 @@ enum audit_paths_mode audit_paths_mode_of(const struct audit_paths *p);
 /* Plaintext path ("/a/b") of `name` in directory `dir`, or of `dir` itself
  * (a file or directory) when name is NULL. -ENOENT when it cannot be known
  * (deleted, keys evicted). Memory only: never logged. */
-/* A rename, unlink or rmdir went through: cached inode paths are stale. */
+/* A rename went through: cached inode paths are stale. */
 void audit_paths_moved(void);
+/* The header file id of regular file ino, seen by a record (create, open):
+ * remembered until audit_paths_forget(ino). */
+void audit_paths_note_id(struct audit_paths *p, uint64_t ino, const uint8_t id[FORMAT_ID_LEN]);
+/* That id, or -ENOENT. */
+int audit_paths_id_of(struct audit_paths *p, uint64_t ino, uint8_t id[FORMAT_ID_LEN]);
+/* An unlink or rmdir removed an entry of backing inode ino: its cached path
+ * is stale (ino 0, unknown: as audit_paths_moved). */
+void audit_paths_forget(uint64_t ino);
 int audit_path_of(struct audit_paths *p, struct inode *dir, const char *name, char *out,
 		  size_t cap);
+/* The same for an entry (dir, name) whose inode is child (may be NULL): the
+ * path is also remembered as child's, for its later records. */
+int audit_path_of_entry(struct audit_paths *p, struct inode *dir, const char *name,
+			struct inode *child, char *out, size_t cap);
 /* {"hmac":..} / {"enc":..} / {"plain":..} of a plaintext string (a path or an
  * xattr name); NULL for none or on failure. */
 struct json_object *audit_path_ref(struct audit_paths *p, const char *plain);

@@ -32,13 +32,22 @@ void audit_rec_hex(const uint8_t *in, size_t n, char *out)
 	sodium_bin2hex(out, 2 * n + 1, in, n);
 }
 
+/* The seconds part is formatted once per second per thread: gmtime_r and
+ * strftime cost more than the rest of a record's envelope. */
 void audit_rec_time(const struct timespec *ts, char out[40])
 {
+	static _Thread_local time_t last_sec = (time_t)-1;
+	static _Thread_local char last[32];
+	static _Thread_local size_t last_len;
 	struct tm tm;
 
-	gmtime_r(&ts->tv_sec, &tm);
-	strftime(out, 40, "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(out + strlen(out), 20, ".%06ldZ", ts->tv_nsec / 1000);
+	if (ts->tv_sec != last_sec) {
+		gmtime_r(&ts->tv_sec, &tm);
+		last_len = strftime(last, sizeof(last), "%Y-%m-%dT%H:%M:%S", &tm);
+		last_sec = ts->tv_sec;
+	}
+	memcpy(out, last, last_len);
+	snprintf(out + last_len, 40 - last_len, ".%06ldZ", ts->tv_nsec / 1000);
 }
 
 const char *audit_rec_result(int result)
@@ -63,6 +72,13 @@ static void host_name(char *out, size_t cap)
 struct json_object *audit_rec_new(const char *event, const uint8_t volume_id[FORMAT_ID_LEN],
 				  const struct audit_actor *actor, int result)
 {
+	return audit_rec_new_at(event, volume_id, actor, result, NULL);
+}
+
+struct json_object *audit_rec_new_at(const char *event, const uint8_t volume_id[FORMAT_ID_LEN],
+				     const struct audit_actor *actor, int result,
+				     const struct timespec *at)
+{
 	struct json_object *rec = json_object_new_object();
 	struct audit_actor self;
 	struct timespec now;
@@ -74,8 +90,11 @@ struct json_object *audit_rec_new(const char *event, const uint8_t volume_id[FOR
 		audit_actor_fill(&self, getuid(), getgid(), getpid());
 		actor = &self;
 	}
-	clock_gettime(CLOCK_REALTIME, &now);
-	audit_rec_time(&now, t);
+	if (!at) {
+		clock_gettime(CLOCK_REALTIME, &now);
+		at = &now;
+	}
+	audit_rec_time(at, t);
 	host_name(host, sizeof(host));
 	audit_rec_hex(volume_id, FORMAT_ID_LEN, vol);
 	json_object_object_add(rec, "time", json_object_new_string(t));

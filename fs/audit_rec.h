@@ -17,6 +17,10 @@ struct audit_actor;
 /* A new record; actor NULL: this process itself. result: 0 "ok" or -errno. */
 struct json_object *audit_rec_new(const char *event, const uint8_t volume_id[FORMAT_ID_LEN],
 				  const struct audit_actor *actor, int result);
+/* The same with the event's time (CLOCK_REALTIME); at NULL: now. */
+struct json_object *audit_rec_new_at(const char *event, const uint8_t volume_id[FORMAT_ID_LEN],
+				     const struct audit_actor *actor, int result,
+				     const struct timespec *at);
 /* RFC 3339 UTC with microseconds: "2026-11-23T16:42:15.123456Z". */
 void audit_rec_time(const struct timespec *ts, char out[40]);
 void audit_rec_hex(const uint8_t *in, size_t n, char *out);

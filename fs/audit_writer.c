@@ -12,7 +12,10 @@
  * "audit-gap" record (lost, refused, since, until) is written first when the
  * sink recovers, and the daemon log says so (counts only, never PHI).
  * Records marked keep (handle summaries) are never dropped for a full queue.
- * It builds no event records (audit.c does) and knows nothing of FUSE.
+ * FUSE threads may also queue a captured event (an item) instead of a
+ * record: the writer has audit.c's callback build its record just before it
+ * is appended, in queue order, off the FUSE threads.
+ * It knows no event format (audit.c and audit_pend.c do) nor FUSE.
  */
 #include "config.h"
 
@@ -32,7 +35,8 @@
 #define AUDIT_BATCH_MS 10             /* the writer lets a batch form: ≤ 100 wakeups/s */
 
 struct qent {
-	struct json_object *rec;
+	struct json_object *rec;          /* a built record, or NULL with item */
+	void *item;                       /* a captured event: build() makes its record */
 	struct qent *next;
 };
 
@@ -42,6 +46,8 @@ struct audit_writer {
 	uint8_t volume_id[FORMAT_ID_LEN];
 	unsigned interval_s;              /* interim summaries */
 	void (*interim)(void *arg);
+	struct json_object *(*build)(void *arg, void *item);
+	void (*drop)(void *item);
 	void *arg;
 	pthread_t thread;
 	int started;
@@ -79,17 +85,33 @@ static void note_since(struct audit_writer *w)
 	}
 }
 
-/* keep: a handle summary, never dropped for a full queue. */
-void audit_writer_put(struct audit_writer *w, struct json_object *rec, int keep)
+/* A record that will not be written: counted for the gap record; under
+ * deny the gate closes until that record is written. */
+static void count_lost(struct audit_writer *w)
 {
-		struct qent *e;
+	pthread_mutex_lock(&w->lock);
+	w->lost++;
+	note_since(w);
+	if (!w->cont)
+		__atomic_store_n(&w->blocked, 1, __ATOMIC_RELAXED);
+	pthread_cond_signal(&w->cond);
+	pthread_mutex_unlock(&w->lock);
+}
 
-	if (!rec)
+/* keep: a handle summary, never dropped for a full queue. Once this returns
+ * with the entry linked in, the record is "accepted" (deny mode's
+ * condition for acknowledging the operation). */
+static void put(struct audit_writer *w, struct json_object *rec, void *item, int keep)
+{
+	struct qent *e;
+
+	if (!rec && !item)
 		goto lost;
 	e = malloc(sizeof(*e));
 	if (!e)
 		goto lost;
 	e->rec = rec;
+	e->item = item;
 	e->next = NULL;
 	pthread_mutex_lock(&w->lock);
 	if (!keep && w->n >= AUDIT_QUEUE_MAX) {
@@ -111,13 +133,19 @@ void audit_writer_put(struct audit_writer *w, struct json_object *rec, int keep)
 	return;
 lost:
 	json_object_put(rec);
-	pthread_mutex_lock(&w->lock);
-	w->lost++;
-	note_since(w);
-	if (!w->cont)
-		__atomic_store_n(&w->blocked, 1, __ATOMIC_RELAXED);
-	pthread_cond_signal(&w->cond);
-	pthread_mutex_unlock(&w->lock);
+	if (item)
+		w->drop(item);
+	count_lost(w);
+}
+
+void audit_writer_put(struct audit_writer *w, struct json_object *rec, int keep)
+{
+	put(w, rec, NULL, keep);
+}
+
+void audit_writer_put_item(struct audit_writer *w, void *item, int keep)
+{
+	put(w, NULL, item, keep);
 }
 
 int audit_writer_gate(struct audit_writer *w)
@@ -313,7 +341,14 @@ static void *writer_main(void *arg)
 		while (batch) {
 			struct qent *next = batch->next;
 
-			write_rec(w, batch->rec);
+			if (batch->item) {
+				batch->rec = w->build(w->arg, batch->item);
+				w->drop(batch->item);
+			}
+			if (batch->rec)
+				write_rec(w, batch->rec);
+			else
+				count_lost(w);   /* out of memory building it */
 			json_object_put(batch->rec);
 			free(batch);
 			batch = next;
@@ -352,7 +387,7 @@ int audit_writer_room(const struct audit_writer *w)
 }
 
 int audit_writer_start(struct audit_log *log, const uint8_t volume_id[FORMAT_ID_LEN], int cont,
-		       unsigned interval_s, void (*interim)(void *arg), void *arg,
+		       unsigned interval_s, const struct audit_writer_cb *cb,
 		       struct audit_writer **out)
 {
 	struct audit_writer *w = calloc(1, sizeof(*w));
@@ -365,8 +400,10 @@ int audit_writer_start(struct audit_log *log, const uint8_t volume_id[FORMAT_ID_
 	w->cont = cont;
 	memcpy(w->volume_id, volume_id, FORMAT_ID_LEN);
 	w->interval_s = interval_s;
-	w->interim = interim;
-	w->arg = arg;
+	w->interim = cb->interim;
+	w->build = cb->build;
+	w->drop = cb->drop;
+	w->arg = cb->arg;
 	pthread_mutex_init(&w->lock, NULL);
 	ret = start_thread(w);
 	if (ret) {

@@ -22,14 +22,25 @@ struct audit_writer;
  * are counted as lost (continue). */
 #define AUDIT_QUEUE_MAX 8192
 
-/* Starts the thread on an open log. cont: audit_on_failure=continue.
- * interim(arg) is called from the writer every interval_s seconds. */
+/* The daemon's side of the writer, all called on the writer thread. */
+struct audit_writer_cb {
+	void (*interim)(void *arg);                       /* every interval_s seconds */
+	struct json_object *(*build)(void *arg, void *item); /* an item's record; NULL: lost */
+	void (*drop)(void *item);                         /* frees an item */
+	void *arg;
+};
+
+/* Starts the thread on an open log. cont: audit_on_failure=continue. */
 int audit_writer_start(struct audit_log *log, const uint8_t volume_id[FORMAT_ID_LEN], int cont,
-		       unsigned interval_s, void (*interim)(void *arg), void *arg,
+		       unsigned interval_s, const struct audit_writer_cb *cb,
 		       struct audit_writer **out);
 /* Takes ownership of rec (NULL counts as lost). keep: never dropped for a
- * full queue (handle summaries: bounded by the open handles). */
+ * full queue (handle summaries: bounded by the open handles). Returns once
+ * the record is in the queue (accepted) or counted as lost. */
 void audit_writer_put(struct audit_writer *w, struct json_object *rec, int keep);
+/* The same for a captured event: cb->build makes its record on the writer
+ * (NULL item counts as lost; a dropped one is freed with cb->drop). */
+void audit_writer_put_item(struct audit_writer *w, void *item, int keep);
 /* 0, or -EIO (counted as refused) while records cannot be made durable or
  * the queue is full, under audit_on_failure=deny. */
 int audit_writer_gate(struct audit_writer *w);

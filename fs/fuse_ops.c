@@ -436,7 +436,7 @@ static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 	if (!ret)
 		ret = node_unlink(&fsd_of(req)->nc, ino_of(req, parent), name);
 	if (!ret)
-		audit_paths_moved();
+		audit_paths_forget(o.ino);
 	audit_event(&c, "unlink", &o, NULL, NULL, ret);
 	reply_err(req, &c, ret);
 }
@@ -453,7 +453,7 @@ static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 	if (!ret)
 		ret = node_rmdir(&fsd_of(req)->nc, ino_of(req, parent), name);
 	if (!ret)
-		audit_paths_moved();
+		audit_paths_forget(o.ino);
 	audit_event(&c, "rmdir", &o, NULL, NULL, ret);
 	reply_err(req, &c, ret);
 }
@@ -478,6 +478,8 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_
 				  ino_of(req, newparent), newname, flags);
 	if (!ret)
 		audit_paths_moved();
+	if (!ret && dst.ino)
+		audit_paths_forget(dst.ino);   /* the file it replaced may be gone */
 	audit_event(&c, "rename", &src, &dst, audit_rename_flags(flags), ret);
 	reply_err(req, &c, ret);
 }

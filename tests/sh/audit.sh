@@ -10,7 +10,7 @@
 setup
 command -v keyctl >/dev/null || bail "keyctl missing (apt-get install keyutils)"
 command -v setfattr >/dev/null || bail "setfattr missing (apt-get install attr)"
-plan 54
+plan 56
 PY=/usr/bin/python3
 PHIFS_AUDIT="$top_builddir/tools/phifs-audit/phifs-audit"
 # A fresh spool (and verification material) per part of the test.
@@ -91,7 +91,7 @@ umount_volume
 rcheck "audit_paths=plain: nested paths resolved (create, mkdir, rename)" \
 	"$AUD" "any(r['object']['path']=={'plain':'/a/bb/ccc.txt'} for r in ev('create')) and any(r['object']['path']=={'plain':'/a/bb'} for r in ev('mkdir')) and any(r['object']['path']['plain']=='/a/bb/ccc.txt' and r['object2']['path']['plain']=='/a/dd.txt' for r in ev('rename'))"
 rcheck "audit_paths=plain is stated in the mount record" "$AUD" "ev('mount')[-1]['audit_paths']=='plain'"
-# Paths are cached per inode until a rename, unlink or rmdir: a renamed
+# Paths are cached per inode until a rename (or their own unlink): a renamed
 # parent directory shows at once in its files' records, both ways.
 fresh
 mount_volume -o "audit=$AUD,audit_paths=plain" || bail "cannot mount"
@@ -103,6 +103,30 @@ cat "$MNT/a/dd.txt" >/dev/null
 umount_volume
 rcheck "audit_paths=plain: a directory rename shows in the next record of a file in it" \
 	"$AUD" "[r['object']['path']['plain'] for r in ev('open')]==['/a/dd.txt','/z/dd.txt','/a/dd.txt']"
+# An unlink drops only its own inode's cached path: the other name of a hard
+# link must not be recorded under the name just removed.
+fresh
+mount_volume -o "audit=$AUD,audit_paths=plain" || bail "cannot mount"
+echo y > "$MNT/a/h1.txt"
+ln "$MNT/a/h1.txt" "$MNT/a/h2.txt"
+cat "$MNT/a/h1.txt" >/dev/null
+rm "$MNT/a/h1.txt"
+cat "$MNT/a/h2.txt" >/dev/null
+umount_volume
+rcheck "audit_paths=plain: after an unlink, the inode's records no longer use the removed name" \
+	"$AUD" "[r['object'].get('path',{}).get('plain') for r in ev('open')][-2:]==['/a/h1.txt',None] and ev('unlink')[-1]['object']['path']['plain']=='/a/h1.txt'"
+# An unlink's file id: read from the header (a file of an earlier mount), or
+# remembered from the file's create in this mount; either way the create's.
+fresh
+mount_volume -o "audit=$AUD" || bail "cannot mount"
+echo a > "$MNT/idA.txt"
+umount_volume
+mount_volume -o "audit=$AUD" || bail "cannot mount"
+echo c > "$MNT/idC.txt"
+rm "$MNT/idA.txt" "$MNT/idC.txt"
+umount_volume
+rcheck "unlink records carry the create's file id (header read, or remembered from the create)" \
+	"$AUD" "len(ev('unlink'))==2 and all(any(c['object']['ino']==u['object']['ino'] and c['object']['file']==u['object']['file'] for c in ev('create')) for u in ev('unlink'))"
 fresh
 mount_volume -o "audit=$AUD,audit_paths=encrypted" || bail "cannot mount"
 cat "$MNT/a/dd.txt" >/dev/null

@@ -1,0 +1,62 @@
+/*
+ * audit_pend.h: an audit event as a FUSE thread hands it to the writer — a
+ * fixed struct of copied facts — and its conversion into the JSON record on
+ * the writer thread (see audit_pend.c). Spec: docs/AUDIT_FORMAT.md "Record",
+ * docs/ARCHITECTURE.md (audit).
+ */
+#ifndef PHIFS_AUDIT_PEND_H
+#define PHIFS_AUDIT_PEND_H
+
+#include <stdint.h>
+#include <time.h>
+#include "audit_actor.h"
+#include "audit_io.h"
+#include "format.h"
+
+struct json_object;
+struct audit_paths;
+
+/* The object of an event, as captured: nothing here refers to an inode. */
+struct audit_pend_obj {
+	int present;                   /* 0: the record has no such object */
+	int has_id;
+	uint8_t file_id[FORMAT_ID_LEN];
+	uint64_t ino;                  /* 0 = unknown */
+	char *path;                    /* plaintext path (PHI, memory only; wiped and freed
+					* by audit_pend_free) or NULL: no path reference */
+};
+
+enum audit_pend_kind {
+	AUDIT_PEND_EVENT,              /* extra's fields after the objects */
+	AUDIT_PEND_SUMMARY,            /* an "io" summary of io (final or interim) */
+	AUDIT_PEND_CALL,               /* a per-op "read"/"write" record */
+};
+
+struct audit_pend {
+	enum audit_pend_kind kind;
+	const char *event;             /* a string literal */
+	struct timespec at;            /* CLOCK_REALTIME when it happened */
+	int result;                    /* 0 or -errno */
+	struct audit_actor actor;
+	struct audit_pend_obj obj, obj2;
+	struct json_object *extra;     /* EVENT: its fields (owned); NULL for none */
+	struct audit_io io;            /* SUMMARY */
+	int final;                     /* SUMMARY: at release or unmount */
+	uint64_t off;                  /* CALL: offset */
+	int64_t bytes;                 /* CALL: bytes (0 on error) */
+};
+
+/* The record of p, exactly as audit.c built it on the FUSE thread before:
+ * envelope (time, host, vol, event, actor, result), review flags, "object",
+ * "object2", then the event's fields. paths: the path reference mode and
+ * keys (may be NULL: no references). NULL on allocation failure. */
+struct json_object *audit_pend_build(const struct audit_pend *p, struct audit_paths *paths,
+				     const uint8_t volume_id[FORMAT_ID_LEN]);
+/* Copies src's object into dst, its path duplicated (-ENOMEM). */
+int audit_pend_obj_copy(struct audit_pend_obj *dst, const struct audit_pend_obj *src);
+/* Wipes and frees o's path. */
+void audit_pend_obj_clear(struct audit_pend_obj *o);
+/* Frees p's path copies and extra, then p itself. NULL is fine. */
+void audit_pend_free(struct audit_pend *p);
+
+#endif
