@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "chglog_rec.h"
+#include "le.h"
 
 #define OFF_VERSION 4
 #define OFF_FLAGS 5
@@ -30,21 +31,6 @@ static_assert(sizeof(CHGLOG_MAGIC) - 1 == OFF_VERSION, "FORMAT.md §7.1: magic i
 static_assert(OFF_ID + CHGLOG_ID_LEN == OFF_GEN, "FORMAT.md §7.1: id 8..23");
 static_assert(OFF_RESERVED + 4 == CHGLOG_HDR_LEN, "FORMAT.md §7.1: 64-byte header");
 static_assert(CHGLOG_REC_MAX <= 3072, "FORMAT.md §7.1: fits one ext4 xattr block with others");
-
-static void put_le(uint8_t *p, uint64_t v, int n)
-{
-	for (int i = 0; i < n; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint64_t get_le(const uint8_t *p, int n)
-{
-	uint64_t v = 0;
-
-	for (int i = n - 1; i >= 0; i--)
-		v = v << 8 | p[i];
-	return v;
-}
 
 static size_t bitmap_len(uint32_t nreg)
 {
@@ -192,17 +178,17 @@ int chglog_rec_encode(const struct chglog_rec *r, uint8_t *out, size_t cap, size
 	out[OFF_SHIFT] = shift;
 	out[OFF_NEPOCH] = r->nepoch;
 	memcpy(out + OFF_ID, r->id, CHGLOG_ID_LEN);
-	put_le(out + OFF_GEN, r->gen, 8);
-	put_le(out + OFF_MTIME, (uint64_t)r->mtime_ns, 8);
-	put_le(out + OFF_SIZE, r->size, 8);
-	put_le(out + OFF_STORED, (uint64_t)r->stored_ns, 8);
-	put_le(out + OFF_NREG, nreg, 4);
+	le_put(out + OFF_GEN, r->gen, 8);
+	le_put(out + OFF_MTIME, (uint64_t)r->mtime_ns, 8);
+	le_put(out + OFF_SIZE, r->size, 8);
+	le_put(out + OFF_STORED, (uint64_t)r->stored_ns, 8);
+	le_put(out + OFF_NREG, nreg, 4);
 	for (unsigned i = 0; i < r->nepoch; i++) {
 		size_t n = runs_put(&r->ep[i].bits, p + CHGLOG_EPOCH_HDR_LEN);
 
-		put_le(p, r->ep[i].since, 8);
-		put_le(p + 8, r->ep[i].start_s, 8);
-		put_le(p + 16, n, 2);
+		le_put(p, r->ep[i].since, 8);
+		le_put(p + 8, r->ep[i].start_s, 8);
+		le_put(p + 16, n, 2);
 		p += CHGLOG_EPOCH_HDR_LEN + n;
 	}
 	*len = need;
@@ -258,9 +244,9 @@ static int decode_epochs(const uint8_t *p, const uint8_t *end, struct chglog_rec
 
 		if (end - p < CHGLOG_EPOCH_HDR_LEN)
 			return -EBADMSG;
-		e->since = get_le(p, 8);
-		e->start_s = get_le(p + 8, 8);
-		n = (size_t)get_le(p + 16, 2);
+		e->since = le_get(p, 8);
+		e->start_s = le_get(p + 8, 8);
+		n = (size_t)le_get(p + 16, 2);
 		e->bits.shift = shift;
 		e->bits.nreg = nreg;
 		p += CHGLOG_EPOCH_HDR_LEN;
@@ -283,18 +269,18 @@ int chglog_rec_decode(const uint8_t *in, size_t len, struct chglog_rec *r)
 		return -EBADMSG;
 	shift = in[OFF_SHIFT];
 	nepoch = in[OFF_NEPOCH];
-	nreg = (uint32_t)get_le(in + OFF_NREG, 4);
+	nreg = (uint32_t)le_get(in + OFF_NREG, 4);
 	if ((in[OFF_FLAGS] & ~CHGLOG_F_WRITING) || shift > CHGLOG_MAX_SHIFT ||
-	    nepoch > CHGLOG_EPOCHS || nreg > CHGLOG_REGIONS || get_le(in + OFF_RESERVED, 4) ||
+	    nepoch > CHGLOG_EPOCHS || nreg > CHGLOG_REGIONS || le_get(in + OFF_RESERVED, 4) ||
 	    (!nepoch && (shift || nreg)))
 		return -EBADMSG;
 	r->flags = in[OFF_FLAGS];
 	r->nepoch = nepoch;
 	memcpy(r->id, in + OFF_ID, CHGLOG_ID_LEN);
-	r->gen = get_le(in + OFF_GEN, 8);
-	r->mtime_ns = (int64_t)get_le(in + OFF_MTIME, 8);
-	r->size = get_le(in + OFF_SIZE, 8);
-	r->stored_ns = (int64_t)get_le(in + OFF_STORED, 8);
+	r->gen = le_get(in + OFF_GEN, 8);
+	r->mtime_ns = (int64_t)le_get(in + OFF_MTIME, 8);
+	r->size = le_get(in + OFF_SIZE, 8);
+	r->stored_ns = (int64_t)le_get(in + OFF_STORED, 8);
 	if (decode_epochs(in + CHGLOG_HDR_LEN, in + len, r, shift, nreg)) {
 		memset(r, 0, sizeof(*r));
 		return -EBADMSG;

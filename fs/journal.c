@@ -195,11 +195,11 @@ static int journal_record(int jfd, const struct keys_file *fk, const struct stat
 	memcpy(head, J_MAGIC2, 4);
 	head[4] = (uint8_t)p->kind;
 	memset(head + 5, 0, 3);
-	journal_put_le(head + 8, (uint64_t)st->st_ino, 8);
+	le_put(head + 8, (uint64_t)st->st_ino, 8);
 	memcpy(head + 16, fk->file_id, FORMAT_ID_LEN);
-	journal_put_le(head + 16 + FORMAT_ID_LEN, (uint64_t)st->st_size, 8);
-	journal_put_le(head + 24 + FORMAT_ID_LEN, off, 8);
-	journal_put_le(head + 32 + FORMAT_ID_LEN, p->len, 4);
+	le_put(head + 16 + FORMAT_ID_LEN, (uint64_t)st->st_size, 8);
+	le_put(head + 24 + FORMAT_ID_LEN, off, 8);
+	le_put(head + 32 + FORMAT_ID_LEN, p->len, 4);
 	v[0] = (struct iovec){ .iov_base = head, .iov_len = sizeof(head) };
 	v[1] = (struct iovec){ .iov_base = (void *)p->bytes, .iov_len = p->len };
 	ret = cipher_hmac_sha256_iov(fk->header_mac_key, sizeof(fk->header_mac_key), v, 2, mac);

@@ -62,8 +62,8 @@ int journal_hole_payload(int fd, uint64_t off, size_t len, uint32_t h, uint32_t 
 
 	if (!p)
 		return -ENOMEM;
-	journal_put_le(p, len, 4);
-	journal_put_le(p + 4, h, 4);
+	le_put(p, len, 4);
+	le_put(p + 4, h, 4);
 	if (h)
 		ret = fdio_pread(fd, p + 8, h, off, &got);
 	if (!ret && got != h)
@@ -88,8 +88,8 @@ int journal_hole_check(const uint8_t *p, size_t plen, uint64_t off, uint64_t old
 
 	if (plen < 8)
 		return -EBADMSG;
-	wlen = journal_get_le(p, 4);
-	h = journal_get_le(p + 4, 4);
+	wlen = le_get(p, 4);
+	h = le_get(p + 4, 4);
 	if (h > plen - 8 || plen - 8 > wlen || off + wlen > old_end)
 		return -EBADMSG;
 	return 0;
@@ -117,7 +117,7 @@ static int zero_range(int fd, uint64_t off, uint64_t n)
 
 int journal_hole_restore(int fd, uint64_t off, const uint8_t *p, size_t plen)
 {
-	uint64_t wlen = journal_get_le(p, 4), h = journal_get_le(p + 4, 4);
+	uint64_t wlen = le_get(p, 4), h = le_get(p + 4, 4);
 	uint64_t s = plen - 8 - h;
 	int ret = zero_range(fd, off + h, wlen - h - s);
 

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include "cipher.h"
 #include "format.h"
+#include "le.h"
 
 /* PHJ1 (written by builds before PHJ2; replayed, never written):
  * "PHJ1" | u16 P | backing path (P) | file id | u64 old size | u64 off | u32 L | L | HMAC */
@@ -25,21 +26,6 @@
 #define J_KIND_HOLE 2     /* L = a write inside the old size over a backing hole: what is
 			     not hole (journal_hole.c); undone: zeros back, saved bytes back */
 #define J_MAX_DATA (4u << 20)     /* far above one write's 1 MiB + 2 slots */
-
-static inline void journal_put_le(uint8_t *p, uint64_t v, int n)
-{
-	for (int i = 0; i < n; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static inline uint64_t journal_get_le(const uint8_t *p, int n)
-{
-	uint64_t v = 0;
-
-	for (int i = n - 1; i >= 0; i--)
-		v = v << 8 | p[i];
-	return v;
-}
 
 /* journal_hole.c: 1 when the write [off, off + len) inside the file is over
  * a hole of at least 64 KiB, with h bytes before it and s after it to keep. */

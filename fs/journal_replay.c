@@ -64,9 +64,9 @@ static int undo_past_end(const struct jrec *r)
 static int parse_tail(const uint8_t *p, size_t avail, size_t before, struct jrec *r)
 {
 	r->id = p;
-	r->old_end = journal_get_le(p + FORMAT_ID_LEN, 8);
-	r->off = journal_get_le(p + FORMAT_ID_LEN + 8, 8);
-	r->len = (size_t)journal_get_le(p + FORMAT_ID_LEN + 16, 4);
+	r->old_end = le_get(p + FORMAT_ID_LEN, 8);
+	r->off = le_get(p + FORMAT_ID_LEN + 8, 8);
+	r->len = (size_t)le_get(p + FORMAT_ID_LEN + 16, 4);
 	r->data = p + FORMAT_ID_LEN + 20;
 	/* The file may be longer: an earlier, larger record's tail. */
 	if (r->len > J_MAX_DATA || avail < FORMAT_ID_LEN + 20 + r->len + CIPHER_HMAC_LEN ||
@@ -86,7 +86,7 @@ static int parse_v1(const uint8_t *rec, size_t n, struct jrec *r)
 
 	if (n < J_FIXED1)
 		return -EBADMSG;
-	pl = (size_t)journal_get_le(rec + 4, 2);
+	pl = (size_t)le_get(rec + 4, 2);
 	if (pl == 0 || pl >= sizeof(r->path) || n < J_FIXED1 + pl)
 		return -EBADMSG;
 	memcpy(r->path, rec + 6, pl);
@@ -103,7 +103,7 @@ static int parse_v2(const uint8_t *rec, size_t n, struct jrec *r)
 	    (rec[4] != J_KIND_UNDO && rec[4] != J_KIND_REDO && rec[4] != J_KIND_HOLE))
 		return -EBADMSG;
 	r->kind = rec[4];
-	r->ino = journal_get_le(rec + 8, 8);
+	r->ino = le_get(rec + 8, 8);
 	r->path[0] = '\0';
 	return parse_tail(rec + 16, n - 16, 16, r);
 }
@@ -146,7 +146,7 @@ static int journal_undo_redo(int fd, const struct jrec *r)
 	if (r->kind == J_KIND_HOLE) {
 		/* Other threads' appends may have grown the file meanwhile; the
 		 * range must still be there. */
-		if ((uint64_t)st.st_size < r->off + journal_get_le(r->data, 4))
+		if ((uint64_t)st.st_size < r->off + le_get(r->data, 4))
 			return 0;
 		return journal_hole_restore(fd, r->off, r->data, r->len) ? -EIO : 1;
 	}

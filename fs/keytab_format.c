@@ -17,6 +17,7 @@
 
 #include "cipher.h"
 #include "keytab_format.h"
+#include "le.h"
 
 /* §12.1 offsets. */
 enum {
@@ -46,21 +47,6 @@ static_assert(CIPHER_KEY_LEN == KEYS_TK_LEN, "page key is an AES-256 key");
 #define TK_AAD_PREFIX_LEN (sizeof(TK_AAD_PREFIX) - 1)
 static_assert(TK_AAD_PREFIX_LEN + FORMAT_ID_LEN + 8 <= 64, "keytab_tk_aad: out[64]");
 #define PAGE_AAD_LEN (FORMAT_ID_LEN + 8 + 4)
-
-static void put_le(uint8_t *p, uint64_t v, int n)
-{
-	for (int i = 0; i < n; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint64_t get_le(const uint8_t *p, int n)
-{
-	uint64_t v = 0;
-
-	for (int i = n - 1; i >= 0; i--)
-		v = (v << 8) | p[i];
-	return v;
-}
 
 static bool zero_from(const uint8_t *p, size_t len)
 {
@@ -98,16 +84,16 @@ int keytab_header_encode(const struct keytab_header *h, uint8_t out[KEYTAB_HDR_L
 		return -EINVAL;
 	memset(out, 0, KEYTAB_HDR_LEN);
 	memcpy(out + KT_OFF_MAGIC, KEYTAB_MAGIC, KT_OFF_VERSION);
-	put_le(out + KT_OFF_VERSION, KEYTAB_VERSION, 2);
-	put_le(out + KT_OFF_PER_PAGE, KEYTAB_PER_PAGE, 2);
-	put_le(out + KT_OFF_PAGES, h->pages, 4);
-	put_le(out + KT_OFF_EPOCH, h->epoch, 8);
-	put_le(out + KT_OFF_NEXT_FREE, h->next_free, 4);
-	put_le(out + KT_OFF_DESTROYED, h->destroyed, 4);
+	le_put(out + KT_OFF_VERSION, KEYTAB_VERSION, 2);
+	le_put(out + KT_OFF_PER_PAGE, KEYTAB_PER_PAGE, 2);
+	le_put(out + KT_OFF_PAGES, h->pages, 4);
+	le_put(out + KT_OFF_EPOCH, h->epoch, 8);
+	le_put(out + KT_OFF_NEXT_FREE, h->next_free, 4);
+	le_put(out + KT_OFF_DESTROYED, h->destroyed, 4);
 	memcpy(out + KT_OFF_VOLUME_ID, h->volume_id, FORMAT_ID_LEN);
-	put_le(out + KT_OFF_KEKID_LEN, idlen, 2);
+	le_put(out + KT_OFF_KEKID_LEN, idlen, 2);
 	memcpy(out + KT_OFF_KEKID, h->kek_id, idlen);
-	put_le(out + KT_OFF_BLOB_LEN, h->blob_len, 2);
+	le_put(out + KT_OFF_BLOB_LEN, h->blob_len, 2);
 	memcpy(out + KT_OFF_BLOB, h->blob, h->blob_len);
 	memcpy(out + KEYTAB_HDR_MAC_OFF, h->mac, FORMAT_MAC_LEN);
 	return 0;
@@ -120,16 +106,16 @@ int keytab_header_decode(const uint8_t *in, size_t len, struct keytab_header *h)
 	memset(h, 0, sizeof(*h));
 	if (len != KEYTAB_HDR_LEN || memcmp(in, KEYTAB_MAGIC, KT_OFF_VERSION) != 0)
 		return -EBADMSG;
-	if (get_le(in + KT_OFF_VERSION, 2) != KEYTAB_VERSION ||
-	    get_le(in + KT_OFF_PER_PAGE, 2) != KEYTAB_PER_PAGE)
+	if (le_get(in + KT_OFF_VERSION, 2) != KEYTAB_VERSION ||
+	    le_get(in + KT_OFF_PER_PAGE, 2) != KEYTAB_PER_PAGE)
 		return -EPROTO;
-	h->pages = (uint32_t)get_le(in + KT_OFF_PAGES, 4);
-	h->epoch = get_le(in + KT_OFF_EPOCH, 8);
-	h->next_free = (uint32_t)get_le(in + KT_OFF_NEXT_FREE, 4);
-	h->destroyed = (uint32_t)get_le(in + KT_OFF_DESTROYED, 4);
+	h->pages = (uint32_t)le_get(in + KT_OFF_PAGES, 4);
+	h->epoch = le_get(in + KT_OFF_EPOCH, 8);
+	h->next_free = (uint32_t)le_get(in + KT_OFF_NEXT_FREE, 4);
+	h->destroyed = (uint32_t)le_get(in + KT_OFF_DESTROYED, 4);
 	memcpy(h->volume_id, in + KT_OFF_VOLUME_ID, FORMAT_ID_LEN);
-	idlen = (size_t)get_le(in + KT_OFF_KEKID_LEN, 2);
-	h->blob_len = (uint16_t)get_le(in + KT_OFF_BLOB_LEN, 2);
+	idlen = (size_t)le_get(in + KT_OFF_KEKID_LEN, 2);
+	h->blob_len = (uint16_t)le_get(in + KT_OFF_BLOB_LEN, 2);
 	if (idlen > KEYTAB_MAX_KEKID || h->blob_len > KEYTAB_MAX_BLOB)
 		goto bad;
 	memcpy(h->kek_id, in + KT_OFF_KEKID, idlen);
@@ -156,7 +142,7 @@ size_t keytab_tk_aad(const uint8_t volume_id[FORMAT_ID_LEN], uint64_t epoch, uin
 {
 	memcpy(out, TK_AAD_PREFIX, TK_AAD_PREFIX_LEN);
 	memcpy(out + TK_AAD_PREFIX_LEN, volume_id, FORMAT_ID_LEN);
-	put_le(out + TK_AAD_PREFIX_LEN + FORMAT_ID_LEN, epoch, 8);
+	le_put(out + TK_AAD_PREFIX_LEN + FORMAT_ID_LEN, epoch, 8);
 	return TK_AAD_PREFIX_LEN + FORMAT_ID_LEN + 8;
 }
 
@@ -164,8 +150,8 @@ static void page_aad(const uint8_t volume_id[FORMAT_ID_LEN], uint64_t epoch, uin
 		     uint8_t aad[PAGE_AAD_LEN])
 {
 	memcpy(aad, volume_id, FORMAT_ID_LEN);
-	put_le(aad + FORMAT_ID_LEN, epoch, 8);
-	put_le(aad + FORMAT_ID_LEN + 8, page, 4);
+	le_put(aad + FORMAT_ID_LEN, epoch, 8);
+	le_put(aad + FORMAT_ID_LEN + 8, page, 4);
 }
 
 int keytab_page_seal(const uint8_t page_key[KEYS_TK_LEN], const uint8_t volume_id[FORMAT_ID_LEN],

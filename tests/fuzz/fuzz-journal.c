@@ -28,14 +28,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < J_FIXED2 || data[3] != '2')
 		return 0;   /* PHJ1: by path, checked the same way */
 	tail = data + 16 + FORMAT_ID_LEN;
-	old_end = journal_get_le(tail, 8);
-	off = journal_get_le(tail + 8, 8);
-	len = journal_get_le(tail + 16, 4);
+	old_end = le_get(tail, 8);
+	off = le_get(tail + 8, 8);
+	len = le_get(tail + 16, 4);
 	if (off < FORMAT_HEADER_LEN || size < J_FIXED2 + len)
 		abort();
 	if (data[4] == J_KIND_HOLE) {
 		const uint8_t *p = tail + 20;
-		uint64_t w = journal_get_le(p, 4), h = journal_get_le(p + 4, 4);
+		uint64_t w = le_get(p, 4), h = le_get(p + 4, 4);
 
 		if (len < 8 || h > len - 8 || len - 8 > w || off + w > old_end)
 			abort();
