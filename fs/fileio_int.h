@@ -20,6 +20,7 @@
 #include "chglog.h"
 #include "chglog_tick.h"
 #include "fileio.h"
+#include "writebehind.h"
 
 /* One pread/pwrite moves at most this much plaintext (FUSE's largest write):
  * up to 257 blocks when unaligned, plus the previous final block that an
@@ -44,6 +45,7 @@ struct fileio {
 	struct chglog_tick *tick;       /* its periodic store (chglog_tick.c) or NULL */
 	_Atomic uint64_t ra_next;       /* backing offset a sequential read goes on at */
 	_Atomic uint64_t ra_until;      /* end of what the backing was told to prefetch */
+	struct wb_state wb;             /* write-behind of a sequential writer (writebehind.c) */
 };
 
 /* What one block holds in a file of a given plaintext size. */

@@ -275,6 +275,20 @@ out:
 	return ret;
 }
 
+/* Pushes a sequential writer's completed window to the disk (writebehind.c).
+ * Runs after f->lock is dropped, so a full device queue stalls only this
+ * request. A failure is ignored: the pages stay dirty for the usual writeback. */
+static void write_behind(struct fileio *f, uint64_t off, uint64_t end)
+{
+	uint64_t from, to, bfrom, bto;
+
+	if (!wb_step(&f->wb, off, end, FORMAT_BLOCK_LEN, &from, &to))
+		return;
+	bfrom = block_slot_offset(f->cipher, from / FORMAT_BLOCK_LEN);
+	bto = block_slot_offset(f->cipher, to / FORMAT_BLOCK_LEN);
+	(void)sync_file_range(f->fd, (off_t)bfrom, (off_t)(bto - bfrom), SYNC_FILE_RANGE_WRITE);
+}
+
 ssize_t fileio_write(struct fileio *f, const void *buf, size_t len, uint64_t off)
 {
 	size_t done = 0;
@@ -302,6 +316,8 @@ ssize_t fileio_write(struct fileio *f, const void *buf, size_t len, uint64_t off
 		done += n;
 	}
 	pthread_rwlock_unlock(&f->lock);
+	if (done)
+		write_behind(f, off, off + done);
 	return done ? (ssize_t)done : ret;
 }
 
