@@ -126,10 +126,11 @@ static void journal_key_make(void)
 static int journal_thread_fd(void)
 {
 	char name[64];
-	long tid = (long)gettid();
+	long tid;
 
 	if (j_fd >= 0)
 		return j_fd;
+	tid = (long)gettid();
 	if (pthread_once(&j_once, journal_key_make) != 0)
 		return -EIO;
 	snprintf(name, sizeof(name), "t%d.%ld", getpid(), tid);
@@ -148,6 +149,16 @@ struct jpay {
 	uint8_t *owned;        /* malloc'd payload (UNDO, HOLE), freed by the caller */
 };
 
+/* Whether the backing file may have holes: allocated blocks short of its
+ * size. A file without (the common case of an overwrite) skips the hole
+ * search (an lseek per write) and the reservation. Erring towards "no holes"
+ * (extent-tree blocks counted in st_blocks) only turns a HOLE record into a
+ * REDO one, the full copy, which is always correct. */
+static int journal_sparse(const struct stat *st)
+{
+	return (uint64_t)st->st_blocks * 512 < (uint64_t)st->st_size;
+}
+
 /* The payload for a write of buf (len bytes at off) into a backing file now
  * st->st_size long: the new bytes (REDO), what a hole leaves (HOLE), or the
  * old bytes below the old size (UNDO, for a write that extends the file). */
@@ -160,7 +171,8 @@ static int journal_payload(int fd, const struct stat *st, const void *buf, size_
 	int ret;
 
 	memset(p, 0, sizeof(*p));
-	if (off + len <= old_end && journal_hole_split(fd, st, len, off, &h, &sfx)) {
+	if (off + len <= old_end && journal_sparse(st) &&
+	    journal_hole_split(fd, st, len, off, &h, &sfx)) {
 		p->kind = J_KIND_HOLE;
 		ret = journal_hole_payload(fd, off, len, h, sfx, &p->owned, &p->len);
 		p->bytes = p->owned;
@@ -234,7 +246,7 @@ static void journal_rollback(int fd, const struct stat *st, const struct jpay *p
  * the call; a file system without fallocate keeps the old behaviour. */
 static int journal_preallocate(int fd, const struct stat *st, size_t len, uint64_t off)
 {
-	if ((uint64_t)st->st_blocks * 512 >= (uint64_t)st->st_size)
+	if (!journal_sparse(st))
 		return 0;
 	if (fallocate(fd, FALLOC_FL_KEEP_SIZE, (off_t)off, (off_t)len) == 0)
 		return 0;

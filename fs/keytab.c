@@ -23,7 +23,6 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,21 +32,11 @@
 
 #include "cipher.h"
 #include "fdio.h"
+#include "errmsg.h"
 #include "keytab.h"
 #include "keytab_int.h"
 #include "kms.h"
 #include "secmem.h"
-
-void keytab_seterr(char *err, size_t cap, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !cap)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, cap, fmt, ap);
-	va_end(ap);
-}
 
 /* uri with ".keytab.<epoch>" inserted at name_end (an offset into uri). */
 static int uri_insert(const char *uri, size_t name_end, uint64_t epoch, char *out, size_t cap)
@@ -122,18 +111,18 @@ static int tk_unwrap(struct keytab *kt, const struct keytab_header *h, char *err
 
 	ret = keytab_kek_uri(kt->vol_uri, h->epoch, uri, sizeof(uri));
 	if (ret) {
-		keytab_seterr(err, errcap, "key table: the passphrase provider cannot hold table keys");
+		errmsg_set(err, errcap, "key table: the passphrase provider cannot hold table keys");
 		return ret;
 	}
 	ret = kms_open(uri, &ko, &k);
 	if (ret == -ENOENT || ret == -ENOKEY) {   /* no key file / no such key in the KMS */
-		keytab_seterr(err, errcap, "key table epoch %" PRIu64 ": its table key was destroyed "
+		errmsg_set(err, errcap, "key table epoch %" PRIu64 ": its table key was destroyed "
 		       "(crypto-shredding); this phifs.keytab is an old copy: copy phifs.keytab "
 		       "from the live volume or the newest snapshot", h->epoch);
 		ret = -EKEYREVOKED;
 		goto out;
 	} else if (ret) {
-		keytab_seterr(err, errcap, "key table epoch %" PRIu64 ": cannot open its KEK: %s",
+		errmsg_set(err, errcap, "key table epoch %" PRIu64 ": cannot open its KEK: %s",
 		       h->epoch, strerror(-ret));
 		goto out;
 	}
@@ -142,7 +131,7 @@ static int tk_unwrap(struct keytab *kt, const struct keytab_header *h, char *err
 	if (!ret)
 		ret = keys_keytab_derive(kt->s->tk, kt->volume_id, kt->s->page_key, kt->s->mac_key);
 	if (ret)
-		keytab_seterr(err, errcap, "key table epoch %" PRIu64 ": table key does not unwrap: %s",
+		errmsg_set(err, errcap, "key table epoch %" PRIu64 ": table key does not unwrap: %s",
 		       h->epoch, strerror(-ret));
 out:
 	kms_close(k);
@@ -186,7 +175,7 @@ static int load(struct keytab *kt, char *err, size_t errcap)
 	}
 	if (fd < 0) {
 		ret = -errno;
-		keytab_seterr(err, errcap, "cannot open %s: %s", KEYTAB_FILE, strerror(errno));
+		errmsg_set(err, errcap, "cannot open %s: %s", KEYTAB_FILE, strerror(errno));
 		return ret;
 	}
 	ret = fstat(fd, &st) == 0 ? 0 : -errno;
@@ -199,7 +188,7 @@ static int load(struct keytab *kt, char *err, size_t errcap)
 	if (!ret && memcmp(h.volume_id, kt->volume_id, FORMAT_ID_LEN) != 0)
 		ret = -EBADMSG;
 	if (ret) {
-		keytab_seterr(err, errcap, "%s is corrupt or another volume's", KEYTAB_FILE);
+		errmsg_set(err, errcap, "%s is corrupt or another volume's", KEYTAB_FILE);
 		goto out;
 	}
 	ret = tk_unwrap(kt, &h, err, errcap);
@@ -208,7 +197,7 @@ static int load(struct keytab *kt, char *err, size_t errcap)
 	kt->hdr = h;
 	ret = header_read(kt, fd, &h);
 	if (ret) {
-		keytab_seterr(err, errcap, "%s: header MAC mismatch (modified)", KEYTAB_FILE);
+		errmsg_set(err, errcap, "%s: header MAC mismatch (modified)", KEYTAB_FILE);
 		goto out;
 	}
 	if (kt->fd >= 0)

@@ -66,9 +66,6 @@ int keytab_shred(int rootfd, const char *vol_uri, const uint8_t volume_id[FORMAT
 /* A kill -9 when PHIFS_SHRED_TEST_KILL names this point (tests/sh/shred.sh). */
 void keytab_test_kill(const char *point);
 
-/* "…" into err (NULL or cap 0: nothing). */
-void keytab_seterr(char *err, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
 /* Internal to keytab*.c: the flock of phifs.keytab.lock serialising rewrites.
  * 0 with *lockfd open (keytab_unlock drops it), or with *lockfd -1 for a
  * shared lock in a read-only cipher dir (no writer to wait for); -errno. */

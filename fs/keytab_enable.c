@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "hook.h"
+#include "errmsg.h"
 #include "keytab.h"
 #include "volume.h"
 
@@ -33,7 +34,7 @@ int keytab_enable(struct volume *v, const char *kms_override, char *err, size_t 
 		close(dfd);
 	if (ret) {
 		v->cfg->incompat_flags &= ~FORMAT_INCOMPAT_KEYTAB;
-		keytab_seterr(err, errcap, "cannot write the config: %s", strerror(-ret));
+		errmsg_set(err, errcap, "cannot write the config: %s", strerror(-ret));
 	}
 out:
 	hook_key_op("enable-shred", NULL, ret ? NULL : "keytab:1", ret);

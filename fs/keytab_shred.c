@@ -30,6 +30,7 @@
 #include "cipher.h"
 #include "fdio.h"
 #include "hook.h"
+#include "errmsg.h"
 #include "keytab.h"
 #include "keytab_int.h"
 #include "kms.h"
@@ -57,14 +58,14 @@ static int epoch_key(const char *vol_uri, const uint8_t volume_id[FORMAT_ID_LEN]
 
 	ret = keytab_kek_uri(vol_uri, epoch, uri, sizeof(uri));
 	if (ret) {
-		keytab_seterr(err, errcap, "crypto-shredding needs a KMS that can destroy keys "
+		errmsg_set(err, errcap, "crypto-shredding needs a KMS that can destroy keys "
 			      "(local, kmip or pkcs11); this volume uses %.*s",
 			      (int)strcspn(vol_uri, ":"), vol_uri);
 		return ret;
 	}
 	ret = kms_open(uri, &ko, &k);
 	if (ret) {
-		keytab_seterr(err, errcap, "cannot create the KEK of key table epoch %" PRIu64
+		errmsg_set(err, errcap, "cannot create the KEK of key table epoch %" PRIu64
 			      ": %s", epoch, strerror(-ret));
 		goto out;
 	}
@@ -75,7 +76,7 @@ static int epoch_key(const char *vol_uri, const uint8_t volume_id[FORMAT_ID_LEN]
 	if (!ret)
 		ret = kms_wrap(k, aad, aad_len, ns->tk, sizeof(ns->tk), h->blob, &blob_len);
 	if (ret) {
-		keytab_seterr(err, errcap, "cannot wrap the key table key: %s", strerror(-ret));
+		errmsg_set(err, errcap, "cannot wrap the key table key: %s", strerror(-ret));
 		goto out;
 	}
 	h->epoch = epoch;
@@ -215,7 +216,7 @@ int keytab_shred(int rootfd, const char *vol_uri, const uint8_t volume_id[FORMAT
 		goto out;
 	ret = keytab_lock(rootfd, 1, &lockfd);
 	if (ret) {
-		keytab_seterr(err, errcap, "cannot lock %s: %s", KEYTAB_LOCK, strerror(-ret));
+		errmsg_set(err, errcap, "cannot lock %s: %s", KEYTAB_LOCK, strerror(-ret));
 		goto out;
 	}
 	ret = keytab_open(rootfd, vol_uri, volume_id, &kt, err, errcap);
@@ -232,7 +233,7 @@ int keytab_shred(int rootfd, const char *vol_uri, const uint8_t volume_id[FORMAT
 		hook_key_op("keytab-epoch", from, ret ? NULL : to, ret);
 		if (ret) {
 			if (!err || !*err)
-				keytab_seterr(err, errcap, "cannot write the new key table: %s",
+				errmsg_set(err, errcap, "cannot write the new key table: %s",
 					      strerror(-ret));
 			goto out;
 		}
@@ -261,7 +262,7 @@ int keytab_create(int rootfd, const char *vol_uri, const uint8_t volume_id[FORMA
 	/* Refused before anything is written (a passphrase volume). */
 	ret = keytab_kek_uri(vol_uri, 1, uri, sizeof(uri));
 	if (ret) {
-		keytab_seterr(err, errcap, "crypto-shredding needs a KMS that can destroy keys");
+		errmsg_set(err, errcap, "crypto-shredding needs a KMS that can destroy keys");
 		goto out;
 	}
 	ret = keytab_lock(rootfd, 1, &lockfd);

@@ -9,7 +9,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <dirent.h>
@@ -23,19 +22,9 @@
 #include "names.h"
 #include "secmem.h"
 #include "keytab.h"
+#include "errmsg.h"
 #include "volume.h"
 #include "filekms.h"
-
-static void seterr(char *err, size_t cap, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !cap)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, cap, fmt, ap);
-	va_end(ap);
-}
 
 const char *volume_cipher_name(unsigned cipher)
 {
@@ -213,7 +202,7 @@ int volume_rewrap(struct volume *v, struct kms *k, const char *new_uri, char *er
 		return -ENOMEM;
 	*cfg = *v->cfg;
 	if (new_uri && (strlen(new_uri) == 0 || strlen(new_uri) > FORMAT_MAX_URI)) {
-		seterr(err, errcap, "KMS URI must be 1..%d bytes", FORMAT_MAX_URI);
+		errmsg_set(err, errcap, "KMS URI must be 1..%d bytes", FORMAT_MAX_URI);
 		ret = -EINVAL;
 		goto out;
 	}
@@ -225,7 +214,7 @@ int volume_rewrap(struct volume *v, struct kms *k, const char *new_uri, char *er
 			continue;       /* never unwrapped again: keeps its old blob */
 		ret = vk ? wrap_into(k, cfg->volume_id, vk, s) : -ENOKEY;
 		if (ret)
-			seterr(err, errcap, "cannot wrap volume key v%u under %s: %s", s->version,
+			errmsg_set(err, errcap, "cannot wrap volume key v%u under %s: %s", s->version,
 			       kms_key_id(k) ? kms_key_id(k) : "the new KEK", strerror(-ret));
 	}
 	if (ret)
@@ -234,7 +223,7 @@ int volume_rewrap(struct volume *v, struct kms *k, const char *new_uri, char *er
 		snprintf(cfg->kms_uri, sizeof(cfg->kms_uri), "%s", new_uri);
 	ret = config_commit(v, cfg);
 	if (ret)
-		seterr(err, errcap, "cannot write the new config: %s", strerror(-ret));
+		errmsg_set(err, errcap, "cannot write the new config: %s", strerror(-ret));
 out:
 	explicit_bzero(cfg, sizeof(*cfg));
 	free(cfg);
@@ -256,26 +245,26 @@ int volume_create(const char *dir, const struct volume_create_opts *o, char *err
 		goto out;
 	}
 	if (strlen(o->kms_uri) == 0 || strlen(o->kms_uri) > FORMAT_MAX_URI) {
-		seterr(err, errcap, "KMS URI must be 1..%d bytes", FORMAT_MAX_URI);
+		errmsg_set(err, errcap, "KMS URI must be 1..%d bytes", FORMAT_MAX_URI);
 		ret = -EINVAL;
 		goto out;
 	}
 	ret = open_or_make_dir(dir, &dirfd);
 	if (ret) {
-		seterr(err, errcap, "cannot open cipher directory %s: %s", dir, strerror(-ret));
+		errmsg_set(err, errcap, "cannot open cipher directory %s: %s", dir, strerror(-ret));
 		goto out;
 	}
 	ret = dir_is_empty(dirfd);
 	if (ret <= 0) {
 		ret = ret < 0 ? ret : -EEXIST;
-		seterr(err, errcap, "%s is not empty; refusing to create a volume there", dir);
+		errmsg_set(err, errcap, "%s is not empty; refusing to create a volume there", dir);
 		goto out;
 	}
 	ko.create = 1;
 	ko.confirm = 1;
 	ret = kms_open(o->kms_uri, &ko, &k);
 	if (ret) {
-		seterr(err, errcap, "cannot open KMS %s: %s", uri_shown(o->kms_uri, shown),
+		errmsg_set(err, errcap, "cannot open KMS %s: %s", uri_shown(o->kms_uri, shown),
 		       strerror(-ret));
 		goto out;
 	}
@@ -285,7 +274,7 @@ int volume_create(const char *dir, const struct volume_create_opts *o, char *err
 	cfg->name_scheme = FORMAT_NAMES_SIV;
 	cfg->wrap_mode = o->wrap_mode ? o->wrap_mode : FORMAT_WRAP_VOLUME;
 	if (cfg->wrap_mode == FORMAT_WRAP_KMS && !kms_has_compact(k)) {
-		seterr(err, errcap, "per-file KMS mode needs a KMS that wraps each file's key "
+		errmsg_set(err, errcap, "per-file KMS mode needs a KMS that wraps each file's key "
 		       "(local, pkcs11 or kmip); the %s provider cannot", kms_provider_name(k));
 		ret = -EINVAL;
 		goto out;
@@ -301,7 +290,7 @@ int volume_create(const char *dir, const struct volume_create_opts *o, char *err
 		goto out;
 	ret = wrap_slot(k, cfg->volume_id, 1, vk, &cfg->slots[0]);
 	if (ret) {
-		seterr(err, errcap, "KMS %s could not wrap the volume key: %s",
+		errmsg_set(err, errcap, "KMS %s could not wrap the volume key: %s",
 		       uri_shown(o->kms_uri, shown),
 		       strerror(-ret));
 		goto out;
@@ -324,13 +313,13 @@ int volume_create(const char *dir, const struct volume_create_opts *o, char *err
 		goto out;
 	ret = names_dirid_create(dirfd);
 	if (ret) {
-		seterr(err, errcap, "cannot write the root directory id: %s", strerror(-ret));
+		errmsg_set(err, errcap, "cannot write the root directory id: %s", strerror(-ret));
 		goto out;
 	}
 	/* The config goes last: a half-made volume has no phifs.conf and cannot mount. */
 	ret = volume_config_write(dirfd, cfg, kv);
 	if (ret)
-		seterr(err, errcap, "cannot write %s: %s", FORMAT_CONFIG_FILE, strerror(-ret));
+		errmsg_set(err, errcap, "cannot write %s: %s", FORMAT_CONFIG_FILE, strerror(-ret));
 out:
 	secmem_free(vk);
 	keys_volume_free(kv);
@@ -385,7 +374,7 @@ static int unlock_all(struct kms *k, const char *uri, const struct format_config
 	int ret;
 
 	if (!primary) {
-		seterr(err, errcap, "config names primary key v%u but has no such slot",
+		errmsg_set(err, errcap, "config names primary key v%u but has no such slot",
 		       cfg->primary_version);
 		return -EBADMSG;
 	}
@@ -396,14 +385,14 @@ static int unlock_all(struct kms *k, const char *uri, const struct format_config
 		if (kms_blob_key_id(k, primary->wrapped, primary->wrapped_len, blob_id,
 				    sizeof(blob_id)) == 0)
 			have = blob_id;
-		seterr(err, errcap,
+		errmsg_set(err, errcap,
 		       "wrong key: volume key v%u was wrapped by %s, but the KMS (%s) offers %s",
 		       primary->version, primary->kek_id, uri_shown(uri, shown),
 		       have ? have : "another key");
 		return ret;
 	}
 	if (ret) {
-		seterr(err, errcap, "KMS failed to unwrap volume key v%u: %s", primary->version,
+		errmsg_set(err, errcap, "KMS failed to unwrap volume key v%u: %s", primary->version,
 		       strerror(-ret));
 		return ret;
 	}
@@ -414,7 +403,7 @@ static int unlock_all(struct kms *k, const char *uri, const struct format_config
 			continue;
 		ret = unlock_slot(k, cfg, s, kv);
 		if (ret) {
-			seterr(err, errcap, "cannot unwrap volume key v%u (%s): %s", s->version,
+			errmsg_set(err, errcap, "cannot unwrap volume key v%u (%s): %s", s->version,
 			       s->kek_id, strerror(-ret));
 			return ret;
 		}
@@ -612,18 +601,18 @@ int volume_open_kms(const char *dir, const char *kms_override, const struct kms_
 	v->rootfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (v->rootfd < 0) {
 		ret = -errno;
-		seterr(err, errcap, "cannot open cipher directory %s: %s", dir, strerror(errno));
+		errmsg_set(err, errcap, "cannot open cipher directory %s: %s", dir, strerror(errno));
 		goto out;
 	}
 	ret = volume_config_read(v->rootfd, v->cfg);
 	if (ret == -ENOENT) {
-		seterr(err, errcap, "%s is not a phifs volume (no %s)", dir, FORMAT_CONFIG_FILE);
+		errmsg_set(err, errcap, "%s is not a phifs volume (no %s)", dir, FORMAT_CONFIG_FILE);
 		goto out;
 	} else if (ret == -EPROTO) {
-		seterr(err, errcap, "%s uses a format or feature this phifs does not support", dir);
+		errmsg_set(err, errcap, "%s uses a format or feature this phifs does not support", dir);
 		goto out;
 	} else if (ret) {
-		seterr(err, errcap, "%s: config is unreadable or corrupt: %s", dir, strerror(-ret));
+		errmsg_set(err, errcap, "%s: config is unreadable or corrupt: %s", dir, strerror(-ret));
 		goto out;
 	}
 	v->cipher = (uint8_t)v->cfg->cipher;
@@ -634,7 +623,7 @@ int volume_open_kms(const char *dir, const char *kms_override, const struct kms_
 	uri = kms_override ? kms_override : v->cfg->kms_uri;
 	ret = kms_open(uri, ko, &k);
 	if (ret) {
-		seterr(err, errcap, "cannot open KMS %s: %s", uri_shown(uri, shown), strerror(-ret));
+		errmsg_set(err, errcap, "cannot open KMS %s: %s", uri_shown(uri, shown), strerror(-ret));
 		if (ret == -ENOENT)
 			ret = -ENOKEY;   /* a missing key file: "cannot unlock", not "no volume" */
 		goto out;
@@ -647,20 +636,20 @@ int volume_open_kms(const char *dir, const char *kms_override, const struct kms_
 		goto out;
 	ret = verify_mac(v->rootfd, v->cfg, v->keys);
 	if (ret == -EBADMSG) {
-		seterr(err, errcap, "%s: config has been modified (MAC mismatch); refusing to open",
+		errmsg_set(err, errcap, "%s: config has been modified (MAC mismatch); refusing to open",
 		       dir);
 		goto out;
 	}
 	if (!ret)
 		ret = keys_select(v);
 	if (ret) {
-		seterr(err, errcap, "%s: key versions in the config are not usable", dir);
+		errmsg_set(err, errcap, "%s: key versions in the config are not usable", dir);
 		goto out;
 	}
 done:
 	ret = filekms_attach(v, kms_override);
 	if (ret) {
-		seterr(err, errcap, "cannot set up per-file KMS mode: %s", strerror(-ret));
+		errmsg_set(err, errcap, "cannot set up per-file KMS mode: %s", strerror(-ret));
 		goto out;
 	}
 	ret = keytab_attach(v, kms_override, err, errcap);
