@@ -22,7 +22,7 @@ for h in "${harnesses[@]}"; do
 	# harnesses of code outside the libraries bring their own sources
 	case $h in
 	fuzz-backupobj) extra="tools/phifs-backup/repo_obj.c tools/phifs-backup/repo_index.c tools/phifs-backup/repo_util.c" ;;
-	fuzz-journal) extra="fs/journal_replay.c fs/chglog.c fs/chglog_tick.c fs/fileio.c fs/fileio_read.c fs/fileio_write.c fs/fileio_verify.c fs/fileio_rekey.c fs/readahead.c fs/redo.c" ;;
+	fuzz-journal) extra="fs/journal_replay.c fs/chglog.c fs/chglog_tick.c fs/fileio.c fs/fileio_read.c fs/fileio_write.c fs/fileio_verify.c fs/fileio_rekey.c fs/readahead.c fs/redo.c fs/writebehind.c" ;;
 	fuzz-filekms) extra="fs/filekms.c fs/filekms_cache.c fs/filekms_pool.c" ;;
 	*) extra="" ;;
 	esac
