@@ -28,7 +28,7 @@
 struct pipe_slot {
 	uint8_t *buf;            /* chunk_max bytes */
 	size_t len, j;           /* chunk bytes; index in the file */
-	uint64_t seq;            /* chunks submitted before it in this run (test hook) */
+	uint64_t seq;            /* its number among long passes' chunks, from 1; 0 in a short pass */
 	int store;
 	uint8_t id[32];
 	uint8_t *sealed;         /* malloc'd object; NULL when known or !store */
@@ -55,8 +55,9 @@ struct repo_pipe {
 	struct json_object *ids;
 	int store, err;
 	int here;                       /* this pass runs on the caller's thread */
-	uint64_t seq;                   /* chunks submitted in this run */
-	uint64_t fail_at;               /* test hook: this chunk fails with -EIO */
+	int long_pass;                  /* this pass is one for the workers (when there are any) */
+	uint64_t seq;                   /* long passes' chunks submitted in this run */
+	uint64_t fail_at;               /* test hook: that chunk (1-based) fails with -EIO */
 };
 
 /* A worker's part of one chunk: id, then the sealed object unless the
@@ -66,7 +67,7 @@ static int process(struct repo_pipe *pp, struct pipe_slot *s)
 	int ret;
 
 	s->sealed = NULL;
-	if (pp->fail_at && s->seq + 1 == pp->fail_at)
+	if (s->seq && s->seq == pp->fail_at)
 		return -EIO;
 	ret = repo_blob_id(pp->r, s->buf, s->len, s->id);
 	if (ret || !s->store || repo_packer_known(pp->pk, s->id))
@@ -203,7 +204,8 @@ void repo_pipe_begin(struct repo_pipe *pp, struct json_object *ids, int store, u
 	pp->store = store;
 	pp->err = 0;
 	/* handing a small file's chunks over costs more (two wake-ups each) than it saves */
-	pp->here = !pp->nthreads || bytes < PIPE_SHORT_PASS;
+	pp->long_pass = bytes >= PIPE_SHORT_PASS;
+	pp->here = !pp->nthreads || !pp->long_pass;
 }
 
 int repo_pipe_slot(struct repo_pipe *pp, uint8_t **buf)
@@ -225,7 +227,7 @@ int repo_pipe_submit(struct repo_pipe *pp, size_t len, size_t j)
 	s->len = len;
 	s->j = j;
 	s->store = pp->store;
-	s->seq = pp->seq++;
+	s->seq = pp->long_pass ? ++pp->seq : 0;
 	if (pp->here) {                 /* every earlier chunk has landed: no worker looks */
 		s->ret = process(pp, s);
 		pthread_mutex_lock(&pp->mu);
