@@ -111,11 +111,11 @@ static void pend_put(struct audit_pend *p, int keep)
 }
 
 /* Writer thread: the record of a captured event. */
-static struct json_object *pend_build(void *arg, void *item)
+static int pend_build(void *arg, void *item, char time[40], struct audit_line *out)
 {
 	struct audit *a = arg;
 
-	return audit_pend_build(item, a->paths, a->volume_id);
+	return audit_pend_write(item, a->paths, a->volume_id, time, out);
 }
 
 static void pend_drop(void *item)

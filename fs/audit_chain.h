@@ -55,6 +55,10 @@ int audit_chain_split(const char *line, size_t len, size_t *body_len, uint8_t ma
  * *line: body with ',"mac":"<hex>"}' in place of the final '}'. malloc'd. */
 int audit_chain_seal(const uint8_t key[AUDIT_KEY_LEN], const char *body, size_t len,
 		     char **line, size_t *line_len);
+/* The same in place: buf holds the body (len bytes) and has room for cap ≥
+ * len + AUDIT_MAC_SUFFIX_LEN bytes (the sealed line and a NUL). */
+int audit_chain_seal_in(const uint8_t key[AUDIT_KEY_LEN], char *buf, size_t len, size_t cap,
+			size_t *line_len);
 /* Verifies a line's MAC: 0, or -EBADMSG. */
 int audit_chain_check(const uint8_t key[AUDIT_KEY_LEN], const char *line, size_t len);
 

@@ -35,6 +35,7 @@
 #include <unistd.h>
 #include <json-c/json.h>
 
+#include "audit_line.h"
 #include "audit_path.h"
 #include "audit_rec.h"
 #include "b64.h"
@@ -457,61 +458,86 @@ static size_t aad_of(const uint8_t volume_id[FORMAT_ID_LEN], uint8_t aad[64])
 	return sizeof(AAD_PREFIX) - 1 + FORMAT_ID_LEN;
 }
 
-static struct json_object *enc_ref(struct audit_paths *p, const char *plain)
+/* "<base64 of nonce ‖ ciphertext ‖ tag>" of plain, written into l. */
+static int enc_ref(struct audit_paths *p, const char *plain, struct audit_line *l)
 {
 	size_t len = strlen(plain), blen = CIPHER_GCM_NONCE_LEN + len + CIPHER_GCM_TAG_LEN;
+	size_t elen = b64_encoded_len(blen);
 	uint8_t *buf = malloc(blen), aad[64];
-	char *b64 = malloc(b64_encoded_len(blen) + 1);
-	struct json_object *o = NULL;
 	size_t alen = aad_of(p->volume_id, aad);
+	char *out;
+	int ret = -ENOMEM;
 
-	if (!buf || !b64)
+	if (!buf)
 		goto out;
+	ret = -EIO;
 	if (cipher_random(buf, CIPHER_GCM_NONCE_LEN) ||
 	    cipher_gcm_seal(p->keys + KEYS_AUDIT_LEN, buf, aad, alen, plain, len,
-			    buf + CIPHER_GCM_NONCE_LEN, buf + CIPHER_GCM_NONCE_LEN + len) ||
-	    b64_encode(buf, blen, b64, b64_encoded_len(blen) + 1))
+			    buf + CIPHER_GCM_NONCE_LEN, buf + CIPHER_GCM_NONCE_LEN + len))
 		goto out;
-	o = json_object_new_string(b64);
+	ret = -ENOMEM;
+	out = audit_line_room(l, elen + 3);
+	if (!out)
+		goto out;
+	out[0] = '"';
+	ret = b64_encode(buf, blen, out + 1, elen + 1);
+	if (ret)
+		goto out;
+	out[1 + elen] = '"';
+	l->len += elen + 2;
 out:
 	free(buf);
-	free(b64);
-	return o;
+	return ret;
 }
 
-struct json_object *audit_path_ref(struct audit_paths *p, const char *plain)
+int audit_path_ref_write(struct audit_paths *p, const char *plain, struct audit_line *l)
 {
-	struct json_object *ref, *v = NULL;
 	uint8_t mac[CIPHER_HMAC_LEN];
-	char h[2 * CIPHER_HMAC_LEN + 1];
-	const char *kind = mode_names[audit_paths_mode_of(p)];
+	size_t mark = l->len;
+	int ret = 0;
 
-	if (!p || !plain)
-		return NULL;
+	if (!p || !plain || p->mode == AUDIT_PATHS_NONE)
+		return -ENOENT;
+	audit_line_raw(l, "{", 1);
 	switch (p->mode) {
 	case AUDIT_PATHS_NONE:
-		return NULL;
+		break;
 	case AUDIT_PATHS_HMAC:
-		if (cipher_hmac_sha256(p->keys, KEYS_AUDIT_LEN, plain, strlen(plain), mac))
-			return NULL;
-		audit_rec_hex(mac, sizeof(mac), h);
-		v = json_object_new_string(h);
+		audit_line_key(l, "hmac");
+		ret = cipher_hmac_sha256(p->keys, KEYS_AUDIT_LEN, plain, strlen(plain), mac) ? -EIO : 0;
+		if (!ret)
+			audit_line_hex(l, mac, sizeof(mac));
 		break;
 	case AUDIT_PATHS_ENCRYPTED:
-		v = enc_ref(p, plain);
-		kind = "enc";
+		audit_line_key(l, "enc");
+		ret = enc_ref(p, plain, l);
 		break;
 	case AUDIT_PATHS_PLAIN:
-		v = json_object_new_string(plain);
+		audit_line_key(l, "plain");
+		audit_line_str(l, plain);
 		break;
 	}
-	ref = v ? json_object_new_object() : NULL;
-	if (!ref) {
-		json_object_put(v);
-		return NULL;
+	audit_line_raw(l, "}", 1);
+	if (!ret)
+		ret = audit_line_done(l);
+	if (ret && !l->err)
+		l->len = mark;
+	return ret;
+}
+
+/* The FUSE threads' xattr names: the same text, parsed (one serialiser). */
+struct json_object *audit_path_ref(struct audit_paths *p, const char *plain)
+{
+	struct audit_line l = { 0 };
+	struct json_object *o = NULL;
+
+	if (audit_path_ref_write(p, plain, &l) == 0) {
+		audit_line_raw(&l, "", 1);
+		if (!audit_line_done(&l))
+			o = json_tokener_parse(l.buf);
 	}
-	json_object_object_add(ref, kind, v);
-	return ref;
+	audit_line_free(&l);
+	return o;
 }
 
 int audit_path_decrypt(const uint8_t key[32], const uint8_t volume_id[FORMAT_ID_LEN],

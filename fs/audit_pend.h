@@ -15,6 +15,7 @@
 
 struct json_object;
 struct audit_paths;
+struct audit_line;
 
 /* The object of an event, as captured: nothing here refers to an inode. */
 struct audit_pend_obj {
@@ -46,12 +47,15 @@ struct audit_pend {
 	int64_t bytes;                 /* CALL: bytes (0 on error) */
 };
 
-/* The record of p, exactly as audit.c built it on the FUSE thread before:
- * envelope (time, host, vol, event, actor, result), review flags, "object",
- * "object2", then the event's fields. paths: the path reference mode and
- * keys (may be NULL: no references). NULL on allocation failure. */
-struct json_object *audit_pend_build(const struct audit_pend *p, struct audit_paths *paths,
-				     const uint8_t volume_id[FORMAT_ID_LEN]);
+/* The record of p, written into l (reset first) as the members that follow
+ * "time" — "host", "vol", "event", "actor", "result", review flags,
+ * "object", "object2", then the event's fields — and its time into time:
+ * what audit_log_append_members() takes. The same members, order and bytes
+ * as the json-c record audit.c once built for it (tests/unit/test-audit-pend.c).
+ * paths: the path reference mode and keys (may be NULL: no references).
+ * 0 or -ENOMEM. */
+int audit_pend_write(const struct audit_pend *p, struct audit_paths *paths,
+		     const uint8_t volume_id[FORMAT_ID_LEN], char time[40], struct audit_line *l);
 /* Copies src's object into dst, its path duplicated (-ENOMEM). */
 int audit_pend_obj_copy(struct audit_pend_obj *dst, const struct audit_pend_obj *src);
 /* Wipes and frees o's path. */
