@@ -121,7 +121,7 @@ static char *unsealed(const char *line, size_t b)
 	return s;
 }
 
-int audit_chain_seal_in(const uint8_t key[AUDIT_KEY_LEN], char *buf, size_t len, size_t cap,
+int audit_chain_seal(struct cipher_hmac *key, char *buf, size_t len, size_t cap,
 			size_t *line_len)
 {
 	const size_t pl = sizeof(AUDIT_MAC_PREFIX) - 1;
@@ -132,7 +132,7 @@ int audit_chain_seal_in(const uint8_t key[AUDIT_KEY_LEN], char *buf, size_t len,
 	if (len < 2 || buf[0] != '{' || buf[len - 1] != '}' ||
 	    len - 1 + AUDIT_MAC_SUFFIX_LEN > AUDIT_LINE_MAX || cap < len + AUDIT_MAC_SUFFIX_LEN)
 		return -EINVAL;
-	r = audit_chain_mac(key, buf, len, mac);
+	r = cipher_hmac_run(key, buf, len, mac);
 	if (r < 0)
 		return r;
 	b = len - 1;
@@ -140,25 +140,6 @@ int audit_chain_seal_in(const uint8_t key[AUDIT_KEY_LEN], char *buf, size_t len,
 	audit_hex(mac, sizeof(mac), buf + b + pl);
 	memcpy(buf + b + pl + AUDIT_HEX_LEN, "\"}", 3);
 	*line_len = b + AUDIT_MAC_SUFFIX_LEN;
-	return 0;
-}
-
-int audit_chain_seal(const uint8_t key[AUDIT_KEY_LEN], const char *body, size_t len,
-		     char **line, size_t *line_len)
-{
-	size_t cap = len + AUDIT_MAC_SUFFIX_LEN;
-	char *out = len < AUDIT_LINE_MAX ? malloc(cap) : NULL;
-	int r;
-
-	if (!out)
-		return len < AUDIT_LINE_MAX ? -ENOMEM : -EINVAL;
-	memcpy(out, body, len);
-	r = audit_chain_seal_in(key, out, len, cap, line_len);
-	if (r < 0) {
-		free(out);
-		return r;
-	}
-	*line = out;
 	return 0;
 }
 

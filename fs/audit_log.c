@@ -56,6 +56,7 @@ struct audit_log {
 	uint64_t session;             /* seq of this session's audit-start */
 	uint64_t records;             /* appended in this session */
 	uint8_t *key;                 /* secmem: k_epoch */
+	struct cipher_hmac *mac;      /* k_epoch set up for the records' MACs */
 	uint64_t epoch;
 	uint8_t *sk;                  /* secmem: Ed25519 secret key */
 	uint8_t pk[AUDIT_PK_LEN];
@@ -99,11 +100,18 @@ static int advance_epoch(struct audit_log *l, uint64_t now)
 	uint64_t want = (now - l->start_ms) / l->epoch_ms;
 	int r = 0;
 
+	if (l->epoch >= want && l->mac)
+		return 0;
+	/* The old key's HMAC context goes first: nothing may keep it. */
+	cipher_hmac_free(l->mac);
+	l->mac = NULL;
 	while (r == 0 && l->epoch < want) {
 		r = audit_chain_evolve(l->key);
 		if (r == 0)
 			l->epoch++;
 	}
+	if (r == 0)
+		r = cipher_hmac_new(l->key, AUDIT_KEY_LEN, &l->mac);   /* the new key's */
 	return r;
 }
 
@@ -192,9 +200,9 @@ static int write_line(struct audit_log *l, const char *time, int counted, uint64
 	int r, rs;
 
 	*took = 0;
-	r = audit_line_room(b, AUDIT_MAC_SUFFIX_LEN) ? 0 : -ENOMEM;
+	r = !l->mac ? -EIO : audit_line_room(b, AUDIT_MAC_SUFFIX_LEN) ? 0 : -ENOMEM;
 	if (r == 0)
-		r = audit_chain_seal_in(l->key, b->buf, b->len, b->cap, &len);
+		r = audit_chain_seal(l->mac, b->buf, b->len, b->cap, &len);
 	if (r == 0 && l->spool)
 		r = audit_spool_write(l->spool, l->seq + 1, b->buf, len, now);
 	if (r < 0)
@@ -512,6 +520,7 @@ static void free_log(struct audit_log *l)
 		audit_syslog_close(l->sys[i]);
 	audit_spool_close(l->spool);
 	audit_line_free(&l->line);
+	cipher_hmac_free(l->mac);
 	secmem_free(l->key);
 	secmem_free(l->sk);
 	if (l->ckptfd >= 0)
@@ -585,6 +594,8 @@ static int session_keys(struct audit_log *l)
 	if (!l->key || !l->sk)
 		return -ENOMEM;
 	r = cipher_random(l->key, AUDIT_KEY_LEN);
+	if (r == 0)
+		r = cipher_hmac_new(l->key, AUDIT_KEY_LEN, &l->mac);
 	if (r == 0)
 		r = audit_chain_keypair(l->pk, l->sk);
 	snprintf(name, sizeof(name), AUDIT_KEY_FILE, l->stream, l->session);

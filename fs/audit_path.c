@@ -67,6 +67,8 @@ struct audit_paths {
 	enum audit_paths_mode mode;
 	const struct volume *vol;
 	uint8_t *keys;                  /* secmem: hmac key ‖ enc key */
+	struct cipher_hmac *hmac;       /* the hmac key set up once; guarded by hmac_lock */
+	pthread_mutex_t hmac_lock;
 	uint8_t volume_id[FORMAT_ID_LEN];
 	char root[PATH_MAX];            /* backing path of the cipher dir */
 	size_t rootlen;
@@ -168,6 +170,7 @@ int audit_paths_new(enum audit_paths_mode mode, const struct volume *vol,
 	if (!p)
 		return -ENOMEM;
 	pthread_mutex_init(&p->lock, NULL);
+	pthread_mutex_init(&p->hmac_lock, NULL);
 	p->mode = mode;
 	p->vol = vol;
 	memcpy(p->volume_id, keys_volume_id(vol->keys), FORMAT_ID_LEN);
@@ -178,6 +181,8 @@ int audit_paths_new(enum audit_paths_mode mode, const struct volume *vol,
 		memcpy(p->keys + KEYS_AUDIT_LEN, ek, KEYS_AUDIT_LEN);
 		ret = fd_path(vol->rootfd, p->root, sizeof(p->root));
 	}
+	if (!ret)
+		ret = cipher_hmac_new(p->keys, KEYS_AUDIT_LEN, &p->hmac);
 	if (ret) {
 		audit_paths_free(p);
 		return ret;
@@ -193,6 +198,7 @@ void audit_paths_free(struct audit_paths *p)
 	if (!p)
 		return;
 	live_set(p, NULL);
+	cipher_hmac_free(p->hmac);
 	secmem_free(p->keys);
 	for (int i = 0; i < DIR_CACHE_SLOTS; i++) {
 		free(p->cache[i].backing);
@@ -201,6 +207,7 @@ void audit_paths_free(struct audit_paths *p)
 	for (int i = 0; i < INO_CACHE_SLOTS; i++)
 		slot_clear(&p->icache[i]);   /* file ids are not secret */
 	pthread_mutex_destroy(&p->lock);
+	pthread_mutex_destroy(&p->hmac_lock);
 	free(p);
 }
 
@@ -504,7 +511,9 @@ int audit_path_ref_write(struct audit_paths *p, const char *plain, struct audit_
 		break;
 	case AUDIT_PATHS_HMAC:
 		audit_line_key(l, "hmac");
-		ret = cipher_hmac_sha256(p->keys, KEYS_AUDIT_LEN, plain, strlen(plain), mac) ? -EIO : 0;
+		pthread_mutex_lock(&p->hmac_lock);
+		ret = cipher_hmac_run(p->hmac, plain, strlen(plain), mac) ? -EIO : 0;
+		pthread_mutex_unlock(&p->hmac_lock);
 		if (!ret)
 			audit_line_hex(l, mac, sizeof(mac));
 		break;
