@@ -118,7 +118,14 @@ void audit_actor_fill(struct audit_actor *a, uid_t uid, gid_t gid, pid_t pid)
 	pthread_mutex_unlock(&cache_lock);
 }
 
-void audit_actor_write(const struct audit_actor *a, struct audit_line *l)
+static int same_actor(const struct audit_actor *a, const struct audit_actor *b)
+{
+	return a->uid == b->uid && a->gid == b->gid && a->pid == b->pid &&
+	       a->loginuid == b->loginuid && !strcmp(a->user, b->user) &&
+	       !strcmp(a->comm, b->comm) && !strcmp(a->exe, b->exe);
+}
+
+static void write_members(const struct audit_actor *a, struct audit_line *l)
 {
 	audit_line_raw(l, "{", 1);
 	audit_line_key(l, "uid");
@@ -144,6 +151,33 @@ void audit_actor_write(const struct audit_actor *a, struct audit_line *l)
 		audit_line_int(l, a->loginuid);
 	}
 	audit_line_raw(l, "}", 1);
+}
+
+/* The writer's last actor and its text: records in a row are mostly one
+ * program's (an untar makes five per file), so the text is copied, not
+ * written again. Per thread; texts too long for it are not kept. */
+#define ACTOR_TEXT_MAX 640
+static _Thread_local struct {
+	struct audit_actor a;
+	size_t len;                 /* 0: nothing kept */
+	char text[ACTOR_TEXT_MAX];
+} last_actor;
+
+void audit_actor_write(const struct audit_actor *a, struct audit_line *l)
+{
+	size_t start = l->len;
+
+	if (last_actor.len && same_actor(a, &last_actor.a)) {
+		audit_line_raw(l, last_actor.text, last_actor.len);
+		return;
+	}
+	write_members(a, l);
+	last_actor.len = 0;
+	if (!l->err && l->len - start <= ACTOR_TEXT_MAX) {
+		last_actor.a = *a;
+		memcpy(last_actor.text, l->buf + start, l->len - start);
+		last_actor.len = l->len - start;
+	}
 }
 
 /* The tools' records and the writer's gap record still build json-c trees:

@@ -28,8 +28,15 @@ void audit_line_reset(struct audit_line *l);
 int audit_line_done(const struct audit_line *l);
 /* Wipes and frees l's buffer. */
 void audit_line_free(struct audit_line *l);
-/* Room for n more bytes at buf + len (NULL on failure; err set). */
-char *audit_line_room(struct audit_line *l, size_t n);
+/* Room for n more bytes at buf + len (NULL on failure; err set). The
+ * common case inline: a record makes some fifty calls. */
+char *audit_line_grow(struct audit_line *l, size_t n);
+static inline char *audit_line_room(struct audit_line *l, size_t n)
+{
+	if (!l->err && l->len + n <= l->cap)
+		return l->buf + l->len;
+	return audit_line_grow(l, n);
+}
 
 void audit_line_raw(struct audit_line *l, const char *s, size_t n);
 /* A member's key: ',' unless it is the first of its object, then "key":. */

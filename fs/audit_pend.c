@@ -15,10 +15,12 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <json-c/json.h>
+#include <fuse_lowlevel.h>
 
 #include "audit_line.h"
 #include "audit_path.h"
@@ -138,6 +140,68 @@ static void obj(struct pw *w, int f, const struct audit_pend_obj *o, struct audi
 	audit_line_raw(l, "}", 1);
 }
 
+/* "flags":[access mode, then the flags set, in this order]. */
+static void open_flags(struct audit_line *l, int flags)
+{
+	static const struct {
+		int bit;
+		const char *name;
+	} bits[] = { { O_TRUNC, "trunc" }, { O_APPEND, "append" }, { O_CREAT, "creat" },
+		     { O_EXCL, "excl" }, { O_SYNC, "sync" }, { O_DSYNC, "dsync" },
+		     { O_DIRECT, "direct" }, { O_NOATIME, "noatime" }, { O_NONBLOCK, "nonblock" } };
+	int acc = flags & O_ACCMODE;
+
+	audit_line_key(l, "flags");
+	audit_line_raw(l, "[", 1);
+	audit_line_str(l, acc == O_RDONLY ? "rdonly" : acc == O_WRONLY ? "wronly" : "rdwr");
+	for (size_t i = 0; i < sizeof(bits) / sizeof(bits[0]); i++)
+		if ((flags & bits[i].bit) == bits[i].bit) {
+			audit_line_raw(l, ",", 1);
+			audit_line_str(l, bits[i].name);
+		}
+	audit_line_raw(l, "]", 1);
+}
+
+/* "attrs":[the attributes set], and "size" when it is one of them. */
+static void setattr_fields(struct audit_line *l, int valid, uint64_t size)
+{
+	static const struct {
+		int bits;
+		const char *name;
+	} attrs[] = { { FUSE_SET_ATTR_MODE, "mode" }, { FUSE_SET_ATTR_UID, "uid" },
+		      { FUSE_SET_ATTR_GID, "gid" }, { FUSE_SET_ATTR_SIZE, "size" },
+		      { FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_ATIME_NOW, "atime" },
+		      { FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_MTIME_NOW, "mtime" } };
+	int first = 1;
+
+	audit_line_key(l, "attrs");
+	audit_line_raw(l, "[", 1);
+	for (size_t i = 0; i < sizeof(attrs) / sizeof(attrs[0]); i++)
+		if (valid & attrs[i].bits) {
+			if (!first)
+				audit_line_raw(l, ",", 1);
+			audit_line_str(l, attrs[i].name);
+			first = 0;
+		}
+	audit_line_raw(l, "]", 1);
+	if (valid & FUSE_SET_ATTR_SIZE) {
+		audit_line_key(l, "size");
+		audit_line_int(l, (int64_t)size);
+	}
+}
+
+static void event_fields(struct pw *w)
+{
+	const struct audit_pend *p = w->p;
+
+	if (p->fields == AUDIT_FIELDS_OPEN)
+		open_flags(w->l, p->flags);
+	else if (p->fields == AUDIT_FIELDS_SETATTR)
+		setattr_fields(w->l, p->flags, p->size);
+	if (p->extra)
+		audit_line_members(w->l, p->extra, skip_field, w);
+}
+
 static void io_dir(struct audit_line *l, const char *key, const struct audit_io_dir *d)
 {
 	audit_line_key(l, key);
@@ -209,8 +273,7 @@ int audit_pend_write(const struct audit_pend *p, struct audit_paths *paths,
 	obj(&w, F_OBJECT2, &p->obj2, paths);
 	switch (p->kind) {
 	case AUDIT_PEND_EVENT:
-		if (p->extra)
-			audit_line_members(l, p->extra, skip_field, &w);
+		event_fields(&w);
 		break;
 	case AUDIT_PEND_SUMMARY:
 		summary_fields(l, p);
@@ -223,6 +286,16 @@ int audit_pend_write(const struct audit_pend *p, struct audit_paths *paths,
 		break;
 	}
 	return audit_line_done(l);
+}
+
+struct audit_pend *audit_pend_new(enum audit_pend_kind kind)
+{
+	struct audit_pend *p = calloc(1, kind == AUDIT_PEND_SUMMARY ? sizeof(*p)
+								     : offsetof(struct audit_pend, io));
+
+	if (p)
+		p->kind = kind;
+	return p;
 }
 
 int audit_pend_obj_copy(struct audit_pend_obj *dst, const struct audit_pend_obj *src)

@@ -7,6 +7,7 @@
 #ifndef PHIFS_AUDIT_PEND_H
 #define PHIFS_AUDIT_PEND_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <time.h>
 #include "audit_actor.h"
@@ -27,6 +28,14 @@ struct audit_pend_obj {
 					* by audit_pend_free) or NULL: no path reference */
 };
 
+/* An event's fields the writer spells from numbers, so that the FUSE thread
+ * builds no json-c object for the commonest events. */
+enum audit_pend_fields {
+	AUDIT_FIELDS_NONE,
+	AUDIT_FIELDS_OPEN,             /* "flags": open(2) flags → names */
+	AUDIT_FIELDS_SETATTR,          /* "attrs": FUSE_SET_ATTR_* → names, and "size" */
+};
+
 enum audit_pend_kind {
 	AUDIT_PEND_EVENT,              /* extra's fields after the objects */
 	AUDIT_PEND_SUMMARY,            /* an "io" summary of io (final or interim) */
@@ -40,12 +49,21 @@ struct audit_pend {
 	int result;                    /* 0 or -errno */
 	struct audit_actor actor;
 	struct audit_pend_obj obj, obj2;
+	enum audit_pend_fields fields; /* EVENT: typed fields, before extra's */
+	int flags;                     /* FIELDS_OPEN: open flags; FIELDS_SETATTR: valid bits */
+	uint64_t size;                 /* FIELDS_SETATTR: the new size (with FUSE_SET_ATTR_SIZE) */
 	struct json_object *extra;     /* EVENT: its fields (owned); NULL for none */
-	struct audit_io io;            /* SUMMARY */
 	int final;                     /* SUMMARY: at release or unmount */
 	uint64_t off;                  /* CALL: offset */
 	int64_t bytes;                 /* CALL: bytes (0 on error) */
+	struct audit_io io;            /* SUMMARY only, and last: see audit_pend_new */
 };
+
+/* A zeroed event of kind. Only a SUMMARY has room for io (1 KiB of ranges):
+ * the others stay small enough for the allocator's quick paths, which
+ * mattered at five events per untarred file (docs/PERFORMANCE.md). NULL on
+ * allocation failure. */
+struct audit_pend *audit_pend_new(enum audit_pend_kind kind);
 
 /* The record of p, written into l (reset first) as the members that follow
  * "time" — "host", "vol", "event", "actor", "result", review flags,

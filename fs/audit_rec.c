@@ -47,7 +47,11 @@ void audit_rec_time(const struct timespec *ts, char out[40])
 		last_sec = ts->tv_sec;
 	}
 	memcpy(out, last, last_len);
-	snprintf(out + last_len, 40 - last_len, ".%06ldZ", ts->tv_nsec / 1000);
+	out += last_len;
+	*out++ = '.';
+	for (long us = ts->tv_nsec / 1000, div = 100000; div; div /= 10)
+		*out++ = (char)('0' + us / div % 10);
+	memcpy(out, "Z", 2);
 }
 
 const char *audit_rec_result(int result)

@@ -20,6 +20,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 #include <json-c/json.h>
+#include <fuse_lowlevel.h>
 
 #include "audit.h"
 #include "audit_line.h"
@@ -34,10 +35,9 @@ static const uint8_t VOL[FORMAT_ID_LEN] = { 0xab, 0xcd, 1, 2, 3, 4, 5, 6, 7, 8, 
 
 static struct audit_pend *pend(enum audit_pend_kind kind, const char *event, int result)
 {
-	struct audit_pend *p = calloc(1, sizeof(*p));
+	struct audit_pend *p = audit_pend_new(kind);
 
 	assert_non_null(p);
-	p->kind = kind;
 	p->event = event;
 	p->result = result;
 	p->at.tv_sec = 1700000000;     /* 2023-11-14T22:13:20Z */
@@ -197,6 +197,28 @@ static void test_escapes(void **state)
 		      "\"mountpoint\":\"/m\\u0000n\"}");
 }
 
+/* The writer keeps the last actor's text: a changed actor, even in one
+ * member, is written anew. */
+static void test_actor_changes(void **state)
+{
+	static const char *const comms[] = { "tar", "tar", "gzip", "tar" };
+	char want[256], *text;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(comms) / sizeof(comms[0]); i++) {
+		struct audit_pend *p = pend(AUDIT_PEND_EVENT, "open", 0);
+
+		strcpy(p->actor.comm, comms[i]);
+		p->actor.pid = i == 3 ? 4243 : 4242;
+		text = record_text(p);
+		snprintf(want, sizeof(want), "\"pid\":%d,\"comm\":\"%s\",", i == 3 ? 4243 : 4242,
+			 comms[i]);
+		assert_non_null(strstr(text, want));
+		free(text);
+		audit_pend_free(p);
+	}
+}
+
 /* An event field named like a member written before the fields takes that
  * member's place (as json-c's object_add did); the others follow the objects. */
 static void test_field_clash(void **state)
@@ -243,11 +265,20 @@ static void test_every_event_type(void **state)
 		const char *event;
 		struct json_object *extra;
 		int result;
+		enum audit_pend_fields fields;
+		int flags;
+		const char *want;           /* the typed fields' text */
 	} ev[] = {
-		{ "open", audit_open_flags(O_RDWR | O_APPEND | O_NOATIME), 0 },
-		{ "create", audit_open_flags(O_WRONLY | O_CREAT | O_EXCL | O_TRUNC), 0 },
-		{ "setattr", audit_setattr_fields(0x7fffffff, UINT64_MAX), 0 },
-		{ "setattr", audit_setattr_fields(0, 0), -EPERM },
+		{ "open", NULL, 0, AUDIT_FIELDS_OPEN, O_RDWR | O_APPEND | O_NOATIME,
+		  ",\"flags\":[\"rdwr\",\"append\",\"noatime\"]}" },
+		{ "create", NULL, 0, AUDIT_FIELDS_OPEN, O_WRONLY | O_CREAT | O_EXCL | O_TRUNC,
+		  ",\"flags\":[\"wronly\",\"trunc\",\"creat\",\"excl\"]}" },
+		{ "open", NULL, 0, AUDIT_FIELDS_OPEN, O_RDONLY, ",\"flags\":[\"rdonly\"]}" },
+		{ "setattr", NULL, 0, AUDIT_FIELDS_SETATTR, 0x7fffffff,
+		  ",\"attrs\":[\"mode\",\"uid\",\"gid\",\"size\",\"atime\",\"mtime\"],\"size\":-1}" },
+		{ "setattr", NULL, -EPERM, AUDIT_FIELDS_SETATTR, 0, ",\"attrs\":[]}" },
+		{ "setattr", NULL, 0, AUDIT_FIELDS_SETATTR, FUSE_SET_ATTR_MTIME_NOW,
+		  ",\"attrs\":[\"mtime\"]}" },
 		{ "mkdir", NULL, 0 }, { "unlink", NULL, -ENOENT }, { "rmdir", NULL, -ENOTEMPTY },
 		{ "rename", audit_rename_flags(~0u), 0 }, { "link", NULL, 0 }, { "symlink", NULL, 0 },
 		{ "mknod", audit_node_type(S_IFIFO), 0 }, { "mknod", audit_node_type(S_IFBLK), 0 },
@@ -258,12 +289,12 @@ static void test_every_event_type(void **state)
 	};
 
 	(void)state;
-	ev[14].extra = json_object_new_object();
-	json_object_object_add(ev[14].extra, "block", json_object_new_int64(INT64_MIN));
-	json_object_object_add(ev[14].extra, "reason", json_object_new_string("tag\n"));
 	ev[16].extra = json_object_new_object();
-	json_object_object_add(ev[16].extra, "mountpoint", json_object_new_string("/srv/\"x\""));
-	json_object_object_add(ev[16].extra, "nested",
+	json_object_object_add(ev[16].extra, "block", json_object_new_int64(INT64_MIN));
+	json_object_object_add(ev[16].extra, "reason", json_object_new_string("tag\n"));
+	ev[18].extra = json_object_new_object();
+	json_object_object_add(ev[18].extra, "mountpoint", json_object_new_string("/srv/\"x\""));
+	json_object_object_add(ev[18].extra, "nested",
 			       json_tokener_parse("{\"a\":[1,-2,{\"b\":null,\"c\":[]},{}],"
 						  "\"d\":false,\"e\":1.5,\"f\":\"\\u0002\"}"));
 	for (size_t i = 0; i < sizeof(ev) / sizeof(ev[0]); i++) {
@@ -274,7 +305,14 @@ static void test_every_event_type(void **state)
 		p->obj.present = 1;
 		p->obj.ino = 1000 + i;
 		p->extra = ev[i].extra;
+		p->fields = ev[i].fields;
+		p->flags = ev[i].flags;
+		p->size = UINT64_MAX;
 		text = record_text(p);
+		if (ev[i].want) {   /* the typed fields close the record */
+			assert_true(strlen(text) > strlen(ev[i].want));
+			assert_string_equal(text + strlen(text) - strlen(ev[i].want), ev[i].want);
+		}
 		rec = json_tokener_parse(text);
 		assert_non_null(rec);
 		assert_true(json_object_object_get_ex(rec, "event", &v));
@@ -319,6 +357,7 @@ int main(void)
 		cmocka_unit_test(test_call),
 		cmocka_unit_test(test_escapes),
 		cmocka_unit_test(test_field_clash),
+		cmocka_unit_test(test_actor_changes),
 		cmocka_unit_test(test_summary_both_directions),
 		cmocka_unit_test(test_every_event_type),
 		cmocka_unit_test(test_obj_copy_and_clear),
