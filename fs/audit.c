@@ -88,11 +88,10 @@ static void actor_of(const struct opctx *c, struct audit_actor *a)
 static struct audit_pend *pend_new(const struct opctx *c, enum audit_pend_kind kind,
 				   const char *event, int result)
 {
-	struct audit_pend *p = calloc(1, sizeof(*p));
+	struct audit_pend *p = audit_pend_new(kind);
 
 	if (!p)
 		return NULL;
-	p->kind = kind;
 	p->event = event;
 	p->result = result;
 	clock_gettime(CLOCK_REALTIME, &p->at);
@@ -111,11 +110,11 @@ static void pend_put(struct audit_pend *p, int keep)
 }
 
 /* Writer thread: the record of a captured event. */
-static struct json_object *pend_build(void *arg, void *item)
+static int pend_build(void *arg, void *item, char time[40], struct audit_line *out)
 {
 	struct audit *a = arg;
 
-	return audit_pend_build(item, a->paths, a->volume_id);
+	return audit_pend_write(item, a->paths, a->volume_id, time, out);
 }
 
 static void pend_drop(void *item)
@@ -236,66 +235,55 @@ static void obj_capture(struct audit_obj *o, struct audit_pend_obj *out)
 	}
 }
 
-void audit_event(const struct opctx *c, const char *event, struct audit_obj *obj,
-		 struct audit_obj *obj2, struct json_object *extra, int result)
+/* An event with its objects captured, not yet queued; NULL when auditing
+ * is off, the gate refused this operation, or on allocation failure (*lost). */
+static struct audit_pend *event_capture(const struct opctx *c, const char *event,
+					struct audit_obj *obj, struct audit_obj *obj2, int result,
+					int *lost)
 {
 	struct audit_pend *p;
 
+	*lost = 0;
 	if (!A || gate_refused) {
 		gate_refused = 0;
-		json_object_put(extra);
-		return;
+		return NULL;
 	}
 	p = pend_new(c, AUDIT_PEND_EVENT, event, result);
+	*lost = !p;
 	if (p && obj)
 		obj_capture(obj, &p->obj);
 	if (p && obj2)
 		obj_capture(obj2, &p->obj2);
+	return p;
+}
+
+void audit_event(const struct opctx *c, const char *event, struct audit_obj *obj,
+		 struct audit_obj *obj2, struct json_object *extra, int result)
+{
+	int lost;
+	struct audit_pend *p = event_capture(c, event, obj, obj2, result, &lost);
+
 	if (p)
 		p->extra = extra;
 	else
 		json_object_put(extra);
-	pend_put(p, 0);
+	if (p || lost)
+		pend_put(p, 0);
 }
 
-struct json_object *audit_open_flags(int flags)
+void audit_setattr(const struct opctx *c, struct audit_obj *obj, int valid, uint64_t size,
+		   int result)
 {
-	static const struct {
-		int bit;
-		const char *name;
-	} bits[] = { { O_TRUNC, "trunc" }, { O_APPEND, "append" }, { O_CREAT, "creat" },
-		     { O_EXCL, "excl" }, { O_SYNC, "sync" }, { O_DSYNC, "dsync" },
-		     { O_DIRECT, "direct" }, { O_NOATIME, "noatime" }, { O_NONBLOCK, "nonblock" } };
-	struct json_object *a = json_object_new_array(), *o = json_object_new_object();
-	int acc = flags & O_ACCMODE;
+	int lost;
+	struct audit_pend *p = event_capture(c, "setattr", obj, NULL, result, &lost);
 
-	json_object_array_add(a, json_object_new_string(acc == O_RDONLY ? "rdonly" :
-							 acc == O_WRONLY ? "wronly" : "rdwr"));
-	for (size_t i = 0; i < sizeof(bits) / sizeof(bits[0]); i++)
-		if ((flags & bits[i].bit) == bits[i].bit)
-			json_object_array_add(a, json_object_new_string(bits[i].name));
-	json_object_object_add(o, "flags", a);
-	return o;
-}
-
-struct json_object *audit_setattr_fields(int valid, uint64_t size)
-{
-	static const struct {
-		int bits;
-		const char *name;
-	} attrs[] = { { FUSE_SET_ATTR_MODE, "mode" }, { FUSE_SET_ATTR_UID, "uid" },
-		      { FUSE_SET_ATTR_GID, "gid" }, { FUSE_SET_ATTR_SIZE, "size" },
-		      { FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_ATIME_NOW, "atime" },
-		      { FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_MTIME_NOW, "mtime" } };
-	struct json_object *a = json_object_new_array(), *o = json_object_new_object();
-
-	for (size_t i = 0; i < sizeof(attrs) / sizeof(attrs[0]); i++)
-		if (valid & attrs[i].bits)
-			json_object_array_add(a, json_object_new_string(attrs[i].name));
-	json_object_object_add(o, "attrs", a);
-	if (valid & FUSE_SET_ATTR_SIZE)
-		json_object_object_add(o, "size", json_object_new_int64((int64_t)size));
-	return o;
+	if (p) {
+		p->fields = AUDIT_FIELDS_SETATTR;
+		p->flags = valid;
+		p->size = size;
+	}
+	if (p || lost)
+		pend_put(p, 0);
 }
 
 struct json_object *audit_node_type(mode_t mode)
@@ -348,7 +336,8 @@ struct audit_handle *audit_open_event(const struct opctx *c, const char *event,
 	h = result ? NULL : calloc(1, sizeof(*h));
 	if (p) {
 		obj_capture(obj, &p->obj);
-		p->extra = audit_open_flags(flags);
+		p->fields = AUDIT_FIELDS_OPEN;
+		p->flags = flags;
 	}
 	if (h) {
 		pthread_mutex_init(&h->lock, NULL);

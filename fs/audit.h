@@ -77,8 +77,10 @@ void audit_probe(struct audit_obj *o);
 void audit_event(const struct opctx *c, const char *event, struct audit_obj *obj,
 		 struct audit_obj *obj2, struct json_object *extra, int result);
 /* Event fields helpers. */
-struct json_object *audit_open_flags(int flags);
-struct json_object *audit_setattr_fields(int valid, uint64_t size);
+/* "setattr": valid (FUSE_SET_ATTR_*) and the new size become "attrs" and
+ * "size" on the writer thread (no json-c object on the FUSE thread). */
+void audit_setattr(const struct opctx *c, struct audit_obj *obj, int valid, uint64_t size,
+		   int result);
 struct json_object *audit_xattr_field(const char *name);
 struct json_object *audit_node_type(mode_t mode);        /* mknod: {"type":"fifo"...} */
 struct json_object *audit_rename_flags(unsigned flags);

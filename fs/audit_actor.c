@@ -21,6 +21,7 @@
 #include <json-c/json.h>
 
 #include "audit_actor.h"
+#include "audit_line.h"
 #include "fdio.h"
 
 #define AUDIT_ACTOR_SLOTS 64
@@ -117,22 +118,79 @@ void audit_actor_fill(struct audit_actor *a, uid_t uid, gid_t gid, pid_t pid)
 	pthread_mutex_unlock(&cache_lock);
 }
 
+static int same_actor(const struct audit_actor *a, const struct audit_actor *b)
+{
+	return a->uid == b->uid && a->gid == b->gid && a->pid == b->pid &&
+	       a->loginuid == b->loginuid && !strcmp(a->user, b->user) &&
+	       !strcmp(a->comm, b->comm) && !strcmp(a->exe, b->exe);
+}
+
+static void write_members(const struct audit_actor *a, struct audit_line *l)
+{
+	audit_line_raw(l, "{", 1);
+	audit_line_key(l, "uid");
+	audit_line_int(l, a->uid);
+	if (a->user[0]) {
+		audit_line_key(l, "user");
+		audit_line_str(l, a->user);
+	}
+	audit_line_key(l, "gid");
+	audit_line_int(l, a->gid);
+	audit_line_key(l, "pid");
+	audit_line_int(l, a->pid);
+	if (a->comm[0]) {
+		audit_line_key(l, "comm");
+		audit_line_str(l, a->comm);
+	}
+	if (a->exe[0]) {
+		audit_line_key(l, "exe");
+		audit_line_str(l, a->exe);
+	}
+	if (a->loginuid >= 0) {
+		audit_line_key(l, "loginuid");
+		audit_line_int(l, a->loginuid);
+	}
+	audit_line_raw(l, "}", 1);
+}
+
+/* The writer's last actor and its text: records in a row are mostly one
+ * program's (an untar makes five per file), so the text is copied, not
+ * written again. Per thread; texts too long for it are not kept. */
+#define ACTOR_TEXT_MAX 640
+static _Thread_local struct {
+	struct audit_actor a;
+	size_t len;                 /* 0: nothing kept */
+	char text[ACTOR_TEXT_MAX];
+} last_actor;
+
+void audit_actor_write(const struct audit_actor *a, struct audit_line *l)
+{
+	size_t start = l->len;
+
+	if (last_actor.len && same_actor(a, &last_actor.a)) {
+		audit_line_raw(l, last_actor.text, last_actor.len);
+		return;
+	}
+	write_members(a, l);
+	last_actor.len = 0;
+	if (!l->err && l->len - start <= ACTOR_TEXT_MAX) {
+		last_actor.a = *a;
+		memcpy(last_actor.text, l->buf + start, l->len - start);
+		last_actor.len = l->len - start;
+	}
+}
+
+/* The tools' records and the writer's gap record still build json-c trees:
+ * the same text, parsed (rare records, one serialiser). */
 struct json_object *audit_actor_json(const struct audit_actor *a)
 {
-	struct json_object *o = json_object_new_object();
+	struct audit_line l = { 0 };
+	struct json_object *o = NULL;
 
-	if (!o)
-		return NULL;
-	json_object_object_add(o, "uid", json_object_new_int64(a->uid));
-	if (a->user[0])
-		json_object_object_add(o, "user", json_object_new_string(a->user));
-	json_object_object_add(o, "gid", json_object_new_int64(a->gid));
-	json_object_object_add(o, "pid", json_object_new_int64(a->pid));
-	if (a->comm[0])
-		json_object_object_add(o, "comm", json_object_new_string(a->comm));
-	if (a->exe[0])
-		json_object_object_add(o, "exe", json_object_new_string(a->exe));
-	if (a->loginuid >= 0)
-		json_object_object_add(o, "loginuid", json_object_new_int64(a->loginuid));
+	audit_actor_write(a, &l);
+	audit_line_raw(&l, "", 1);
+	if (!audit_line_done(&l))
+		o = json_tokener_parse(l.buf);
+	audit_line_free(&l);
 	return o;
 }

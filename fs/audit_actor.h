@@ -9,6 +9,7 @@
 #include <sys/types.h>
 
 struct json_object;
+struct audit_line;
 
 struct audit_actor {
 	uid_t uid;
@@ -24,7 +25,10 @@ struct audit_actor {
 
 /* Fills a from the request's uid/gid/pid and /proc (cached briefly per pid). */
 void audit_actor_fill(struct audit_actor *a, uid_t uid, gid_t gid, pid_t pid);
-/* The "actor" object; NULL on allocation failure. */
+/* The "actor" object written into l (its members in this order: uid, user,
+ * gid, pid, comm, exe, loginuid; empty ones left out). */
+void audit_actor_write(const struct audit_actor *a, struct audit_line *l);
+/* The same as a json-c object; NULL on allocation failure. */
 struct json_object *audit_actor_json(const struct audit_actor *a);
 
 #endif

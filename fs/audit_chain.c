@@ -121,29 +121,24 @@ static char *unsealed(const char *line, size_t b)
 	return s;
 }
 
-int audit_chain_seal(const uint8_t key[AUDIT_KEY_LEN], const char *body, size_t len,
-		     char **line, size_t *line_len)
+int audit_chain_seal(struct cipher_hmac *key, char *buf, size_t len, size_t cap,
+			size_t *line_len)
 {
 	const size_t pl = sizeof(AUDIT_MAC_PREFIX) - 1;
 	uint8_t mac[AUDIT_HASH_LEN];
-	char *out = NULL;
 	size_t b;
 	int r;
 
-	if (len < 2 || body[0] != '{' || body[len - 1] != '}' || len - 1 + AUDIT_MAC_SUFFIX_LEN > AUDIT_LINE_MAX)
+	if (len < 2 || buf[0] != '{' || buf[len - 1] != '}' ||
+	    len - 1 + AUDIT_MAC_SUFFIX_LEN > AUDIT_LINE_MAX || cap < len + AUDIT_MAC_SUFFIX_LEN)
 		return -EINVAL;
-	r = audit_chain_mac(key, body, len, mac);
+	r = cipher_hmac_run(key, buf, len, mac);
 	if (r < 0)
 		return r;
 	b = len - 1;
-	out = malloc(b + AUDIT_MAC_SUFFIX_LEN + 1);
-	if (!out)
-		return -ENOMEM;
-	memcpy(out, body, b);
-	memcpy(out + b, AUDIT_MAC_PREFIX, pl);
-	audit_hex(mac, sizeof(mac), out + b + pl);
-	memcpy(out + b + pl + AUDIT_HEX_LEN, "\"}", 3);
-	*line = out;
+	memcpy(buf + b, AUDIT_MAC_PREFIX, pl);
+	audit_hex(mac, sizeof(mac), buf + b + pl);
+	memcpy(buf + b + pl + AUDIT_HEX_LEN, "\"}", 3);
 	*line_len = b + AUDIT_MAC_SUFFIX_LEN;
 	return 0;
 }

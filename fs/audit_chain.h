@@ -12,6 +12,8 @@
 #include <inttypes.h>
 #include <stdint.h>
 
+struct cipher_hmac;
+
 #define AUDIT_KEY_LEN 32          /* k_epoch: HMAC-SHA256 key, bytes */
 #define AUDIT_HASH_LEN 32         /* SHA-256 of a line, bytes */
 #define AUDIT_HEX_LEN 64          /* a hash or MAC in lowercase hex, chars */
@@ -51,10 +53,12 @@ int audit_chain_mac(const uint8_t key[AUDIT_KEY_LEN], const char *body, size_t l
 /* Splits a line into its MAC'd body length (bytes before AUDIT_MAC_PREFIX) and
  * the MAC; -EBADMSG unless the line ends with the exact envelope suffix. */
 int audit_chain_split(const char *line, size_t len, size_t *body_len, uint8_t mac[AUDIT_HASH_LEN]);
-/* Seals body (a serialised record ending in '}', no mac member) into
- * *line: body with ',"mac":"<hex>"}' in place of the final '}'. malloc'd. */
-int audit_chain_seal(const uint8_t key[AUDIT_KEY_LEN], const char *body, size_t len,
-		     char **line, size_t *line_len);
+/* Seals a record: buf holds its body (len bytes: a serialised record ending
+ * in '}', no mac member); ',"mac":"<hex>"}' replaces the final '}', the MAC
+ * under k_epoch set up in key (cipher_hmac_new). buf has room for cap ≥
+ * len + AUDIT_MAC_SUFFIX_LEN bytes (the sealed line and a NUL). */
+int audit_chain_seal(struct cipher_hmac *key, char *buf, size_t len, size_t cap,
+			size_t *line_len);
 /* Verifies a line's MAC: 0, or -EBADMSG. */
 int audit_chain_check(const uint8_t key[AUDIT_KEY_LEN], const char *line, size_t len);
 

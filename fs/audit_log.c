@@ -28,6 +28,7 @@
 #include <json-c/json.h>
 
 #include "audit_chain.h"
+#include "audit_line.h"
 #include "audit_log.h"
 #include "audit_spool.h"
 #include "audit_syslog.h"
@@ -55,6 +56,7 @@ struct audit_log {
 	uint64_t session;             /* seq of this session's audit-start */
 	uint64_t records;             /* appended in this session */
 	uint8_t *key;                 /* secmem: k_epoch */
+	struct cipher_hmac *mac;      /* k_epoch set up for the records' MACs */
 	uint64_t epoch;
 	uint8_t *sk;                  /* secmem: Ed25519 secret key */
 	uint8_t pk[AUDIT_PK_LEN];
@@ -62,6 +64,7 @@ struct audit_log {
 	uint64_t ckpt_records, ckpt_ms, since, last_ckpt_ms;
 	uint64_t sync_ms, last_sync_ms;
 	uint64_t (*clock_ms)(void);
+	struct audit_line line;       /* the record being sealed (reused) */
 };
 
 static uint64_t mono_ms(void)
@@ -97,11 +100,18 @@ static int advance_epoch(struct audit_log *l, uint64_t now)
 	uint64_t want = (now - l->start_ms) / l->epoch_ms;
 	int r = 0;
 
+	if (l->epoch >= want && l->mac)
+		return 0;
+	/* The old key's HMAC context goes first: nothing may keep it. */
+	cipher_hmac_free(l->mac);
+	l->mac = NULL;
 	while (r == 0 && l->epoch < want) {
 		r = audit_chain_evolve(l->key);
 		if (r == 0)
 			l->epoch++;
 	}
+	if (r == 0)
+		r = cipher_hmac_new(l->key, AUDIT_KEY_LEN, &l->mac);   /* the new key's */
 	return r;
 }
 
@@ -127,76 +137,15 @@ static int add_int(struct json_object *o, const char *k, int64_t v)
 	return 0;
 }
 
-/* Adds a reference to v (shared with the caller's record). */
-static int add_ref(struct json_object *o, const char *k, struct json_object *v)
-{
-	if (json_object_object_add(o, k, json_object_get(v)) < 0) {
-		json_object_put(v);
-		return -ENOMEM;
-	}
-	return 0;
-}
-
-static int is_envelope(const char *k)
+static int is_envelope(const char *k, void *arg)
 {
 	static const char *const env[] = { "v", "seq", "time", "host", "vol", "epoch", "prev", "mac" };
 
+	(void)arg;
 	for (size_t i = 0; i < sizeof(env) / sizeof(env[0]); i++)
 		if (strcmp(k, env[i]) == 0)
 			return 1;
 	return 0;
-}
-
-/* The envelope first (v, seq, time, host, vol), the caller's members in
- * their order, then epoch and prev; the mac is added by sealing. */
-static int build(struct audit_log *l, struct json_object *rec, char time[TIME_MAX], struct json_object **out)
-{
-	struct json_object *o = json_object_new_object(), *t = NULL;
-	int r = o ? 0 : -ENOMEM;
-
-	if (r == 0)
-		r = add_int(o, "v", 1);
-	if (r == 0)
-		r = add_int(o, "seq", (int64_t)(l->seq + 1));
-	if (json_object_object_get_ex(rec, "time", &t) && json_object_is_type(t, json_type_string))
-		snprintf(time, TIME_MAX, "%s", json_object_get_string(t));
-	else
-		rfc3339_now(time);
-	if (r == 0)
-		r = add_str(o, "time", time);
-	if (r == 0 && json_object_object_get_ex(rec, "host", &t))
-		r = add_ref(o, "host", t);
-	else if (r == 0)
-		r = add_str(o, "host", l->host);
-	if (r == 0 && json_object_object_get_ex(rec, "vol", &t))
-		r = add_ref(o, "vol", t);
-	else if (r == 0 && l->vol)
-		r = add_str(o, "vol", l->vol);
-	json_object_object_foreach(rec, k, v) {
-		if (r == 0 && !is_envelope(k))
-			r = add_ref(o, k, v);
-	}
-	if (r == 0)
-		r = add_int(o, "epoch", (int64_t)l->epoch);
-	if (r == 0)
-		r = add_str(o, "prev", l->head);
-	if (r < 0) {
-		json_object_put(o);
-		return r;
-	}
-	*out = o;
-	return 0;
-}
-
-static int seal(struct audit_log *l, struct json_object *o, char **line, size_t *len)
-{
-	size_t blen = 0;
-	const char *body = json_object_to_json_string_length(
-		o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &blen);
-
-	if (!body)
-		return -ENOMEM;
-	return audit_chain_seal(l->key, body, blen, line, len);
 }
 
 /* Hands the caller's object what the line says it is. */
@@ -237,50 +186,112 @@ static int sync_due(struct audit_log *l, uint64_t now, int force)
 	return r;
 }
 
-/* Seals and writes one record; counted toward the checkpoint cadence unless
- * it is a checkpoint itself. A record the spool did not take leaves the chain
- * where it was; one that reached the spool but not a syslog sink or not the
- * disk (fdatasync) advances it, and the error is still returned. */
-static int append(struct audit_log *l, struct json_object *rec, int counted)
+/* Seals the record body in l->line (a JSON object, no mac member) in place
+ * and writes it; counted toward the checkpoint cadence unless it is a
+ * checkpoint itself. A record the spool did not take leaves the chain where
+ * it was (-errno, *took 0); one that reached the spool but not a syslog
+ * sink or not the disk (fdatasync) advances it (*took 1), and the error is
+ * still returned. prev: the chain head before it. */
+static int write_line(struct audit_log *l, const char *time, int counted, uint64_t now,
+		      char prev[AUDIT_HEX_LEN + 1], int *took)
 {
-	struct json_object *o = NULL;
-	char time[TIME_MAX], prev[AUDIT_HEX_LEN + 1];
-	char *line = NULL;
+	struct audit_line *b = &l->line;
 	size_t len = 0;
-	uint64_t now = now_ms(l);
 	int r, rs;
 
-	r = advance_epoch(l, now);
+	*took = 0;
+	r = !l->mac ? -EIO : audit_line_room(b, AUDIT_MAC_SUFFIX_LEN) ? 0 : -ENOMEM;
 	if (r == 0)
-		r = build(l, rec, time, &o);
-	if (r == 0)
-		r = seal(l, o, &line, &len);
+		r = audit_chain_seal(l->mac, b->buf, b->len, b->cap, &len);
 	if (r == 0 && l->spool)
-		r = audit_spool_write(l->spool, l->seq + 1, line, len, now);
+		r = audit_spool_write(l->spool, l->seq + 1, b->buf, len, now);
 	if (r < 0)
-		goto out;
+		return r;
+	b->len = len;
 	/* A sync that could not write this very line out takes it back: the
 	 * spool did not take it after all. */
 	rs = sync_due(l, now, 0);
-	if (rs < 0 && l->spool && audit_spool_unwrite(l->spool, len + 1) == 0) {
-		r = rs;
-		goto out;
-	}
-	memcpy(prev, l->head, sizeof(prev));
+	if (rs < 0 && l->spool && audit_spool_unwrite(l->spool, len + 1) == 0)
+		return rs;
+	*took = 1;
+	memcpy(prev, l->head, AUDIT_HEX_LEN + 1);
 	l->seq++;
 	l->records++;
 	if (counted)
 		l->since++;
-	r = audit_chain_hash(line, len, l->head);
-	annotate(rec, line, len, l->seq, prev);
+	r = audit_chain_hash(b->buf, len, l->head);
 	if (r == 0)
 		r = rs;
-	rs = send_syslog(l, time, line, len);
+	rs = send_syslog(l, time, b->buf, len);
 	if (r == 0)
 		r = rs;
-out:
-	free(line);
-	json_object_put(o);
+	return r;
+}
+
+/* {"v":1,"seq":S,"time":"T", then the caller's members. */
+static void body_start(struct audit_log *l, const char *time)
+{
+	audit_line_reset(&l->line);
+	audit_line_raw(&l->line, "{", 1);
+	audit_line_key(&l->line, "v");
+	audit_line_int(&l->line, 1);
+	audit_line_key(&l->line, "seq");
+	audit_line_int(&l->line, (int64_t)(l->seq + 1));
+	audit_line_key(&l->line, "time");
+	audit_line_str(&l->line, time);
+}
+
+/* ,"epoch":E,"prev":"P"} after the caller's members. */
+static void body_end(struct audit_log *l)
+{
+	audit_line_key(&l->line, "epoch");
+	audit_line_int(&l->line, (int64_t)l->epoch);
+	audit_line_key(&l->line, "prev");
+	audit_line_str(&l->line, l->head);
+	audit_line_raw(&l->line, "}", 1);
+}
+
+/* The envelope first (v, seq, time, host, vol), the caller's members in
+ * their order, then epoch and prev; the mac is added by sealing. */
+static int body_json(struct audit_log *l, struct json_object *rec, char time[TIME_MAX])
+{
+	struct json_object *t = NULL;
+
+	if (json_object_object_get_ex(rec, "time", &t) && json_object_is_type(t, json_type_string))
+		snprintf(time, TIME_MAX, "%s", json_object_get_string(t));
+	else
+		rfc3339_now(time);
+	body_start(l, time);
+	audit_line_key(&l->line, "host");
+	if (json_object_object_get_ex(rec, "host", &t))
+		audit_line_json(&l->line, t);
+	else
+		audit_line_str(&l->line, l->host);
+	if (json_object_object_get_ex(rec, "vol", &t)) {
+		audit_line_key(&l->line, "vol");
+		audit_line_json(&l->line, t);
+	} else if (l->vol) {
+		audit_line_key(&l->line, "vol");
+		audit_line_str(&l->line, l->vol);
+	}
+	audit_line_members(&l->line, rec, is_envelope, NULL);
+	body_end(l);
+	return audit_line_done(&l->line);
+}
+
+static int append(struct audit_log *l, struct json_object *rec, int counted)
+{
+	char time[TIME_MAX], prev[AUDIT_HEX_LEN + 1];
+	uint64_t now = now_ms(l);
+	int r, took = 0;
+
+	r = advance_epoch(l, now);
+	if (r == 0)
+		r = body_json(l, rec, time);
+	if (r == 0)
+		r = write_line(l, time, counted, now, prev, &took);
+	if (took)
+		annotate(rec, l->line.buf, l->line.len, l->seq, prev);
 	return r;
 }
 
@@ -455,6 +466,34 @@ int audit_log_append(struct audit_log *l, struct json_object *rec)
 	return r;
 }
 
+int audit_log_append_members(struct audit_log *l, const char *time, const char *members,
+			     size_t len)
+{
+	char prev[AUDIT_HEX_LEN + 1];
+	uint64_t now;
+	int r, took;
+
+	if (!l || !time || (len && !members))
+		return -EINVAL;
+	r = tick(l);
+	now = now_ms(l);
+	if (r == 0)
+		r = advance_epoch(l, now);
+	if (r == 0) {
+		body_start(l, time);
+		if (len)
+			audit_line_raw(&l->line, ",", 1);
+		audit_line_raw(&l->line, members, len);
+		body_end(l);
+		r = audit_line_done(&l->line);
+	}
+	if (r == 0)
+		r = write_line(l, time, 1, now, prev, &took);
+	if (r == 0 && l->since >= l->ckpt_records)
+		r = checkpoint(l);
+	return r;
+}
+
 int audit_log_flush(struct audit_log *l)
 {
 	if (!l)
@@ -480,6 +519,8 @@ static void free_log(struct audit_log *l)
 	for (size_t i = 0; i < l->nsys; i++)
 		audit_syslog_close(l->sys[i]);
 	audit_spool_close(l->spool);
+	audit_line_free(&l->line);
+	cipher_hmac_free(l->mac);
 	secmem_free(l->key);
 	secmem_free(l->sk);
 	if (l->ckptfd >= 0)
@@ -553,6 +594,8 @@ static int session_keys(struct audit_log *l)
 	if (!l->key || !l->sk)
 		return -ENOMEM;
 	r = cipher_random(l->key, AUDIT_KEY_LEN);
+	if (r == 0)
+		r = cipher_hmac_new(l->key, AUDIT_KEY_LEN, &l->mac);
 	if (r == 0)
 		r = audit_chain_keypair(l->pk, l->sk);
 	snprintf(name, sizeof(name), AUDIT_KEY_FILE, l->stream, l->session);

@@ -61,6 +61,12 @@ int audit_log_open(const struct audit_log_opts *o, struct audit_log **out);
  * the spool did not take does not use up a seq (the log stays gap-free).
  * Thread-compatible: callers serialise. */
 int audit_log_append(struct audit_log *l, struct json_object *rec);
+/* The same for a record already serialised (the daemon's, audit_pend.c):
+ * time (RFC 3339, µs) and the JSON text of the members that follow it in
+ * the envelope — "host", "vol", then the caller's — without braces or a
+ * leading comma, never "v", "seq", "time", "epoch", "prev" or "mac". */
+int audit_log_append_members(struct audit_log *l, const char *time, const char *members,
+			     size_t len);
 /* Writes the spool's gathered records out (one write); -errno leaves those
  * that did not land for the next flush. */
 int audit_log_flush(struct audit_log *l);

@@ -11,6 +11,7 @@
 #include "format.h"
 
 struct json_object;
+struct audit_line;
 struct inode;
 struct volume;
 struct audit_paths;
@@ -53,7 +54,10 @@ int audit_path_of(struct audit_paths *p, struct inode *dir, const char *name, ch
 int audit_path_of_entry(struct audit_paths *p, struct inode *dir, const char *name,
 			struct inode *child, char *out, size_t cap);
 /* {"hmac":..} / {"enc":..} / {"plain":..} of a plaintext string (a path or an
- * xattr name); NULL for none or on failure. */
+ * xattr name), written into l: 0, or -errno with nothing written (-ENOENT:
+ * references are off). */
+int audit_path_ref_write(struct audit_paths *p, const char *plain, struct audit_line *l);
+/* The same as a json-c object; NULL for none or on failure. */
 struct json_object *audit_path_ref(struct audit_paths *p, const char *plain);
 
 /* The reverse of "enc" (phifs-audit): key = keys_audit_enc_key(). */

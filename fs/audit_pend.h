@@ -7,6 +7,7 @@
 #ifndef PHIFS_AUDIT_PEND_H
 #define PHIFS_AUDIT_PEND_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <time.h>
 #include "audit_actor.h"
@@ -15,6 +16,7 @@
 
 struct json_object;
 struct audit_paths;
+struct audit_line;
 
 /* The object of an event, as captured: nothing here refers to an inode. */
 struct audit_pend_obj {
@@ -24,6 +26,14 @@ struct audit_pend_obj {
 	uint64_t ino;                  /* 0 = unknown */
 	char *path;                    /* plaintext path (PHI, memory only; wiped and freed
 					* by audit_pend_free) or NULL: no path reference */
+};
+
+/* An event's fields the writer spells from numbers, so that the FUSE thread
+ * builds no json-c object for the commonest events. */
+enum audit_pend_fields {
+	AUDIT_FIELDS_NONE,
+	AUDIT_FIELDS_OPEN,             /* "flags": open(2) flags → names */
+	AUDIT_FIELDS_SETATTR,          /* "attrs": FUSE_SET_ATTR_* → names, and "size" */
 };
 
 enum audit_pend_kind {
@@ -39,19 +49,31 @@ struct audit_pend {
 	int result;                    /* 0 or -errno */
 	struct audit_actor actor;
 	struct audit_pend_obj obj, obj2;
+	enum audit_pend_fields fields; /* EVENT: typed fields, before extra's */
+	int flags;                     /* FIELDS_OPEN: open flags; FIELDS_SETATTR: valid bits */
+	uint64_t size;                 /* FIELDS_SETATTR: the new size (with FUSE_SET_ATTR_SIZE) */
 	struct json_object *extra;     /* EVENT: its fields (owned); NULL for none */
-	struct audit_io io;            /* SUMMARY */
 	int final;                     /* SUMMARY: at release or unmount */
 	uint64_t off;                  /* CALL: offset */
 	int64_t bytes;                 /* CALL: bytes (0 on error) */
+	struct audit_io io;            /* SUMMARY only, and last: see audit_pend_new */
 };
 
-/* The record of p, exactly as audit.c built it on the FUSE thread before:
- * envelope (time, host, vol, event, actor, result), review flags, "object",
- * "object2", then the event's fields. paths: the path reference mode and
- * keys (may be NULL: no references). NULL on allocation failure. */
-struct json_object *audit_pend_build(const struct audit_pend *p, struct audit_paths *paths,
-				     const uint8_t volume_id[FORMAT_ID_LEN]);
+/* A zeroed event of kind. Only a SUMMARY has room for io (1 KiB of ranges):
+ * the others stay small enough for the allocator's quick paths, which
+ * mattered at five events per untarred file (docs/PERFORMANCE.md). NULL on
+ * allocation failure. */
+struct audit_pend *audit_pend_new(enum audit_pend_kind kind);
+
+/* The record of p, written into l (reset first) as the members that follow
+ * "time" — "host", "vol", "event", "actor", "result", review flags,
+ * "object", "object2", then the event's fields — and its time into time:
+ * what audit_log_append_members() takes. The same members, order and bytes
+ * as the json-c record audit.c once built for it (tests/unit/test-audit-pend.c).
+ * paths: the path reference mode and keys (may be NULL: no references).
+ * 0 or -ENOMEM. */
+int audit_pend_write(const struct audit_pend *p, struct audit_paths *paths,
+		     const uint8_t volume_id[FORMAT_ID_LEN], char time[40], struct audit_line *l);
 /* Copies src's object into dst, its path duplicated (-ENOMEM). */
 int audit_pend_obj_copy(struct audit_pend_obj *dst, const struct audit_pend_obj *src);
 /* Wipes and frees o's path. */

@@ -47,7 +47,11 @@ void audit_rec_time(const struct timespec *ts, char out[40])
 		last_sec = ts->tv_sec;
 	}
 	memcpy(out, last, last_len);
-	snprintf(out + last_len, 40 - last_len, ".%06ldZ", ts->tv_nsec / 1000);
+	out += last_len;
+	*out++ = '.';
+	for (long us = ts->tv_nsec / 1000, div = 100000; div; div /= 10)
+		*out++ = (char)('0' + us / div % 10);
+	memcpy(out, "Z", 2);
 }
 
 const char *audit_rec_result(int result)
@@ -61,12 +65,12 @@ const char *audit_rec_result(int result)
 }
 
 /* Read once per process: a record per open must not cost a uname(2). */
-static void host_name(char *out, size_t cap)
+const char *audit_rec_host(void)
 {
 	static pthread_once_t once = PTHREAD_ONCE_INIT;
 
 	pthread_once(&once, host_init);
-	snprintf(out, cap, "%s", cached_host);
+	return cached_host;
 }
 
 struct json_object *audit_rec_new(const char *event, const uint8_t volume_id[FORMAT_ID_LEN],
@@ -82,7 +86,7 @@ struct json_object *audit_rec_new_at(const char *event, const uint8_t volume_id[
 	struct json_object *rec = json_object_new_object();
 	struct audit_actor self;
 	struct timespec now;
-	char t[40], host[256], vol[2 * FORMAT_ID_LEN + 1];
+	char t[40], vol[2 * FORMAT_ID_LEN + 1];
 
 	if (!rec)
 		return NULL;
@@ -95,10 +99,9 @@ struct json_object *audit_rec_new_at(const char *event, const uint8_t volume_id[
 		at = &now;
 	}
 	audit_rec_time(at, t);
-	host_name(host, sizeof(host));
 	audit_rec_hex(volume_id, FORMAT_ID_LEN, vol);
 	json_object_object_add(rec, "time", json_object_new_string(t));
-	json_object_object_add(rec, "host", json_object_new_string(host));
+	json_object_object_add(rec, "host", json_object_new_string(audit_rec_host()));
 	json_object_object_add(rec, "vol", json_object_new_string(vol));
 	json_object_object_add(rec, "event", json_object_new_string(event));
 	json_object_object_add(rec, "actor", audit_actor_json(actor));

@@ -24,6 +24,8 @@ struct json_object *audit_rec_new_at(const char *event, const uint8_t volume_id[
 /* RFC 3339 UTC with microseconds: "2026-11-23T16:42:15.123456Z". */
 void audit_rec_time(const struct timespec *ts, char out[40]);
 void audit_rec_hex(const uint8_t *in, size_t n, char *out);
+/* This machine's host name, read once ("" when it has none). */
+const char *audit_rec_host(void);
 /* "ok" or the errno name ("EIO"). */
 const char *audit_rec_result(int result);
 /* {"op":..,"from":..,"to":..} of a key operation (from/to may be NULL). */

@@ -15,6 +15,7 @@
 #include "format.h"
 
 struct json_object;
+struct audit_line;
 struct audit_log;
 struct audit_writer;
 
@@ -25,7 +26,9 @@ struct audit_writer;
 /* The daemon's side of the writer, all called on the writer thread. */
 struct audit_writer_cb {
 	void (*interim)(void *arg);                       /* every interval_s seconds */
-	struct json_object *(*build)(void *arg, void *item); /* an item's record; NULL: lost */
+	/* An item's record: its time and the members after "time" (see
+	 * audit_log_append_members) into out; -ENOMEM: lost. */
+	int (*build)(void *arg, void *item, char time[40], struct audit_line *out);
 	void (*drop)(void *item);                         /* frees an item */
 	void *arg;
 };

@@ -44,6 +44,7 @@ struct cipher_tls {
 	EVP_CIPHER_CTX *ctx[CK_COUNT];
 	EVP_KDF *hkdf;                  /* fetched once: a fetch per call costs more than the KDF */
 	EVP_MAC *hmac;
+	EVP_MD *sha256;                 /* fetched once: EVP_sha256() fetches per call */
 	/* The GCM context's current key and direction: consecutive blocks of one
 	 * file skip the key schedule and GHASH set-up and only take a new nonce. */
 	uint8_t *gcm_key;               /* secmem (the cache itself is plain heap, so leak
@@ -71,6 +72,7 @@ static void tls_free(void *p)
 	if (t) {
 		EVP_KDF_free(t->hkdf);
 		EVP_MAC_free(t->hmac);
+		EVP_MD_free(t->sha256);
 	}
 	if (t)
 		secmem_free(t->gcm_key);   /* wipes the cached GCM key */
@@ -431,30 +433,84 @@ out:
 	return ret;
 }
 
-int cipher_hmac_sha256_iov(const void *key, size_t key_len, const struct iovec *iov, int n,
-			   uint8_t out[CIPHER_HMAC_LEN])
+/* A new HMAC-SHA256 context set up with key; NULL on failure. */
+static EVP_MAC_CTX *hmac_ctx(const void *key, size_t key_len)
 {
 	EVP_MAC *mac = hmac_get();
 	EVP_MAC_CTX *mctx = mac ? EVP_MAC_CTX_new(mac) : NULL;
 	OSSL_PARAM params[2];
-	size_t outl = 0;
-	int ret = -EIO;
 
 	if (!mctx)
-		goto out;
+		return NULL;
 	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0);
 	params[1] = OSSL_PARAM_construct_end();
-	if (EVP_MAC_init(mctx, key, key_len, params) != 1)
-		goto out;
+	if (EVP_MAC_init(mctx, key, key_len, params) != 1) {
+		EVP_MAC_CTX_free(mctx);
+		return NULL;
+	}
+	return mctx;
+}
+
+/* The HMAC of iov under mctx's key (set up at hmac_ctx or by a previous run). */
+static int hmac_iov(EVP_MAC_CTX *mctx, const struct iovec *iov, int n, uint8_t out[CIPHER_HMAC_LEN])
+{
+	size_t outl = 0;
+
 	for (int i = 0; i < n; i++)
 		if (EVP_MAC_update(mctx, iov[i].iov_base, iov[i].iov_len) != 1)
-			goto out;
+			return -EIO;
 	if (EVP_MAC_final(mctx, out, &outl, CIPHER_HMAC_LEN) != 1 || outl != CIPHER_HMAC_LEN)
-		goto out;
-	ret = 0;
-out:
+		return -EIO;
+	return 0;
+}
+
+int cipher_hmac_sha256_iov(const void *key, size_t key_len, const struct iovec *iov, int n,
+			   uint8_t out[CIPHER_HMAC_LEN])
+{
+	EVP_MAC_CTX *mctx = hmac_ctx(key, key_len);
+	int ret = mctx ? hmac_iov(mctx, iov, n, out) : -EIO;
+
 	EVP_MAC_CTX_free(mctx);
 	return ret;
+}
+
+struct cipher_hmac {
+	EVP_MAC_CTX *ctx;               /* keyed; re-initialised per message with its key */
+};
+
+int cipher_hmac_new(const void *key, size_t key_len, struct cipher_hmac **out)
+{
+	struct cipher_hmac *h = calloc(1, sizeof(*h));
+
+	*out = NULL;
+	if (!h)
+		return -ENOMEM;
+	h->ctx = hmac_ctx(key, key_len);
+	if (!h->ctx) {
+		free(h);
+		return -EIO;
+	}
+	*out = h;
+	return 0;
+}
+
+int cipher_hmac_run(struct cipher_hmac *h, const void *data, size_t len,
+		    uint8_t out[CIPHER_HMAC_LEN])
+{
+	struct iovec v = { .iov_base = (void *)data, .iov_len = len };
+
+	/* A NULL key starts a new message under the key already set. */
+	if (EVP_MAC_init(h->ctx, NULL, 0, NULL) != 1)
+		return -EIO;
+	return hmac_iov(h->ctx, &v, 1, out);
+}
+
+void cipher_hmac_free(struct cipher_hmac *h)
+{
+	if (!h)
+		return;
+	EVP_MAC_CTX_free(h->ctx);   /* cleanses the key's pads */
+	free(h);
 }
 
 int cipher_hmac_sha256(const void *key, size_t key_len, const void *data, size_t len,
@@ -467,9 +523,14 @@ int cipher_hmac_sha256(const void *key, size_t key_len, const void *data, size_t
 
 int cipher_sha256(const void *data, size_t len, uint8_t out[32])
 {
+	struct cipher_tls *t = tls_get();
 	unsigned int outl = 0;
 
-	if (EVP_Digest(data, len, out, &outl, EVP_sha256(), NULL) != 1 || outl != 32)
+	if (t && !t->sha256)
+		t->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+	if (!t || !t->sha256)
+		return -EIO;
+	if (EVP_Digest(data, len, out, &outl, t->sha256, NULL) != 1 || outl != 32)
 		return -EIO;
 	return 0;
 }

@@ -43,6 +43,16 @@ int cipher_hmac_sha256(const void *key, size_t key_len, const void *data, size_t
 struct iovec;
 int cipher_hmac_sha256_iov(const void *key, size_t key_len, const struct iovec *iov, int n,
 			   uint8_t out[CIPHER_HMAC_LEN]);
+/* A key kept set up for many HMAC-SHA256s (the audit chain's record MACs,
+ * its path references): its pads are computed once, not per message, which
+ * was most of a short message's cost. Held in OpenSSL's context (cleansed
+ * when freed), like the per-thread cipher contexts' key schedules. One
+ * caller at a time. */
+struct cipher_hmac;
+int cipher_hmac_new(const void *key, size_t key_len, struct cipher_hmac **out);
+int cipher_hmac_run(struct cipher_hmac *h, const void *data, size_t len,
+		    uint8_t out[CIPHER_HMAC_LEN]);
+void cipher_hmac_free(struct cipher_hmac *h);
 int cipher_sha256(const void *data, size_t len, uint8_t out[32]);
 
 void cipher_thread_cleanup(void);

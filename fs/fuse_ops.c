@@ -307,8 +307,7 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int va
 			NULL);
 	if (!ret)
 		ret = do_setattr(fs, i, attr, valid, fi);
-	audit_event(&c, "setattr", &o, NULL, audit_setattr_fields(valid, (uint64_t)attr->st_size),
-		    ret);
+	audit_setattr(&c, &o, valid, (uint64_t)attr->st_size, ret);
 	if (!ret)
 		ret = node_getattr(&fs->nc, i, &st);
 	if (ret)

@@ -128,6 +128,29 @@ static void test_hmac_rfc4231_tc2(void **state)
 	free(exp);
 }
 
+/* A key set up once gives the same MACs, message after message, as the
+ * one-shot call (RFC 4231 test case 2, then another message, then it again). */
+static void test_hmac_kept_key(void **state)
+{
+	size_t ol;
+	uint8_t *exp = tu_hex("5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843", &ol);
+	uint8_t out[32], other[32], want[32];
+	struct cipher_hmac *h = NULL;
+
+	(void)state;
+	assert_int_equal(cipher_hmac_new("Jefe", 4, &h), 0);
+	assert_int_equal(cipher_hmac_run(h, "what do ya want for nothing?", 28, out), 0);
+	assert_memory_equal(out, exp, 32);
+	assert_int_equal(cipher_hmac_run(h, "", 0, other), 0);
+	assert_int_equal(cipher_hmac_sha256("Jefe", 4, "", 0, want), 0);
+	assert_memory_equal(other, want, 32);
+	assert_int_equal(cipher_hmac_run(h, "what do ya want for nothing?", 28, out), 0);
+	assert_memory_equal(out, exp, 32);
+	cipher_hmac_free(h);
+	cipher_hmac_free(NULL);
+	free(exp);
+}
+
 /* Nonces from the per-thread pool never repeat: not across refills, and not
  * between a parent and the child of a fork (which drops its copy). */
 static void test_nonce_pool_unique_across_fork(void **state)
@@ -170,6 +193,7 @@ int main(void)
 		cmocka_unit_test(test_siv_256_roundtrip_ad_binds),
 		cmocka_unit_test(test_hkdf_rfc5869_tc1),
 		cmocka_unit_test(test_hmac_rfc4231_tc2),
+		cmocka_unit_test(test_hmac_kept_key),
 		cmocka_unit_test(test_nonce_pool_unique_across_fork),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
