@@ -54,19 +54,20 @@ out:
 ssize_t xattr_get(struct volume *v, struct inode *i, const char *name, void *buf, size_t size)
 {
 	char bname[XATTR_BACKING_MAX], path[64];
-	uint8_t *enc = malloc(XATTR_VALUE_MAX);
+	uint8_t *enc = NULL;
 	uint8_t *plain = NULL;
 	ssize_t n;
 	size_t plen = 0;
 	int ret;
 
+	/* Other namespaces first: the kernel asks for security.capability
+	 * before every write(2) (docs/PERFORMANCE.md). */
+	ret = backing_name(v, name, bname);
+	if (ret)
+		return ret == -EOPNOTSUPP ? -ENODATA : ret;
+	enc = malloc(XATTR_VALUE_MAX);
 	if (!enc)
 		return -ENOMEM;
-	ret = backing_name(v, name, bname);
-	if (ret) {
-		n = ret == -EOPNOTSUPP ? -ENODATA : ret;
-		goto out;
-	}
 	inode_procpath(i, path);
 	n = getxattr(path, bname, enc, XATTR_VALUE_MAX);
 	if (n < 0) {
