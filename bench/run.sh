@@ -3,18 +3,20 @@
 # no-crypto FUSE bound) and the native directory, in one run, alternating the
 # order each round; reports medians and ratios as a Markdown table.
 # Usage (as root): bench/run.sh [--rounds N] [--size-mib N] [--out FILE] [--only W1,W2] [--dir DIR]
-#                                [--audit-overhead]
+#                                [--audit-overhead] [--audit-dir DIR]
 # --dir: where the backing directories live (default /var/tmp, i.e. the disk;
 # /dev/shm takes the disk out and compares CPU cost per byte).
 # phifs runs as installed: auditing on (coalesced summaries, hmac paths; the
 # spool in the bench dir). --audit-overhead adds phifs with audit=off to the
 # same run and a column with what auditing costs (issue target: <= 5%).
+# --audit-dir: put the spool in DIR instead (e.g. a file system of its own,
+# as docs/OPERATIONS.md advises; default: the bench dir, the same disk).
 # Workloads: seqwrite seqread untar lsR readall rmrf rand4k (seqread needs
 # seqwrite; lsR, readall and rmrf need untar).
 # This is a benchmark, not a test: it never fails on a number.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-rounds=3 size_mib=1024 out="" only="" base=/var/tmp audit_overhead=0
+rounds=3 size_mib=1024 out="" only="" base=/var/tmp audit_overhead=0 audit_dir=""
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--rounds) rounds=$2; shift 2 ;;
@@ -23,7 +25,8 @@ while [ $# -gt 0 ]; do
 	--only) only=$2; shift 2 ;;
 	--dir) base=$2; shift 2 ;;
 	--audit-overhead) audit_overhead=1; shift ;;
-	*) echo "usage: $0 [--rounds N] [--size-mib N] [--out FILE] [--only W1,W2] [--dir DIR] [--audit-overhead]" >&2; exit 2 ;;
+	--audit-dir) audit_dir=$2; shift 2 ;;
+	*) echo "usage: $0 [--rounds N] [--size-mib N] [--out FILE] [--only W1,W2] [--dir DIR] [--audit-overhead] [--audit-dir DIR]" >&2; exit 2 ;;
 	esac
 done
 [ "$(id -u)" -eq 0 ] || { echo "run as root (drop_caches, mounts)" >&2; exit 2; }
@@ -36,14 +39,16 @@ PHIFS="$root/tools/phifs/phifs"
 [ -x "$PHIFS" ] || { echo "build phifs first (make)" >&2; exit 2; }
 
 W=$(mktemp -d "$base/phifs-bench.XXXXXX")
+spool=$W/audit
+[ -z "$audit_dir" ] || spool=$(mktemp -d "$audit_dir/phifs-bench-audit.XXXXXX")
 FSES="native passthrough gocryptfs phifs"
 [ "$audit_overhead" -eq 0 ] || FSES="$FSES phifsna"
 cleanup() {
 	for f in passthrough gocryptfs phifs phifsna; do
 		mountpoint -q "$W/$f" 2>/dev/null && umount "$W/$f" 2>/dev/null || true
 	done
-	find "$W" -maxdepth 2 -name '*.log' -exec chattr -a {} + 2>/dev/null
-	rm -rf "$W"
+	find "$W" "$spool" -maxdepth 2 -name '*.log' -exec chattr -a {} + 2>/dev/null
+	rm -rf "$W" "$spool"
 }
 trap cleanup EXIT
 
@@ -56,7 +61,7 @@ gocryptfs -q -init -passfile "$W/pw" -scryptn 10 "$W/gc.back" >/dev/null
 gocryptfs -q -passfile "$W/pw" "$W/gc.back" "$W/gocryptfs"
 "$PHIFS" init --kms "local:$W/kek.bin" "$W/ph.back" >/dev/null
 export PHIFS_AUDIT_KEYS_DIR="$W/audit-keys"
-"$PHIFS" mount -o "audit=$W/audit" "$W/ph.back" "$W/phifs"
+"$PHIFS" mount -o "audit=$spool" "$W/ph.back" "$W/phifs"
 if [ "$audit_overhead" -eq 1 ]; then
 	"$PHIFS" init --kms "local:$W/kek.bin" "$W/pn.back" >/dev/null
 	"$PHIFS" mount -o audit=off "$W/pn.back" "$W/phifsna" 2>/dev/null
