@@ -163,7 +163,17 @@ static void open_flags(struct audit_line *l, int flags)
 }
 
 /* "attrs":[the attributes set], and "size" when it is one of them. */
-static void setattr_fields(struct audit_line *l, int valid, uint64_t size)
+static void time_field(struct audit_line *l, const char *key, const struct timespec *ts)
+{
+	char t[40];
+
+	audit_rec_time(ts, t);
+	audit_line_key(l, key);
+	audit_line_str(l, t);
+}
+
+static void setattr_fields(struct audit_line *l, int valid, uint64_t size, unsigned calls,
+			   const struct timespec *last)
 {
 	static const struct {
 		int bits;
@@ -188,6 +198,11 @@ static void setattr_fields(struct audit_line *l, int valid, uint64_t size)
 		audit_line_key(l, "size");
 		audit_line_int(l, (int64_t)size);
 	}
+	if (calls) {
+		audit_line_key(l, "calls");
+		audit_line_int(l, (int64_t)calls + 1);
+		time_field(l, "last", last);
+	}
 }
 
 static void event_fields(struct pw *w)
@@ -197,7 +212,7 @@ static void event_fields(struct pw *w)
 	if (p->fields == AUDIT_FIELDS_OPEN)
 		open_flags(w->l, p->flags);
 	else if (p->fields == AUDIT_FIELDS_SETATTR)
-		setattr_fields(w->l, p->flags, p->size);
+		setattr_fields(w->l, p->flags, p->size, p->calls, &p->last);
 	if (p->extra)
 		audit_line_members(w->l, p->extra, skip_field, w);
 }
@@ -220,15 +235,6 @@ static void io_dir(struct audit_line *l, const char *key, const struct audit_io_
 		audit_line_raw(l, "]", 1);
 	}
 	audit_line_raw(l, "]}", 2);
-}
-
-static void time_field(struct audit_line *l, const char *key, const struct timespec *ts)
-{
-	char t[40];
-
-	audit_rec_time(ts, t);
-	audit_line_key(l, key);
-	audit_line_str(l, t);
 }
 
 static void summary_fields(struct audit_line *l, const struct audit_pend *p)

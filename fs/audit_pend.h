@@ -56,6 +56,9 @@ struct audit_pend {
 	int final;                     /* SUMMARY: at release or unmount */
 	uint64_t off;                  /* CALL: offset */
 	int64_t bytes;                 /* CALL: bytes (0 on error) */
+	const void *node;              /* FIELDS_SETATTR: the inode it was on (joins only) */
+	unsigned calls;                /* FIELDS_SETATTR: calls joined into it (0: one) */
+	struct timespec last;          /* FIELDS_SETATTR with calls: the last one's time */
 	struct audit_io io;            /* SUMMARY only, and last: see audit_pend_new */
 };
 

@@ -151,6 +151,17 @@ void audit_writer_put_item(struct audit_writer *w, void *item, int keep)
 	put(w, NULL, item, keep);
 }
 
+int audit_writer_join(struct audit_writer *w, int (*join)(void *item, void *arg), void *arg)
+{
+	int joined = 0;
+
+	pthread_mutex_lock(&w->lock);
+	if (w->tail && w->tail->item)
+		joined = join(w->tail->item, arg);
+	pthread_mutex_unlock(&w->lock);
+	return joined;
+}
+
 int audit_writer_gate(struct audit_writer *w)
 {
 	if (w->cont)

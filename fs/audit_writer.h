@@ -44,6 +44,11 @@ void audit_writer_put(struct audit_writer *w, struct json_object *rec, int keep)
 /* The same for a captured event: cb->build makes its record on the writer
  * (NULL item counts as lost; a dropped one is freed with cb->drop). */
 void audit_writer_put_item(struct audit_writer *w, void *item, int keep);
+/* Offers arg to the newest queued item, still unwritten: join(item, arg)
+ * returns 1 when it took arg into the item (which then records both), 0
+ * when not. Returns join's answer, 0 when the queue's tail is not an item.
+ * join runs under the queue's lock: it must be quick and must not block. */
+int audit_writer_join(struct audit_writer *w, int (*join)(void *item, void *arg), void *arg);
 /* 0, or -EIO (counted as refused) while records cannot be made durable or
  * the queue is full, under audit_on_failure=deny. */
 int audit_writer_gate(struct audit_writer *w);

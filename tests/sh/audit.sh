@@ -10,7 +10,7 @@
 setup
 command -v keyctl >/dev/null || bail "keyctl missing (apt-get install keyutils)"
 command -v setfattr >/dev/null || bail "setfattr missing (apt-get install attr)"
-plan 56
+plan 61
 PY=/usr/bin/python3
 PHIFS_AUDIT="$top_builddir/tools/phifs-audit/phifs-audit"
 # A fresh spool (and verification material) per part of the test.
@@ -153,6 +153,38 @@ umount_volume
 rcheck "per-op: one read record per call (3 x 2000 bytes at 0, 2000, 4000)" \
 	"$AUD" "sorted((r['offset'],r['bytes']) for r in ev('read'))==[(0,2000),(2000,2000),(4000,2000)]"
 rcheck "per-op: no io summaries" "$AUD" "not ev('io')"
+
+# --- setattr calls of one process on one file: joined unless per-op --------
+# 20 files, each: truncate to 5, utime, chown, chmod, truncate to 3, from one
+# process. Coalesced mode may join successive calls into one record
+# ("calls", the union of "attrs"); never two size changes. Per-op mode: one
+# record per call. Both must account for the same calls and attributes.
+attrs_script='import os, sys
+d = sys.argv[1]
+for n in range(20):
+    f = os.path.join(d, "sa%d" % n)
+    open(f, "w").close()
+    os.truncate(f, 5); os.utime(f, (1, 1)); os.chown(f, 0, 0); os.chmod(f, 0o640); os.truncate(f, 3)'
+SA="[r for r in ev('setattr') if r['actor']['comm'].startswith('python')]"
+SA_CALLS="sum(r.get('calls',1) for r in $SA)"
+SA_ATTRS="sorted(set(a for r in $SA for a in r['attrs']))"
+declare -A sa_calls=() sa_attrs=() sa_recs=()
+for mode in per-op summary; do
+	fresh
+	mount_volume -o "audit=$AUD,audit_mode=$mode" || bail "cannot mount"
+	mkdir "$MNT/sa-$mode" && $PY -c "$attrs_script" "$MNT/sa-$mode"
+	umount_volume
+	sa_calls[$mode]=$(rv "$AUD" "$SA_CALLS")
+	sa_attrs[$mode]=$(rv "$AUD" "$SA_ATTRS")
+	sa_recs[$mode]=$(rv "$AUD" "len($SA)")
+	[ $mode = summary ] && rcheck "setattr: joined records never join two size changes, say calls and last" \
+		"$AUD" "any(r.get('calls',1)>=2 for r in $SA) and all(r['attrs'].count('size')<=1 and (('calls' in r) == ('last' in r)) for r in $SA) and sorted(r['size'] for r in $SA if 'size' in r)==[3]*20+[5]*20"
+done
+check "setattr: per-op mode has one record per call (100)" test "${sa_recs[per-op]}" = 100
+diag "setattr calls: ${sa_calls[*]}; records: ${sa_recs[*]}"
+check "setattr: coalesced records account for the same 100 calls" test "${sa_calls[summary]}" = 100 -a "${sa_calls[per-op]}" = 100
+check "setattr: ... with the same attributes" test -n "${sa_attrs[summary]}" -a "${sa_attrs[summary]}" = "${sa_attrs[per-op]}"
+check "setattr: ... in fewer records" test "${sa_recs[summary]}" -lt 100
 
 # --- interim summaries of a handle held open --------------------------------
 fresh

@@ -138,7 +138,10 @@ finish() { [ "$T_FAIL" -eq 0 ]; exit $?; }
 # rq DIR 'python expression': true when the expression holds over the records
 # of DIR. R: the daemon's records; tools: the tools stream's ("<vol>-tools");
 # ev(e[, rs]): those of event e; F: R without the log writer's own records.
-rq() {
+# rv DIR 'python expression': prints its value instead.
+rq() { RQ_PRINT=0 rq_eval "$@"; }
+rv() { RQ_PRINT=1 rq_eval "$@"; }
+rq_eval() {
 	/usr/bin/python3 - "$1" "$2" <<'PYEOF'
 import glob, json, os, sys
 R, tools = [], []
@@ -156,6 +159,9 @@ try:
 except Exception as e:
     ok = False
     print("# %r" % e)
+if os.environ.get("RQ_PRINT") == "1":
+    print(ok)
+    sys.exit(0)
 if not ok:
     print("# records:", [(r["event"], r.get("lost"), r.get("refused")) for r in R][-40:],
           [r["event"] for r in tools])

@@ -336,6 +336,33 @@ static void test_every_event_type(void **state)
 	}
 }
 
+/* setattr calls joined into one record (audit.c setattr_join): "calls"
+ * counts them all and "last" is the last one's time, after the attrs. */
+static void test_joined_setattr(void **state)
+{
+	struct audit_pend *p = pend(AUDIT_PEND_EVENT, "setattr", 0);
+	const char *want = ",\"attrs\":[\"mode\",\"uid\",\"mtime\"],\"calls\":3,"
+			   "\"last\":\"2023-11-14T22:13:21.000007Z\"}";
+	char *text;
+
+	(void)state;
+	p->obj.present = 1;
+	p->fields = AUDIT_FIELDS_SETATTR;
+	p->flags = FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID | FUSE_SET_ATTR_MTIME;
+	p->calls = 2;
+	p->last.tv_sec = 1700000001;
+	p->last.tv_nsec = 7000;
+	text = record_text(p);
+	assert_string_equal(text + strlen(text) - strlen(want), want);
+	free(text);
+	p->calls = 0;   /* one call: neither field */
+	text = record_text(p);
+	assert_null(strstr(text, "\"calls\""));
+	assert_null(strstr(text, "\"last\""));
+	free(text);
+	audit_pend_free(p);
+}
+
 static void test_obj_copy_and_clear(void **state)
 {
 	struct audit_pend_obj a = { .present = 1, .ino = 3 }, b;
@@ -365,6 +392,7 @@ int main(void)
 		cmocka_unit_test(test_actor_changes),
 		cmocka_unit_test(test_summary_both_directions),
 		cmocka_unit_test(test_every_event_type),
+		cmocka_unit_test(test_joined_setattr),
 		cmocka_unit_test(test_obj_copy_and_clear),
 	};
 
