@@ -9,8 +9,10 @@
  * Plaintext paths are found from the backing tree: /proc/self/fd of the
  * O_PATH fd gives the backing path, whose components decrypt with names.c.
  * Directories' plaintext paths are cached by backing path: a backing path is
- * a function of the plaintext path and the directory ids, so an entry never
- * goes stale (a renamed directory simply gets another backing path). Before
+ * a function of the plaintext path and the directory ids, so a cached path
+ * never goes stale (a renamed directory simply gets another backing path);
+ * its dirid can (a directory removed and made again under the same name),
+ * and a name that then fails to decrypt clears the cache once. Before
  * that, the plaintext path of an inode is cached by inode number and a
  * generation that every rename through the mount moves on
  * (audit_paths_moved; an unlink or rmdir only drops its own inode's entry,
@@ -131,6 +133,17 @@ static void slot_forget(struct ino_slot *s, uint64_t ino)
 		s->id_ino = 0;
 }
 
+/* A directory slot emptied; its plaintext path (PHI) wiped. Under p->lock. */
+static void dir_slot_clear(struct dir_slot *s)
+{
+	free(s->backing);
+	s->backing = NULL;
+	if (s->plain)
+		explicit_bzero(s->plain, strlen(s->plain));
+	free(s->plain);
+	s->plain = NULL;
+}
+
 static const char *const mode_names[] = { "none", "hmac", "encrypted", "plain" };
 
 int audit_paths_parse(const char *s, enum audit_paths_mode *mode)
@@ -209,10 +222,8 @@ void audit_paths_free(struct audit_paths *p)
 	live_set(p, NULL);
 	cipher_hmac_free(p->hmac);
 	secmem_free(p->keys);
-	for (int i = 0; i < DIR_CACHE_SLOTS; i++) {
-		free(p->cache[i].backing);
-		free(p->cache[i].plain);
-	}
+	for (int i = 0; i < DIR_CACHE_SLOTS; i++)
+		dir_slot_clear(&p->cache[i]);
 	for (int i = 0; i < INO_CACHE_SLOTS; i++)
 		slot_clear(&p->icache[i]);   /* file ids are not secret */
 	pthread_mutex_destroy(&p->lock);
@@ -257,11 +268,22 @@ static void cache_put(struct audit_paths *p, const char *backing, const char *pl
 		return;
 	}
 	pthread_mutex_lock(&p->lock);
-	free(s->backing);
-	free(s->plain);
+	dir_slot_clear(s);
 	s->backing = b;
 	s->plain = v;
 	memcpy(s->dirid, dirid, NAMES_DIRID_LEN);
+	pthread_mutex_unlock(&p->lock);
+}
+
+/* Every directory slot dropped. A name that does not decrypt under a cached
+ * dirid means that directory was removed and made again: the same backing
+ * path (a function of the plaintext path and the ancestors' dirids), a new
+ * dirid of its own. Rare: the cache fills again as paths are looked up. */
+static void cache_clear(struct audit_paths *p)
+{
+	pthread_mutex_lock(&p->lock);
+	for (int i = 0; i < DIR_CACHE_SLOTS; i++)
+		dir_slot_clear(&p->cache[i]);
 	pthread_mutex_unlock(&p->lock);
 }
 
@@ -385,7 +407,7 @@ void audit_paths_forget(uint64_t ino)
 }
 
 /* The plaintext path of inode i itself, from /proc and the backing tree. */
-static int inode_path(struct audit_paths *p, struct inode *i, char *out, size_t cap)
+static int inode_path_once(struct audit_paths *p, struct inode *i, char *out, size_t cap)
 {
 	char abs[PATH_MAX], dplain[PATH_MAX], *rel, *slash;
 	uint8_t dirid[NAMES_DIRID_LEN];
@@ -406,6 +428,19 @@ static int inode_path(struct audit_paths *p, struct inode *i, char *out, size_t 
 	if (!ret)
 		ret = decrypt_child(p, slash ? rel : "", dirid, slash ? slash + 1 : rel, dplain, out,
 				    cap);
+	return ret;
+}
+
+/* inode_path_once, again without the directory cache when a name failed to
+ * decrypt under a cached dirid (cache_clear). */
+static int inode_path(struct audit_paths *p, struct inode *i, char *out, size_t cap)
+{
+	int ret = inode_path_once(p, i, out, cap);
+
+	if (ret == -EBADMSG) {
+		cache_clear(p);
+		ret = inode_path_once(p, i, out, cap);
+	}
 	return ret;
 }
 

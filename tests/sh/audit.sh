@@ -10,7 +10,7 @@
 setup
 command -v keyctl >/dev/null || bail "keyctl missing (apt-get install keyutils)"
 command -v setfattr >/dev/null || bail "setfattr missing (apt-get install attr)"
-plan 61
+plan 62
 PY=/usr/bin/python3
 PHIFS_AUDIT="$top_builddir/tools/phifs-audit/phifs-audit"
 # A fresh spool (and verification material) per part of the test.
@@ -115,6 +115,19 @@ cat "$MNT/a/h2.txt" >/dev/null
 umount_volume
 rcheck "audit_paths=plain: after an unlink, the inode's records no longer use the removed name" \
 	"$AUD" "[r['object'].get('path',{}).get('plain') for r in ev('open')][-2:]==['/a/h1.txt',None] and ev('unlink')[-1]['object']['path']['plain']=='/a/h1.txt'"
+# A directory removed and made again under the same name has a new dirid but
+# the same backing path: its files' records must still name them.
+fresh
+mount_volume -o "audit=$AUD,audit_paths=plain" || bail "cannot mount"
+# (A rename elsewhere makes the next open find its path from the backing tree.)
+mkdir "$MNT/again" && echo 1 > "$MNT/again/one.txt" && touch "$MNT/m1" && mv "$MNT/m1" "$MNT/m2"
+cat "$MNT/again/one.txt" >/dev/null
+rm -r "$MNT/again"
+mkdir "$MNT/again" && echo 2 > "$MNT/again/two.txt" && mv "$MNT/m2" "$MNT/m1"
+cat "$MNT/again/two.txt" >/dev/null
+umount_volume
+rcheck "audit_paths=plain: files of a directory made again under its old name keep their paths" \
+	"$AUD" "[r['object'].get('path',{}).get('plain') for r in ev('open')]==['/again/one.txt','/again/two.txt'] or print([r['object'] for r in ev('open')])"
 # An unlink's file id: read from the header (a file of an earlier mount), or
 # remembered from the file's create in this mount; either way the create's.
 fresh
