@@ -3,9 +3,15 @@
 # no-crypto FUSE bound) and the native directory, in one run, alternating the
 # order each round; reports medians and ratios as a Markdown table.
 # Usage (as root): bench/run.sh [--rounds N] [--size-mib N] [--out FILE] [--only W1,W2] [--dir DIR]
-#                                [--audit-overhead] [--audit-dir DIR]
+#                                [--audit-overhead] [--audit-dir DIR] [--fresh-ext4 GIB]
 # --dir: where the backing directories live (default /var/tmp, i.e. the disk;
 # /dev/shm takes the disk out and compares CPU cost per byte).
+# --fresh-ext4 GIB: the backing directories (and the spool, unless --audit-dir)
+# on an ext4 made for this run (default mkfs options, with its journal) in a
+# sparse GIB GiB image file under --dir, on a loop device: a server's usual
+# file system, without the history of the --dir file system (an ext4 that has
+# seen millions of deletions scans for recently deleted inodes at each create,
+# which swings untar by more than the differences measured).
 # phifs runs as installed: auditing on (coalesced summaries, hmac paths; the
 # spool in the bench dir). --audit-overhead adds phifs with audit=off to the
 # same run and a column with what auditing costs (issue target: <= 5%).
@@ -16,7 +22,7 @@
 # This is a benchmark, not a test: it never fails on a number.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-rounds=3 size_mib=1024 out="" only="" base=/var/tmp audit_overhead=0 audit_dir=""
+rounds=3 size_mib=1024 out="" only="" base=/var/tmp audit_overhead=0 audit_dir="" fresh_gib=""
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--rounds) rounds=$2; shift 2 ;;
@@ -26,7 +32,8 @@ while [ $# -gt 0 ]; do
 	--dir) base=$2; shift 2 ;;
 	--audit-overhead) audit_overhead=1; shift ;;
 	--audit-dir) audit_dir=$2; shift 2 ;;
-	*) echo "usage: $0 [--rounds N] [--size-mib N] [--out FILE] [--only W1,W2] [--dir DIR] [--audit-overhead] [--audit-dir DIR]" >&2; exit 2 ;;
+	--fresh-ext4) fresh_gib=$2; shift 2 ;;
+	*) echo "usage: $0 [--rounds N] [--size-mib N] [--out FILE] [--only W1,W2] [--dir DIR] [--audit-overhead] [--audit-dir DIR] [--fresh-ext4 GIB]" >&2; exit 2 ;;
 	esac
 done
 [ "$(id -u)" -eq 0 ] || { echo "run as root (drop_caches, mounts)" >&2; exit 2; }
@@ -38,6 +45,16 @@ fi
 PHIFS="$root/tools/phifs/phifs"
 [ -x "$PHIFS" ] || { echo "build phifs first (make)" >&2; exit 2; }
 
+fresh_mnt=""
+if [ -n "$fresh_gib" ]; then
+	fresh_img=$(mktemp "$base/phifs-bench-ext4.XXXXXX")
+	fresh_mnt=$(mktemp -d /mnt/phifs-bench-ext4.XXXXXX)
+	truncate -s "${fresh_gib}G" "$fresh_img"
+	mkfs.ext4 -q -F "$fresh_img"
+	mount -o loop "$fresh_img" "$fresh_mnt"
+	rm -f "$fresh_img"   # the loop device keeps it until the unmount
+	base=$fresh_mnt
+fi
 W=$(mktemp -d "$base/phifs-bench.XXXXXX")
 spool=$W/audit
 [ -z "$audit_dir" ] || spool=$(mktemp -d "$audit_dir/phifs-bench-audit.XXXXXX")
@@ -49,6 +66,7 @@ cleanup() {
 	done
 	find "$W" "$spool" -maxdepth 2 -name '*.log' -exec chattr -a {} + 2>/dev/null
 	rm -rf "$W" "$spool"
+	if [ -n "$fresh_mnt" ]; then umount "$fresh_mnt" && rmdir "$fresh_mnt"; fi
 }
 trap cleanup EXIT
 
@@ -130,5 +148,5 @@ median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a
 		echo
 	done
 	echo
-	echo "Ratios: >1 means phifs is faster (throughput ratio, or inverse time ratio). Medians of $rounds rounds, order rotated each round; $(nproc) cores, $(free -g | awk '/Mem/{print $2}') GiB RAM, $(uname -r), sequential size $size_mib MiB, cold cache for reads (drop_caches), backing directories on $(findmnt -no FSTYPE -T "$W")."
+	echo "Ratios: >1 means phifs is faster (throughput ratio, or inverse time ratio). Medians of $rounds rounds, order rotated each round; $(nproc) cores, $(free -g | awk '/Mem/{print $2}') GiB RAM, $(uname -r), sequential size $size_mib MiB, cold cache for reads (drop_caches), backing directories on $(findmnt -no FSTYPE -T "$W")${fresh_gib:+ made for this run (--fresh-ext4)}."
 } | if [ -n "$out" ]; then tee "$out"; else cat; fi
