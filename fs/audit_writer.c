@@ -21,6 +21,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -389,6 +390,19 @@ static void *writer_main(void *arg)
 	return NULL;
 }
 
+/* SCHED_BATCH: the writer's wakeups do not preempt a running FUSE thread or
+ * the application waiting on it (its records are throughput work, due within
+ * the sync window, not on any request's path); it keeps its fair share of
+ * the CPU, so it cannot starve and fill the queue. Without it (a kernel that
+ * refuses) nothing changes but latency: the error is not worth a message. */
+static void writer_batch_class(pthread_t t)
+{
+	struct sched_param sp = { .sched_priority = 0 };
+
+	if (pthread_setschedparam(t, SCHED_BATCH, &sp))
+		return;
+}
+
 static int start_thread(struct audit_writer *w)
 {
 	pthread_condattr_t ca;
@@ -405,6 +419,8 @@ static int start_thread(struct audit_writer *w)
 	/* Named, so a profile or bench/audit-cpu.sh can tell its CPU time apart. */
 	if (!ret)
 		pthread_setname_np(w->thread, "phifs-audit");
+	if (!ret)
+		writer_batch_class(w->thread);
 	return ret;
 }
 
