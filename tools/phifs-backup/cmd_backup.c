@@ -42,6 +42,7 @@
 
 #define READ_ATTEMPTS 3
 #define HOT_SECONDS 2       /* a file changed this recently is read twice (§7 step 4) */
+#define PATCH_AHEAD 128     /* patches asked of the disk ahead of the one read */
 
 struct bk {
 	struct repo *r;
@@ -201,8 +202,17 @@ static int read_pass(struct bk *b, int fd, uint64_t size, int store, struct json
 	return end ? end : ret;
 }
 
+/* Asks the disk for fresh patch i ahead of its read: scattered small reads
+ * are then queued together instead of one round trip each. */
+static void patch_ahead(int fd, const struct chgplan *pl, size_t i)
+{
+	if (i < pl->npa && pl->fresh[i])
+		(void)posix_fadvise(fd, (off_t)pl->pa[i].off, pl->pa[i].len, POSIX_FADV_WILLNEED);
+}
+
 /* The fresh patches of plan pl (§6.3): read, identified and stored like
- * chunks; pids[i] = the id of patch i. Same returns as read_pass. */
+ * chunks; pids[i] = the id of patch i. Same returns as read_pass. No
+ * readahead around them (it would read the chunks the patches spare). */
 static int patch_pass(struct bk *b, int fd, int store, struct json_object *pids,
 		      const struct chgplan *pl)
 {
@@ -213,9 +223,14 @@ static int patch_pass(struct bk *b, int fd, int store, struct json_object *pids,
 	for (size_t i = 0; i < pl->npa; i++)
 		bytes += pl->fresh[i] ? pl->pa[i].len : 0;
 	repo_pipe_begin(b->pipe, pids, store, bytes);
+	(void)posix_fadvise(fd, 0, 0, POSIX_FADV_RANDOM);
+	for (size_t i = 0; store && i < PATCH_AHEAD; i++)
+		patch_ahead(fd, pl, i);
 	for (size_t i = 0; !ret && i < pl->npa; i++) {
 		size_t got = 0;
 
+		if (store)
+			patch_ahead(fd, pl, i + PATCH_AHEAD);
 		if (!pl->fresh[i])
 			continue;
 		ret = repo_pipe_slot(b->pipe, &buf);
@@ -234,6 +249,7 @@ static int patch_pass(struct bk *b, int fd, int store, struct json_object *pids,
 		}
 		ret = got == pl->pa[i].len ? repo_pipe_submit(b->pipe, pl->pa[i].len, i) : -EAGAIN;
 	}
+	(void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 	end = repo_pipe_end(b->pipe);
 	return end ? end : ret;
 }
