@@ -13,18 +13,21 @@
 # phifs-backup the bytes of cipher files it read (its --json bytes_read).
 # (scripts/install-deps.sh --bench installs them.)
 # Usage (as root): bench/backup.sh [--large-mib N] [--large-files N]
-#                  [--chunk-size SIZE (phifs-backup init; default 1M)] [--out FILE]
+#                  [--chunk-size SIZE (phifs-backup init; default 1M)] [--no-patches]
+#                  [--out FILE]
+# (--no-patches: phifs-backup backup --no-patches, the A/B of BACKUP_FORMAT.md §6.3)
 # A benchmark, not a test: it never fails on a number.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-large_mib=256 large_files=3 out="" chunk=1M
+large_mib=256 large_files=3 out="" chunk=1M bkopt=()
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--large-mib) large_mib=$2; shift 2 ;;
 	--large-files) large_files=$2; shift 2 ;;
 	--out) out=$2; shift 2 ;;
 	--chunk-size) chunk=$2; shift 2 ;;
-	*) echo "usage: $0 [--large-mib N] [--large-files N] [--chunk-size SIZE] [--out FILE]" >&2; exit 2 ;;
+	--no-patches) bkopt=(--no-patches); shift ;;
+	*) echo "usage: $0 [--large-mib N] [--large-files N] [--chunk-size SIZE] [--no-patches] [--out FILE]" >&2; exit 2 ;;
 	esac
 done
 [ "$(id -u)" -eq 0 ] || { echo "run as root (mount, drop_caches)" >&2; exit 2; }
@@ -57,7 +60,7 @@ sys.exit(rc)' "$W" "$@" || { cat "$W/err" >&2; exit 1; }
 }
 # phifs-backup's own count of cipher bytes read (--json), into R[NAME]
 declare -A R
-phifs_timed() { timed "$1" "$BK" backup --json "$W/cipher"; R[$1]=$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["stats"]["bytes_read"])' "$W/out"); }
+phifs_timed() { timed "$1" "$BK" backup --json ${bkopt[@]+"${bkopt[@]}"} "$W/cipher"; R[$1]=$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["stats"]["bytes_read"])' "$W/out"); }
 
 mkdir -p "$W/mnt"
 "$PHIFS" init --kms "local:$W/kek.bin" "$W/cipher" >/dev/null
@@ -116,7 +119,7 @@ sec() { awk -v m="$1" 'BEGIN { printf "%.1f", m / 1000 }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 mib() { awk -v b="$1" 'BEGIN { printf "%.0f", b / 1048576 }'; }
 report() {
-	echo "Data: /usr/include + $large_files × $large_mib MiB random files in a phifs volume; cipher dir $(mib "$data") MiB; phifs-backup chunks $chunk."
+	echo "Data: /usr/include + $large_files × $large_mib MiB random files in a phifs volume; cipher dir $(mib "$data") MiB; phifs-backup chunks $chunk${bkopt[@]+ ${bkopt[*]}}."
 	echo "$(date -u +%F), $(nproc) cores; restic $(restic version | cut -d' ' -f2), borg $(borg --version | cut -d' ' -f2)."
 	echo
 	echo "| step | phifs-backup | restic | borg | restic ÷ phifs |"

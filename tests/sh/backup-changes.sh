@@ -3,8 +3,8 @@
 # volume's change records (docs/FORMAT.md §7.1) say was written since the
 # parent snapshot (docs/BACKUP_FORMAT.md §7.1), and that fall back to reading
 # a file whole whenever the record cannot vouch for it: blocks overwritten at
-# scattered places through the mount → only their chunks are read (by the
-# backup's JSON stats), with and without an unmount in between; each snapshot
+# scattered places through the mount → only their slots are read, as
+# patches (by the backup's JSON stats), with and without an unmount in between; each snapshot
 # restored, mounted and compared with what was written then; a ciphertext
 # block rewritten behind phifs's back (dd) and an online rekey → the file is
 # read whole and the snapshot holds the exact backing bytes; --full-read.
@@ -46,9 +46,10 @@ out=$(backup); S2=$(echo "$out" | snap_of)
 read2=$(echo "$out" | stat_of bytes_read)
 diag "scattered: $out"
 [ "$(echo "$out" | stat_of files_partial)" -eq 1 ] && ok "the changed file was read by its change record" || not_ok "files_partial: $out"
-# header + 4 chunks, nothing else (big2 and small are unchanged)
-[ "$read2" -ge $((4 * CHUNK)) ] && [ "$read2" -le $((4 * CHUNK + 4096)) ] \
-	&& ok "only the 4 written chunks were read ($read2 bytes, not 32 MiB)" || not_ok "bytes read $read2"
+# header + the 4 written slots as patches (BACKUP_FORMAT.md §6.3), nothing
+# else (big2 and small are unchanged)
+[ "$read2" -eq $((176 + 4 * 4128)) ] && [ "$(echo "$out" | stat_of patches)" -eq 4 ] \
+	&& ok "only the 4 written slots were read ($read2 bytes, not 32 MiB)" || not_ok "bytes read $read2"
 [ "$(echo "$out" | stat_of bytes_skipped)" -ge $((27 * CHUNK)) ] && ok "the other chunks were taken from the parent" || not_ok "skipped: $out"
 out=$(PHIFS_REPO="$WORK/repo16" backup)
 [ "$(echo "$out" | stat_of bytes_read)" -eq $((176 + 4 * 3 * 4128)) ] && [ "$(echo "$out" | stat_of new_blobs)" -eq 5 ] \

@@ -34,6 +34,7 @@
 #include "repo_meta.h"
 #include "repo_obj.h"
 #include "repo_pack.h"
+#include "repo_patch.h"
 #include "repo_pipe.h"
 #include "repo_snap.h"
 #include "repo_util.h"
@@ -41,6 +42,7 @@
 
 #define READ_ATTEMPTS 3
 #define HOT_SECONDS 2       /* a file changed this recently is read twice (§7 step 4) */
+#define PATCH_AHEAD 128     /* patches asked of the disk ahead of the one read */
 
 struct bk {
 	struct repo *r;
@@ -57,8 +59,10 @@ struct bk {
 	dev_t dev;                      /* the cipher dir's filesystem */
 	uint64_t files, dirs, bytes, files_read, bytes_read, sockets;
 	uint64_t files_partial, bytes_skipped;  /* read by the change record (§7.1) */
+	uint64_t patches;               /* patches read (§6.3) */
 	int json, tty;
 	int full_read;                  /* --full-read: ignore change records */
+	int no_patches;                 /* --no-patches: a written chunk is read whole */
 	double last_report;
 	int file_errno;                 /* why the last file could not be read */
 };
@@ -130,6 +134,11 @@ static struct json_object *entry_new(const char *path, const char *type, const s
 	return e;
 }
 
+static int indexed(void *ix, const uint8_t id[32])
+{
+	return repo_index_find(ix, id) ? 0 : -ENOENT;
+}
+
 /* The parent's chunk list when the file is unchanged and all its chunks are
  * still indexed (§7 step 3), else NULL. */
 static struct json_object *unchanged(struct bk *b, const char *path, const struct stat *st)
@@ -148,14 +157,7 @@ static struct json_object *unchanged(struct bk *b, const char *path, const struc
 	if (sz != st->st_size || mt != ns(st->st_mtim) || ct != ns(st->st_ctim) ||
 	    ino != (int64_t)st->st_ino)
 		return NULL;
-	for (size_t i = 0; i < json_object_array_length(c); i++) {
-		const char *hex = json_object_get_string(json_object_array_get_idx(c, i));
-		uint8_t id[32];
-
-		if (!hex || repo_unhex(hex, id, 32) || !repo_index_find(b->ix, id))
-			return NULL;
-	}
-	return p;
+	return repo_patch_each_blob(p, indexed, b->ix) ? NULL : p;
 }
 
 /* One pass over an open file: chunk ids into ids (stored when store); the
@@ -200,6 +202,67 @@ static int read_pass(struct bk *b, int fd, uint64_t size, int store, struct json
 	return end ? end : ret;
 }
 
+/* Asks the disk for fresh patch i ahead of its read: scattered small reads
+ * are then queued together instead of one round trip each. */
+static void patch_ahead(int fd, const struct chgplan *pl, size_t i)
+{
+	if (i < pl->npa && pl->fresh[i])
+		(void)posix_fadvise(fd, (off_t)pl->pa[i].off, pl->pa[i].len, POSIX_FADV_WILLNEED);
+}
+
+/* The fresh patches of plan pl (§6.3): read, identified and stored like
+ * chunks; pids[i] = the id of patch i. Same returns as read_pass. No
+ * readahead around them (it would read the chunks the patches spare). */
+static int patch_pass(struct bk *b, int fd, int store, struct json_object *pids,
+		      const struct chgplan *pl)
+{
+	uint64_t bytes = 0;
+	uint8_t *buf;
+	int ret = 0, end;
+
+	for (size_t i = 0; i < pl->npa; i++)
+		bytes += pl->fresh[i] ? pl->pa[i].len : 0;
+	repo_pipe_begin(b->pipe, pids, store, bytes);
+	(void)posix_fadvise(fd, 0, 0, POSIX_FADV_RANDOM);
+	for (size_t i = 0; store && i < PATCH_AHEAD; i++)
+		patch_ahead(fd, pl, i);
+	for (size_t i = 0; !ret && i < pl->npa; i++) {
+		size_t got = 0;
+
+		if (store)
+			patch_ahead(fd, pl, i + PATCH_AHEAD);
+		if (!pl->fresh[i])
+			continue;
+		ret = repo_pipe_slot(b->pipe, &buf);
+		if (ret)
+			break;
+		ret = fdio_pread(fd, buf, pl->pa[i].len, pl->pa[i].off, &got);
+		if (ret) {
+			b->file_errno = -ret;
+			ret = -ENODATA;
+			break;
+		}
+		if (store) {
+			b->bytes_read += pl->pa[i].len;
+			b->bytes_skipped -= pl->pa[i].len;
+			b->patches++;
+		}
+		ret = got == pl->pa[i].len ? repo_pipe_submit(b->pipe, pl->pa[i].len, i) : -EAGAIN;
+	}
+	(void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	end = repo_pipe_end(b->pipe);
+	return end ? end : ret;
+}
+
+/* Chunks, then patches. */
+static int read_all(struct bk *b, int fd, uint64_t size, int store, struct json_object *ids,
+		    struct json_object *pids, const struct chgplan *pl)
+{
+	int ret = read_pass(b, fd, size, store, ids, pl);
+
+	return ret || !pl || !pl->npa ? ret : patch_pass(b, fd, store, pids, pl);
+}
+
 static int same_stat(const struct stat *a, const struct stat *c)
 {
 	return a->st_size == c->st_size && ns(a->st_mtim) == ns(c->st_mtim) &&
@@ -207,19 +270,34 @@ static int same_stat(const struct stat *a, const struct stat *c)
 }
 
 static int read_twice(struct bk *b, int fd, const struct stat *st, struct json_object *ids,
-		      const struct chgplan *pl)
+		      struct json_object *pids, const struct chgplan *pl)
 {
-	int ret = read_pass(b, fd, (uint64_t)st->st_size, 1, ids, pl);
+	int ret = read_all(b, fd, (uint64_t)st->st_size, 1, ids, pids, pl);
 
 	if (!ret && time(NULL) - st->st_ctim.tv_sec <= HOT_SECONDS) {
 		struct json_object *again = json_object_new_array();
+		struct json_object *pagain = json_object_new_array();
 
-		ret = read_pass(b, fd, (uint64_t)st->st_size, 0, again, pl);
-		if (!ret && !json_object_equal(again, ids))
+		ret = read_all(b, fd, (uint64_t)st->st_size, 0, again, pagain, pl);
+		if (!ret && (!json_object_equal(again, ids) || !json_object_equal(pagain, pids)))
 			ret = -EAGAIN;
 		json_object_put(again);
+		json_object_put(pagain);
 	}
 	return ret;
+}
+
+/* The entry's "pa" from the plan and the ids of its fresh patches, or NULL
+ * when the file has none. */
+static struct json_object *patches_json(const struct chgplan *pl, struct json_object *pids)
+{
+	for (size_t i = 0; i < pl->npa; i++) {
+		const char *hex = json_object_get_string(json_object_array_get_idx(pids, i));
+
+		if (pl->fresh[i] && (!hex || repo_unhex(hex, pl->pa[i].id, 32)))
+			return NULL;            /* not reached: the pass filled every one */
+	}
+	return pl->npa ? repo_patch_json(pl->pa, pl->npa) : NULL;
 }
 
 /* A read that saw the same file and the same change record before and
@@ -228,22 +306,25 @@ static int read_twice(struct bk *b, int fd, const struct stat *st, struct json_o
  * would not change the times again). With a parent entry p and a record
  * that vouches for it, only the chunks written since are read (§7.1). */
 static int read_once(struct bk *b, int fd, struct json_object *p, struct stat *st,
-		     struct json_object **ids, struct chgplan_rec *rec)
+		     struct json_object **ids, struct json_object **pa, struct chgplan_rec *rec)
 {
 	struct chgplan_rec *rec2 = malloc(sizeof(*rec2));
+	struct json_object *pids = json_object_new_array();
 	struct chgplan pl = { 0 };
 	struct stat after;
 	int ret = -ENODATA, partial;
 
 	*ids = json_object_new_array();
+	*pa = NULL;
 	if (!rec2 || fstat(fd, st) < 0) {
 		b->file_errno = rec2 ? errno : ENOMEM;
 		goto out;
 	}
 	chgplan_rec_read(fd, st, rec);
 	partial = !b->full_read && p &&
-		  !chgplan_make(p, rec, st, b->slot, b->r->cfg.chunk_max, b->ix, &pl);
-	ret = read_twice(b, fd, st, *ids, partial ? &pl : NULL);
+		  !chgplan_make(p, rec, st, b->slot, b->r->cfg.chunk_max, b->ix,
+				!b->no_patches && b->r->cfg.version >= REPO_VERSION_PATCHES, &pl);
+	ret = read_twice(b, fd, st, *ids, pids, partial ? &pl : NULL);
 	if (ret)
 		goto out;
 	if (fstat(fd, &after) < 0) {
@@ -253,9 +334,14 @@ static int read_once(struct bk *b, int fd, struct json_object *p, struct stat *s
 	}
 	chgplan_rec_read(fd, &after, rec2);
 	ret = same_stat(st, &after) && chgplan_rec_same(rec, rec2) ? 0 : -EAGAIN;
-	if (!ret)
+	if (!ret) {
 		b->files_partial += partial;
+		*pa = partial ? patches_json(&pl, pids) : NULL;
+		if (partial && pl.npa && !*pa)
+			ret = -EIO;
+	}
 out:
+	json_object_put(pids);
 	chgplan_free(&pl);
 	free(rec2);
 	return ret;
@@ -277,7 +363,7 @@ static int open_file(int dirfd, const char *name)
 static int do_file(struct bk *b, int dirfd, const char *name, const char *path,
 		   const struct stat *st0, struct json_object **out)
 {
-	struct json_object *p = unchanged(b, path, st0), *ids = NULL, *x = NULL, *e;
+	struct json_object *p = unchanged(b, path, st0), *ids = NULL, *pa = NULL, *x = NULL, *e;
 	struct chgplan_rec *rec = NULL;
 	struct stat st = *st0;
 	int ret = -EAGAIN, fd;
@@ -288,7 +374,7 @@ static int do_file(struct bk *b, int dirfd, const char *name, const char *path,
 		json_object_object_add(e, "sz", json_object_new_int64(st0->st_size));
 		json_object_object_get_ex(p, "c", &ids);
 		json_object_object_add(e, "c", json_object_get(ids));
-		for (const char **k = (const char *[]){ "x", "cl", "cg", NULL }; *k; k++)
+		for (const char **k = (const char *[]){ "pa", "x", "cl", "cg", NULL }; *k; k++)
 			if (json_object_object_get_ex(p, *k, &x))
 				json_object_object_add(e, *k, json_object_get(x));
 		*out = e;
@@ -311,7 +397,8 @@ static int do_file(struct bk *b, int dirfd, const char *name, const char *path,
 	}
 	for (int i = 0; i < READ_ATTEMPTS && ret == -EAGAIN; i++) {
 		json_object_put(ids);
-		ret = read_once(b, fd, p, &st, &ids, rec);
+		json_object_put(pa);
+		ret = read_once(b, fd, p, &st, &ids, &pa, rec);
 	}
 	if (!ret && repo_meta_xattrs_get(fd, &x)) {
 		b->file_errno = errno;
@@ -320,6 +407,7 @@ static int do_file(struct bk *b, int dirfd, const char *name, const char *path,
 	close(fd);
 	if (ret) {
 		json_object_put(ids);
+		json_object_put(pa);
 		free(rec);
 		if (ret != -EAGAIN && ret != -ENODATA)
 			return ret;          /* repository write failure: stop */
@@ -330,6 +418,8 @@ static int do_file(struct bk *b, int dirfd, const char *name, const char *path,
 	e = entry_new(path, "f", &st);
 	json_object_object_add(e, "sz", json_object_new_int64(st.st_size));
 	json_object_object_add(e, "c", ids);
+	if (pa)
+		json_object_object_add(e, "pa", pa);
 	if (x)
 		json_object_object_add(e, "x", x);
 	chgplan_tag(e, rec);
@@ -534,6 +624,7 @@ static struct json_object *stats_json(struct bk *b)
 	json_object_object_add(o, "sockets_skipped", json_object_new_int64((int64_t)b->sockets));
 	json_object_object_add(o, "files_partial", json_object_new_int64((int64_t)b->files_partial));
 	json_object_object_add(o, "bytes_skipped", json_object_new_int64((int64_t)b->bytes_skipped));
+	json_object_object_add(o, "patches", json_object_new_int64((int64_t)b->patches));
 	return o;
 }
 
@@ -667,7 +758,8 @@ static unsigned default_threads(void)
 
 static void usage(void)
 {
-	printf("usage: phifs-backup [-r REPO] backup [--tag TAG] [--parent SNAP] [--full-read] [--threads N]\n"
+	printf("usage: phifs-backup [-r REPO] backup [--tag TAG] [--parent SNAP] [--full-read] [--no-patches]\n"
+	       "                    [--threads N]\n"
 	       "                    [--json] CIPHERDIR\n"
 	       "  backs up a phifs cipher directory (ciphertext only: no volume key needed)\n"
 	       "  --tag TAG       label the snapshot\n"
@@ -675,6 +767,8 @@ static void usage(void)
 	       "                  of the same directory on this host)\n"
 	       "  --full-read     read every changed file whole, ignoring the change records\n"
 	       "                  the mounted volume keeps (BACKUP_FORMAT.md §7.1)\n"
+	       "  --no-patches    read a chunk written since the parent whole, instead of\n"
+	       "                  storing only its written slots as patches (§6.3)\n"
 	       "  --threads N     threads that identify and seal chunks, 0-8 (0: the reading\n"
 	       "                  thread does it; default: one per core, at most 4)\n"
 	       "  --json          one JSON line with the snapshot id and statistics\n"
@@ -690,6 +784,7 @@ int backup_cmd_backup(int argc, char **argv)
 		{ "parent", required_argument, NULL, 'p' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "full-read", no_argument, NULL, 'F' },
+		{ "no-patches", no_argument, NULL, 'P' },
 		{ "threads", required_argument, NULL, 'T' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0, 0, 0, 0 }
@@ -707,6 +802,7 @@ int backup_cmd_backup(int argc, char **argv)
 		case 'p': parent = optarg; break;
 		case 'j': b.json = 1; break;
 		case 'F': b.full_read = 1; break;
+		case 'P': b.no_patches = 1; break;
 		case 'T':
 			threads = (unsigned)strtoul(optarg, &end, 10);
 			if (*end || !*optarg || threads > REPO_PIPE_MAX_THREADS) {

@@ -21,6 +21,7 @@
 #include "repo_cli.h"
 #include "repo_lock.h"
 #include "repo_obj.h"
+#include "repo_patch.h"
 #include "repo_snap.h"
 #include "repo_util.h"
 
@@ -112,25 +113,43 @@ static void check_packs(struct ck *c)
 	free(known);
 }
 
+struct ck_entry {
+	struct ck *c;
+	struct json_object *e;
+};
+
+static int check_blob(void *arg, const uint8_t id[32])
+{
+	struct ck_entry *ce = arg;
+	const char *path = repo_json_str(ce->e, "p");
+	char what[200], hex[65];
+
+	if (repo_index_find(ce->c->ix, id))
+		return 0;
+	repo_hex(id, 32, hex);
+	snprintf(what, sizeof(what), "chunk %.16s of %.100s is not in the index", hex,
+		 path ? path : "?");
+	found(ce->c, 1, ce->c->snap, what);
+	return 0;
+}
+
+/* Every chunk and patch (§6.3) of a file entry is indexed. */
 static int check_entry(void *arg, struct json_object *e)
 {
-	struct ck *c = arg;
-	struct json_object *chunks;
+	struct ck_entry ce = { .c = arg, .e = e };
+	const char *path = repo_json_str(e, "p");
+	struct repo_patch *pa = NULL;
 	char what[200];
+	int64_t sz = 0;
+	size_t n = 0;
 
-	if (!json_object_object_get_ex(e, "c", &chunks))
-		return 0;
-	for (size_t i = 0; i < json_object_array_length(chunks); i++) {
-		const char *hex = json_object_get_string(json_object_array_get_idx(chunks, i));
-		uint8_t id[32];
-		struct repo_loc *l;
-
-		if (!hex || repo_unhex(hex, id, 32) || !(l = repo_index_find(c->ix, id))) {
-			snprintf(what, sizeof(what), "chunk %.16s of %.100s is not in the index",
-				 hex ? hex : "?", repo_json_str(e, "p") ? repo_json_str(e, "p") : "?");
-			found(c, 1, c->snap, what);
-		}
+	repo_json_i64(e, "sz", &sz);
+	if (repo_patch_each_blob(e, check_blob, &ce) || repo_patch_parse(e, (uint64_t)sz, &pa, &n)) {
+		snprintf(what, sizeof(what), "entry %.100s has a malformed chunk or patch list",
+			 path ? path : "?");
+		found(ce.c, 1, ce.c->snap, what);
 	}
+	free(pa);
 	return 0;
 }
 

@@ -23,6 +23,7 @@
 #include "repo_lock.h"
 #include "repo_obj.h"
 #include "repo_pack.h"
+#include "repo_patch.h"
 #include "repo_snap.h"
 #include "repo_util.h"
 
@@ -47,21 +48,15 @@ static int mark(struct pr *p, const uint8_t id[32])
 	return repo_index_add_pending(p->used, &l);
 }
 
+static int mark_blob(void *arg, const uint8_t id[32])
+{
+	return mark(arg, id);
+}
+
+/* A file's chunks and patches (§6.3). */
 static int mark_entry(void *arg, struct json_object *e)
 {
-	struct pr *p = arg;
-	struct json_object *c;
-	int ret = 0;
-
-	if (!json_object_object_get_ex(e, "c", &c))
-		return 0;
-	for (size_t i = 0; !ret && i < json_object_array_length(c); i++) {
-		const char *hex = json_object_get_string(json_object_array_get_idx(c, i));
-		uint8_t id[32];
-
-		ret = hex && !repo_unhex(hex, id, 32) ? mark(p, id) : -EBADMSG;
-	}
-	return ret;
+	return repo_patch_each_blob(e, mark_blob, arg);
 }
 
 static int mark_all(struct pr *p)

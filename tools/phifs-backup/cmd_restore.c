@@ -36,6 +36,7 @@
 #include "repo_cli.h"
 #include "repo_lock.h"
 #include "repo_meta.h"
+#include "repo_patch.h"
 #include "repo_snap.h"
 #include "repo_util.h"
 
@@ -166,6 +167,29 @@ static int write_chunk(int fd, const uint8_t *p, size_t len, uint64_t off)
 	return ret;
 }
 
+/* The patches of §6.3 over the base chunks: each replaces its bytes,
+ * zeros included (the base may hold data there). */
+static int file_patches(struct rs *s, int fd, struct json_object *e, uint64_t size)
+{
+	struct repo_patch *pa = NULL;
+	size_t n = 0;
+	int ret = repo_patch_parse(e, size, &pa, &n);
+
+	for (size_t i = 0; !ret && i < n; i++) {
+		uint8_t *buf = NULL;
+		size_t len = 0;
+
+		ret = repo_blob_read(s->r, s->ix, pa[i].id, &buf, &len);
+		if (!ret && len != pa[i].len)
+			ret = -EBADMSG;
+		if (!ret)
+			ret = fdio_pwrite(fd, buf, len, pa[i].off);
+		free(buf);
+	}
+	free(pa);
+	return ret;
+}
+
 static int file_content(struct rs *s, int fd, struct json_object *e)
 {
 	struct json_object *c;
@@ -191,6 +215,8 @@ static int file_content(struct rs *s, int fd, struct json_object *e)
 		ret = -EBADMSG;
 	if (!ret && ftruncate(fd, (off_t)off) < 0)
 		ret = -errno;
+	if (!ret)
+		ret = file_patches(s, fd, e, off);
 	s->bytes += off;
 	return ret;
 }

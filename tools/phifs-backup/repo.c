@@ -96,7 +96,7 @@ static struct json_object *config_json(const struct repo_config *c)
 {
 	struct json_object *o = json_object_new_object();
 
-	json_object_object_add(o, "version", json_object_new_int(REPO_VERSION));
+	json_object_object_add(o, "version", json_object_new_int(c->version));
 	json_object_object_add(o, "id", json_object_new_string(c->id_hex));
 	json_object_object_add(o, "created", json_object_new_int64(c->created));
 	json_object_object_add(o, "kms", json_object_new_string(c->kms));
@@ -138,8 +138,9 @@ static int config_fields(struct json_object *o, struct repo_config *c)
 
 	if (repo_json_i64(o, "version", &v))
 		return -EBADMSG;
-	if (v != REPO_VERSION)
+	if (v < REPO_VERSION_MIN || v > REPO_VERSION)
 		return -EPROTO;
+	c->version = (int)v;
 	if (!id || !kms || strlen(kms) >= sizeof(c->kms) || repo_unhex(id, c->id, REPO_ID_BYTES) ||
 	    repo_json_i64(o, "created", &c->created) ||
 	    repo_json_i64(o, "min_retention", &c->min_retention) || c->min_retention < 0 ||
@@ -206,7 +207,7 @@ static int key_write(struct repo *r, struct kms *k, const uint8_t *rk)
 		return ret;
 	repo_hex(blob, blen, hex);
 	o = json_object_new_object();
-	json_object_object_add(o, "version", json_object_new_int(REPO_VERSION));
+	json_object_object_add(o, "version", json_object_new_int(REPO_KEY_VERSION));
 	json_object_object_add(o, "kms", json_object_new_string(r->cfg.kms));
 	json_object_object_add(o, "kek_id", json_object_new_string(kms_key_id(k) ? kms_key_id(k) : ""));
 	json_object_object_add(o, "created", json_object_new_int64(repo_now()));
@@ -415,6 +416,7 @@ int repo_create(const char *url, const char *kms_uri, int64_t min_retention, uin
 		seterr(err, errcap, ret, "cannot create a repository in %s", url);
 		goto out;
 	}
+	r->cfg.version = REPO_VERSION;
 	r->cfg.created = repo_now();
 	r->cfg.min_retention = min_retention;
 	backend_s3_set_retention(r->be, min_retention);

@@ -22,7 +22,10 @@
 
 #include "backend.h"
 
-#define REPO_VERSION 1
+#define REPO_VERSION 2                  /* written by init (§3, §11) */
+#define REPO_VERSION_MIN 1              /* oldest one opened */
+#define REPO_VERSION_PATCHES 2          /* trees may hold patches (§6.3) */
+#define REPO_KEY_VERSION 1              /* of keys/ objects (§4) */
 #define REPO_ID_BYTES 16
 #define REPO_KEY_LEN 32
 #define REPO_MAC_LEN 32
@@ -31,6 +34,7 @@
 #define REPO_DEFAULT_MIN_RETENTION ((int64_t)6 * 365 * 86400)  /* §10.2 */
 
 struct repo_config {
+	int version;                     /* REPO_VERSION_MIN..REPO_VERSION */
 	uint8_t id[REPO_ID_BYTES];
 	char id_hex[2 * REPO_ID_BYTES + 1];
 	int64_t created;                 /* Unix seconds */
