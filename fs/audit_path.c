@@ -415,8 +415,10 @@ static int inode_path_once(struct audit_paths *p, struct inode *i, char *out, si
 
 	if (ret)
 		return ret;
-	/* Outside the root, or "... (deleted)": no path to give. */
-	if (strncmp(abs, p->root, p->rootlen) || (abs[p->rootlen] && abs[p->rootlen] != '/'))
+	/* Outside the root, or removed ("... (deleted)": a backing name has no
+	 * space, so the suffix is the kernel's): no path to give. */
+	if (strncmp(abs, p->root, p->rootlen) || (abs[p->rootlen] && abs[p->rootlen] != '/') ||
+	    strstr(abs + p->rootlen, " (deleted)"))
 		return -ENOENT;
 	rel = abs + p->rootlen + (abs[p->rootlen] == '/');
 	if (S_ISDIR(i->type) || !rel[0])
