@@ -62,14 +62,8 @@ sys.exit(rc)' "$W" "$@" || { cat "$W/err" >&2; exit 1; }
 declare -A R
 phifs_timed() { timed "$1" "$BK" backup --json ${bkopt[@]+"${bkopt[@]}"} "$W/cipher"; R[$1]=$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["stats"]["bytes_read"])' "$W/out"); }
 
-mkdir -p "$W/mnt"
-"$PHIFS" init --kms "local:$W/kek.bin" "$W/cipher" >/dev/null
-"$PHIFS" mount "$W/cipher" "$W/mnt"
-cp -a /usr/include "$W/mnt/include"
-for i in $(seq "$large_files"); do
-	dd if=/dev/urandom of="$W/mnt/large$i" bs=1M count="$large_mib" status=none
-done
-sync
+. "$root/bench/backup_data.sh"
+data_write
 data=$(du -sb "$W/cipher" | cut -f1)
 
 "$BK" init --kms "local:$W/bk.key" --min-retention 0 --chunk-size "$chunk" >/dev/null
@@ -80,30 +74,13 @@ phifs_timed phifs_full
 timed restic_full restic backup "$W/cipher"
 timed borg_full borg create "$W/borg-repo::full" "$W/cipher"
 
-# change SEED BLOCKS: append a line to 1% of the small files and, when BLOCKS
-# is 1, overwrite 1% of the large files' 4 KiB blocks at random.
-change() {
-	/usr/bin/python3 - "$W/mnt" "$large_files" "$large_mib" "$1" "$2" <<'PYEOF'
-import os, random, sys
-mnt, n, mib, seed, blocks = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5] == "1"
-rnd = random.Random(seed)
-for _ in range((n * mib * 256) // 100 if blocks else 0):
-    with open(os.path.join(mnt, "large%d" % rnd.randint(1, n)), "r+b") as f:
-        f.seek(rnd.randrange(mib * 256) * 4096); f.write(os.urandom(4096))
-small = sorted(os.path.join(d, f) for d, _, fs in os.walk(os.path.join(mnt, "include")) for f in fs)
-for p in rnd.sample(small, len(small) // 100):
-    if os.path.isfile(p) and not os.path.islink(p):
-        with open(p, "ab") as f: f.write(b"\n/* changed */\n")
-PYEOF
-	sync
-}
 
-change 1 1          # ~1% of the bytes, scattered
+data_change 1 1     # ~1% of the bytes, scattered
 phifs_timed phifs_incr
 timed restic_incr restic backup "$W/cipher"
 timed borg_incr borg create "$W/borg-repo::incr" "$W/cipher"
 
-change 2 0          # localized: 1% of the small files only
+data_change 2 0     # localized: 1% of the small files only
 phifs_timed phifs_incr2
 timed restic_incr2 restic backup "$W/cipher"
 timed borg_incr2 borg create "$W/borg-repo::incr2" "$W/cipher"
