@@ -84,6 +84,19 @@ static void test_load_refuses(void **state)
 	assert_int_equal(load_err("[1]\n"), -EBADMSG);
 }
 
+static struct ptree_file edited;    /* the last scan_edit's keys */
+
+/* FILE_LINE with `from` replaced by `to`, scanned into `edited`. */
+static int scan_edit(const char *from, const char *to)
+{
+	char buf[1024];
+	const char *at = strstr(FILE_LINE, from);
+
+	assert_non_null(at);
+	snprintf(buf, sizeof(buf), "%.*s%s%s", (int)(at - FILE_LINE), FILE_LINE, to, at + strlen(from));
+	return ptree_scan_file(buf, strlen(buf), &edited);
+}
+
 static void test_scan_file(void **state)
 {
 	struct ptree_file f;
@@ -99,18 +112,9 @@ static void test_scan_file(void **state)
 	assert_int_equal(f.sz, 5000);
 	assert_int_equal(f.c_len, 2 + 2 * 66 + 1);
 	assert_memory_equal(f.c, "[\"" ID_A "\"", 67);
-}
-
-/* FILE_LINE with `from` replaced by `to`. */
-static int scan_edit(const char *from, const char *to)
-{
-	char buf[1024];
-	const char *at = strstr(FILE_LINE, from);
-	struct ptree_file f;
-
-	assert_non_null(at);
-	snprintf(buf, sizeof(buf), "%.*s%s%s", (int)(at - FILE_LINE), FILE_LINE, to, at + strlen(from));
-	return ptree_scan_file(buf, strlen(buf), &f);
+	assert_false(f.pa);
+	assert_int_equal(scan_edit("\"x\":", "\"pa\":[[0,4096,\"" ID_B "\"]],\"x\":"), 0);
+	assert_true(edited.pa);                           /* patches: checked by the caller */
 }
 
 static void test_scan_refuses(void **state)
