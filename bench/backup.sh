@@ -12,14 +12,16 @@
 # (getrusage ru_inblock of the tool, after dropping caches), and for
 # phifs-backup the bytes of cipher files it read (its --json bytes_read).
 # (scripts/install-deps.sh --bench installs them.)
+# Times are of the tool's process alone (from its start to its exit, taken
+# by the wrapper that starts it), not of the wrapper's own start.
 # Usage (as root): bench/backup.sh [--large-mib N] [--large-files N]
 #                  [--chunk-size SIZE (phifs-backup init; default 1M)] [--no-patches]
-#                  [--out FILE]
+#                  [--out FILE] [--phifs-backup BINARY (default: the build's)]
 # (--no-patches: phifs-backup backup --no-patches, the A/B of BACKUP_FORMAT.md §6.3)
 # A benchmark, not a test: it never fails on a number.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-large_mib=256 large_files=3 out="" chunk=1M bkopt=()
+large_mib=256 large_files=3 out="" chunk=1M bkopt=() BK="$root/tools/phifs-backup/phifs-backup"
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--large-mib) large_mib=$2; shift 2 ;;
@@ -27,15 +29,17 @@ while [ $# -gt 0 ]; do
 	--out) out=$2; shift 2 ;;
 	--chunk-size) chunk=$2; shift 2 ;;
 	--no-patches) bkopt=(--no-patches); shift ;;
-	*) echo "usage: $0 [--large-mib N] [--large-files N] [--chunk-size SIZE] [--no-patches] [--out FILE]" >&2; exit 2 ;;
+	--phifs-backup) BK=$(realpath "$2"); shift 2 ;;
+	*) echo "usage: $0 [--large-mib N] [--large-files N] [--chunk-size SIZE] [--no-patches] [--out FILE] [--phifs-backup BINARY]" >&2; exit 2 ;;
 	esac
 done
 [ "$(id -u)" -eq 0 ] || { echo "run as root (mount, drop_caches)" >&2; exit 2; }
 for p in restic borg; do
 	command -v $p >/dev/null || { echo "missing $p: apt-get install restic borgbackup" >&2; exit 2; }
 done
-PHIFS="$root/tools/phifs/phifs" BK="$root/tools/phifs-backup/phifs-backup"
+PHIFS="$root/tools/phifs/phifs"
 [ -x "$BK" ] || { echo "build first (make)" >&2; exit 2; }
+load0=$(cut -d' ' -f1-3 /proc/loadavg)
 W=$(mktemp -d /var/tmp/phifs-bkbench.XXXXXX)
 cleanup() {
 	mountpoint -q "$W/mnt" 2>/dev/null && "$PHIFS" umount "$W/mnt" 2>/dev/null || true
@@ -45,31 +49,27 @@ trap cleanup EXIT
 export RESTIC_PASSWORD=bench BORG_PASSPHRASE=bench BORG_UNKNOWN_UNENCRYPTED_REPO_ACCESS_IS_OK=yes
 export PHIFS_REPO="$W/phifs-repo" RESTIC_REPOSITORY="$W/restic-repo"
 
-ms() { date +%s%3N; }
 drop() { sync; echo 3 > /proc/sys/vm/drop_caches; }
 # timed NAME CMD...: milliseconds of CMD after dropping caches, into T[NAME];
 # bytes it read from disk into IO[NAME]; its stdout in $W/out
 declare -A T IO
 timed() {
-	local k=$1 t0; shift; drop; t0=$(ms)
-	/usr/bin/python3 -c 'import resource, subprocess, sys
-rc = subprocess.run(sys.argv[2:], stdout=open(sys.argv[1] + "/out", "w"), stderr=open(sys.argv[1] + "/err", "w")).returncode
+	local k=$1; shift; drop
+	/usr/bin/python3 -c 'import resource, subprocess, sys, time
+out, err = open(sys.argv[1] + "/out", "w"), open(sys.argv[1] + "/err", "w")
+t0 = time.monotonic()
+rc = subprocess.run(sys.argv[2:], stdout=out, stderr=err).returncode
+open(sys.argv[1] + "/ms", "w").write(str(round((time.monotonic() - t0) * 1000)))
 open(sys.argv[1] + "/io", "w").write(str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_inblock * 512))
 sys.exit(rc)' "$W" "$@" || { cat "$W/err" >&2; exit 1; }
-	T[$k]=$(( $(ms) - t0 )); IO[$k]=$(cat "$W/io")
+	T[$k]=$(cat "$W/ms"); IO[$k]=$(cat "$W/io")
 }
 # phifs-backup's own count of cipher bytes read (--json), into R[NAME]
 declare -A R
 phifs_timed() { timed "$1" "$BK" backup --json ${bkopt[@]+"${bkopt[@]}"} "$W/cipher"; R[$1]=$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["stats"]["bytes_read"])' "$W/out"); }
 
-mkdir -p "$W/mnt"
-"$PHIFS" init --kms "local:$W/kek.bin" "$W/cipher" >/dev/null
-"$PHIFS" mount "$W/cipher" "$W/mnt"
-cp -a /usr/include "$W/mnt/include"
-for i in $(seq "$large_files"); do
-	dd if=/dev/urandom of="$W/mnt/large$i" bs=1M count="$large_mib" status=none
-done
-sync
+. "$root/bench/backup_data.sh"
+data_write
 data=$(du -sb "$W/cipher" | cut -f1)
 
 "$BK" init --kms "local:$W/bk.key" --min-retention 0 --chunk-size "$chunk" >/dev/null
@@ -80,30 +80,13 @@ phifs_timed phifs_full
 timed restic_full restic backup "$W/cipher"
 timed borg_full borg create "$W/borg-repo::full" "$W/cipher"
 
-# change SEED BLOCKS: append a line to 1% of the small files and, when BLOCKS
-# is 1, overwrite 1% of the large files' 4 KiB blocks at random.
-change() {
-	/usr/bin/python3 - "$W/mnt" "$large_files" "$large_mib" "$1" "$2" <<'PYEOF'
-import os, random, sys
-mnt, n, mib, seed, blocks = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5] == "1"
-rnd = random.Random(seed)
-for _ in range((n * mib * 256) // 100 if blocks else 0):
-    with open(os.path.join(mnt, "large%d" % rnd.randint(1, n)), "r+b") as f:
-        f.seek(rnd.randrange(mib * 256) * 4096); f.write(os.urandom(4096))
-small = sorted(os.path.join(d, f) for d, _, fs in os.walk(os.path.join(mnt, "include")) for f in fs)
-for p in rnd.sample(small, len(small) // 100):
-    if os.path.isfile(p) and not os.path.islink(p):
-        with open(p, "ab") as f: f.write(b"\n/* changed */\n")
-PYEOF
-	sync
-}
 
-change 1 1          # ~1% of the bytes, scattered
+data_change 1 1     # ~1% of the bytes, scattered
 phifs_timed phifs_incr
 timed restic_incr restic backup "$W/cipher"
 timed borg_incr borg create "$W/borg-repo::incr" "$W/cipher"
 
-change 2 0          # localized: 1% of the small files only
+data_change 2 0     # localized: 1% of the small files only
 phifs_timed phifs_incr2
 timed restic_incr2 restic backup "$W/cipher"
 timed borg_incr2 borg create "$W/borg-repo::incr2" "$W/cipher"
@@ -115,12 +98,12 @@ timed borg_restore sh -c "cd '$W/r-borg' && borg extract '$W/borg-repo::incr2'"
 
 size() { du -sb "$1" | cut -f1; }
 S_phifs=$(size "$W/phifs-repo") S_restic=$(size "$W/restic-repo") S_borg=$(size "$W/borg-repo")
-sec() { awk -v m="$1" 'BEGIN { printf "%.1f", m / 1000 }'; }
+sec() { awk -v m="$1" 'BEGIN { printf "%.2f", m / 1000 }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 mib() { awk -v b="$1" 'BEGIN { printf "%.0f", b / 1048576 }'; }
 report() {
 	echo "Data: /usr/include + $large_files × $large_mib MiB random files in a phifs volume; cipher dir $(mib "$data") MiB; phifs-backup chunks $chunk${bkopt[@]+ ${bkopt[*]}}."
-	echo "$(date -u +%F), $(nproc) cores; restic $(restic version | cut -d' ' -f2), borg $(borg --version | cut -d' ' -f2)."
+	echo "$(date -u +%F), $(nproc) cores; restic $(restic version | cut -d' ' -f2), borg $(borg --version | cut -d' ' -f2); load average $load0 before, $(cut -d' ' -f1-3 /proc/loadavg) after."
 	echo
 	echo "| step | phifs-backup | restic | borg | restic ÷ phifs |"
 	echo "|------|-------------:|-------:|-----:|---------------:|"

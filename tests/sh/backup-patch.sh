@@ -8,11 +8,12 @@
 # snapshot restores (whole, and --include) to exactly what was written at its
 # time; check --read-data passes; a damaged patch blob is found by check and
 # fails the restore of the snapshots that use it; forget + prune keep the
-# patch blobs the remaining snapshot needs.
+# patch blobs the remaining snapshot needs; an unchanged file with patches
+# keeps its entry, unread, in the next backup.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/chglib.sh"
 setup
-plan 21
+plan 22
 export PHIFS_REPO="$WORK/repo"
 T0=1800000000
 # overwrite FILE BLOCK...: new random 4 KiB at each plaintext block, through the mount
@@ -138,6 +139,12 @@ overwrite big 100
 eventually settled "$B1" || diag "the record is still open"
 out=$(step 6)
 [ "$(echo "$out" | stat_of patches)" -eq 1 ] && ok "after prune the chain goes on with patches" || not_ok "step 6: $out"
+# nothing written since: the file's entry, patches and all, is carried over as it is
+S6=$(echo "$out" | snap_of)
+out=$(PHIFS_BACKUP_NOW=$((T0 + 6 * 86400 + 3600)) backup)
+[ "$(echo "$out" | stat_of files_read)" -eq 0 ] && [ "$(pa_count "$S6")" -gt 0 ] &&
+	[ "$(entry "$S6")" = "$(entry "$(echo "$out" | snap_of)")" ] \
+	&& ok "an unchanged file with patches is not read and keeps its entry" || not_ok "unchanged with patches: $out"
 overwrite big 130
 eventually settled "$B1" || diag "the record is still open"
 out=$(PHIFS_BACKUP_NOW=$((T0 + 7 * 86400)) backup --no-patches)

@@ -27,6 +27,7 @@
 #include "fdio.h"
 #include "format.h"
 #include "prefetch.h"
+#include "prewalk.h"
 #include "repo_chgplan.h"
 #include "repo_chunk.h"
 #include "repo_cli.h"
@@ -36,11 +37,13 @@
 #include "repo_pack.h"
 #include "repo_patch.h"
 #include "repo_pipe.h"
+#include "repo_ptree.h"
 #include "repo_snap.h"
 #include "repo_util.h"
 #include "volume.h"
 
 #define READ_ATTEMPTS 3
+#define PREWALK_THREADS 4   /* warming an incremental's walk: 2 gained less, 8 no more (PERFORMANCE.md) */
 #define HOT_SECONDS 2       /* a file changed this recently is read twice (§7 step 4) */
 #define PATCH_AHEAD 128     /* patches asked of the disk ahead of the one read */
 
@@ -50,7 +53,7 @@ struct bk {
 	struct repo_packer *pk;
 	struct repo_pipe *pipe;         /* ids and seals chunks on worker threads */
 	struct repo_lock *lock;
-	struct json_object *parent;     /* path → entry of the parent snapshot, or NULL */
+	struct ptree *parent;           /* the parent snapshot's tree, or NULL */
 	struct json_object *links;      /* "dev:ino" → first path (hard links) */
 	struct json_object *problems;   /* array of backing paths not stored */
 	char *tree;                     /* JSON lines */
@@ -91,11 +94,9 @@ static void problem(struct bk *b, const char *path, const char *why)
 	json_object_array_add(b->problems, json_object_new_string(path));
 }
 
-static int tree_add(struct bk *b, struct json_object *e)
+/* One line of the new tree (without its newline). */
+static int tree_put(struct bk *b, const char *text, size_t len)
 {
-	size_t len;
-	const char *text = repo_json_text(e, &len);
-
 	if (b->tree_len + len + 1 > b->tree_cap) {
 		size_t cap = b->tree_cap ? b->tree_cap : 65536;
 		char *nt;
@@ -112,6 +113,14 @@ static int tree_add(struct bk *b, struct json_object *e)
 	b->tree[b->tree_len + len] = '\n';
 	b->tree_len += len + 1;
 	return 0;
+}
+
+static int tree_add(struct bk *b, struct json_object *e)
+{
+	size_t len;
+	const char *text = repo_json_text(e, &len);
+
+	return tree_put(b, text, len);
 }
 
 static int64_t ns(struct timespec t)
@@ -139,25 +148,53 @@ static int indexed(void *ix, const uint8_t id[32])
 	return repo_index_find(ix, id) ? 0 : -ENOENT;
 }
 
-/* The parent's chunk list when the file is unchanged and all its chunks are
- * still indexed (§7 step 3), else NULL. */
-static struct json_object *unchanged(struct bk *b, const char *path, const struct stat *st)
+/* Every blob of a scanned file line is in the index: its chunks, and for
+ * an entry with patches (§6.3: few) those too, read through json-c. */
+static int blobs_indexed(struct bk *b, const char *line, size_t len, const struct ptree_file *f)
 {
-	struct json_object *p, *c;
-	int64_t sz, mt, ct, ino;
-	const char *t;
+	struct json_object *e = NULL;
+	int ok;
 
-	if (!b->parent || !json_object_object_get_ex(b->parent, path, &p))
+	if (!f->pa)
+		return ptree_chunks_indexed(f, b->ix);
+	ok = !repo_json_parse(line, len, &e) && !repo_patch_each_blob(e, indexed, b->ix);
+	json_object_put(e);
+	return ok;
+}
+
+/* Size, times and inode as in the parent's entry (§7 step 3). */
+static int same_file(const struct ptree_file *f, const struct stat *st)
+{
+	return f->sz == st->st_size && f->mt == ns(st->st_mtim) && f->ct == ns(st->st_ctim) &&
+	       f->ino == (int64_t)st->st_ino;
+}
+
+/* The parent's line for a file that is unchanged since (§7 step 3): the
+ * same size, times, inode, mode and owner, and every blob still indexed —
+ * then the line is the new entry as it stands, whatever other keys it has
+ * (patches, xattrs, change-record tags); else NULL. */
+static const char *unchanged(struct bk *b, const char *path, const struct stat *st, size_t *len)
+{
+	const char *line = ptree_line(b->parent, path, len);
+	struct ptree_file f;
+
+	if (!line || ptree_scan_file(line, *len, &f) || !same_file(&f, st) ||
+	    f.m != (st->st_mode & 07777) || f.u != (int64_t)st->st_uid || f.g != (int64_t)st->st_gid)
 		return NULL;
-	t = repo_json_str(p, "t");
-	if (!t || strcmp(t, "f") || repo_json_i64(p, "sz", &sz) || repo_json_i64(p, "mt", &mt) ||
-	    repo_json_i64(p, "ct", &ct) || repo_json_i64(p, "ino", &ino) ||
-	    !json_object_object_get_ex(p, "c", &c) || !json_object_is_type(c, json_type_array))
-		return NULL;
-	if (sz != st->st_size || mt != ns(st->st_mtim) || ct != ns(st->st_ctim) ||
-	    ino != (int64_t)st->st_ino)
-		return NULL;
-	return repo_patch_each_blob(p, indexed, b->ix) ? NULL : p;
+	return blobs_indexed(b, line, *len, &f) ? line : NULL;
+}
+
+/* For the threads that warm the cache ahead of the walk (prewalk.c): 1
+ * when the file will be read — unchanged() but for the index, which the
+ * walk changes meanwhile (the parent's tree does not change). */
+static int will_read(void *arg, const char *path, const struct stat *st)
+{
+	struct bk *b = arg;
+	size_t len;
+	const char *line = ptree_line(b->parent, path, &len);
+	struct ptree_file f;
+
+	return !line || ptree_scan_file(line, len, &f) || !same_file(&f, st);
 }
 
 /* One pass over an open file: chunk ids into ids (stored when store); the
@@ -358,30 +395,17 @@ static int open_file(int dirfd, const char *name)
 	return fd;
 }
 
-/* A regular file's entry: chunks and xattrs of an untorn read, or NULL
- * (problem reported, or the file is gone). */
-static int do_file(struct bk *b, int dirfd, const char *name, const char *path,
-		   const struct stat *st0, struct json_object **out)
+/* A changed file's entry, p its parent entry or NULL: chunks and xattrs of
+ * an untorn read, or NULL (problem reported, or the file is gone). */
+static int read_file(struct bk *b, int dirfd, const char *name, const char *path,
+		     const struct stat *st0, struct json_object *p, struct json_object **out)
 {
-	struct json_object *p = unchanged(b, path, st0), *ids = NULL, *pa = NULL, *x = NULL, *e;
+	struct json_object *ids = NULL, *pa = NULL, *x = NULL, *e;
 	struct chgplan_rec *rec = NULL;
 	struct stat st = *st0;
 	int ret = -EAGAIN, fd;
 
 	*out = NULL;
-	if (p) {
-		e = entry_new(path, "f", st0);
-		json_object_object_add(e, "sz", json_object_new_int64(st0->st_size));
-		json_object_object_get_ex(p, "c", &ids);
-		json_object_object_add(e, "c", json_object_get(ids));
-		for (const char **k = (const char *[]){ "pa", "x", "cl", "cg", NULL }; *k; k++)
-			if (json_object_object_get_ex(p, *k, &x))
-				json_object_object_add(e, *k, json_object_get(x));
-		*out = e;
-		return 0;
-	}
-	if (b->parent)
-		json_object_object_get_ex(b->parent, path, &p);
 	rec = malloc(sizeof(*rec));
 	if (!rec)
 		return -ENOMEM;
@@ -428,6 +452,31 @@ static int do_file(struct bk *b, int dirfd, const char *name, const char *path,
 	return 0;
 }
 
+/* A regular file's tree line: the parent's when the file is unchanged,
+ * else read (its parent entry, if any, parsed for the change record's plan:
+ * §7.1). 0 (*stored: 0 when the file is gone), -EAGAIN when not stored
+ * (reported), or -errno to stop. */
+static int do_file(struct bk *b, int dirfd, const char *name, const char *path,
+		   const struct stat *st, int *stored)
+{
+	size_t len;
+	const char *line = unchanged(b, path, st, &len);
+	struct json_object *p, *e = NULL;
+	int ret;
+
+	*stored = 1;
+	if (line)
+		return tree_put(b, line, len);
+	p = ptree_entry(b->parent, path);
+	ret = read_file(b, dirfd, name, path, st, p, &e);
+	json_object_put(p);
+	*stored = e != NULL;
+	if (!ret && e)
+		ret = tree_add(b, e);
+	json_object_put(e);
+	return ret;
+}
+
 static int walk(struct bk *b, int dirfd, const char *rel);
 
 /* One directory entry (not "." or ".."): its tree line, and for a
@@ -437,7 +486,7 @@ static int do_entry(struct bk *b, int dirfd, const char *name, const char *path)
 	struct json_object *e = NULL, *first;
 	struct stat st;
 	char key[64], target[4096];
-	int ret = 0;
+	int ret = 0, stored;
 
 	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return errno == ENOENT ? 0 : (problem(b, path, strerror(errno)), 0);
@@ -450,10 +499,10 @@ static int do_entry(struct bk *b, int dirfd, const char *name, const char *path)
 			e = entry_new(path, "f", &st);
 			json_object_object_add(e, "hl", json_object_get(first));
 		} else {
-			ret = do_file(b, dirfd, name, path, &st, &e);
+			ret = do_file(b, dirfd, name, path, &st, &stored);
 			if (ret == -EAGAIN)
 				return 0;
-			if (!ret && e && st.st_nlink > 1)
+			if (!ret && stored && st.st_nlink > 1)
 				json_object_object_add(b->links, key, json_object_new_string(path));
 		}
 		b->files++;
@@ -502,9 +551,14 @@ static int by_name(const void *x, const void *y)
 }
 
 /* The §1 exclusions, at the top of the cipher dir. */
+static const char *const top_excluded[] = { "phifs.journal", FORMAT_CONFIG_TMP, NULL };
+
 static int excluded(const char *rel, const char *name)
 {
-	return !*rel && (!strcmp(name, "phifs.journal") || !strcmp(name, FORMAT_CONFIG_TMP));
+	for (const char *const *x = top_excluded; !*rel && *x; x++)
+		if (!strcmp(name, *x))
+			return 1;
+	return 0;
 }
 
 /* Sorted names of a directory (malloc'd array of malloc'd strings). */
@@ -571,15 +625,6 @@ static int walk(struct bk *b, int dirfd, const char *rel)
 	return ret;
 }
 
-static int collect_parent(void *arg, struct json_object *e)
-{
-	const char *p = repo_json_str(e, "p");
-
-	if (p)
-		json_object_object_add(arg, p, json_object_get(e));
-	return 0;
-}
-
 /* Newest complete snapshot of the same source on this host (§7 step 2). */
 static int load_parent(struct bk *b, const char *source, const char *want, char *parent_hex)
 {
@@ -601,8 +646,7 @@ static int load_parent(struct bk *b, const char *source, const char *want, char 
 		}
 	}
 	if (!ret && pick) {
-		b->parent = json_object_new_object();
-		ret = repo_tree_each(b->r, b->ix, pick->tree, collect_parent, b->parent);
+		ret = ptree_load(b->r, b->ix, pick->tree, &b->parent);
 		snprintf(parent_hex, 65, "%s", pick->id_hex);
 	}
 	repo_snap_free(s, n);
@@ -689,6 +733,7 @@ static int run(struct bk *b, const char *given, const char *tag, const char *wan
 	char dir[PATH_MAX];
 	struct format_config *vc = calloc(1, sizeof(*vc));
 	struct json_object *snap = NULL, *root = NULL;
+	struct prewalk *pw = NULL;
 	char parent[REPO_HEX_ID];
 	uint8_t tree[32], id[32];
 	struct stat st;
@@ -713,10 +758,13 @@ static int run(struct bk *b, const char *given, const char *tag, const char *wan
 		cli_warn("backup", "cannot read the repository: %s", strerror(-ret));
 		goto out;
 	}
+	if (b->parent)          /* the walk mostly stats: warm it on several threads */
+		pw = prewalk_start(fd, b->dev, PREWALK_THREADS, top_excluded, will_read, b);
 	root = entry_new(".", "d", &st);
 	ret = tree_add(b, root);
 	if (!ret)
 		ret = walk(b, fd, "");
+	prewalk_stop(pw);
 	if (!ret)
 		ret = repo_packer_write_index(b->pk);          /* packs → index */
 	test_kill_point("after-data");
@@ -834,7 +882,7 @@ out:
 	repo_pipe_free(b.pipe);
 	repo_packer_free(b.pk);
 	repo_index_free(b.ix);
-	json_object_put(b.parent);
+	ptree_free(b.parent);
 	json_object_put(b.links);
 	json_object_put(b.problems);
 	free(b.tree);

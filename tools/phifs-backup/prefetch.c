@@ -37,21 +37,26 @@ struct prefetch {
 	int stop;                   /* guarded by mu */
 };
 
-static void warm(struct prefetch *pf, const char *name)
+void prefetch_file(int dirfd, const char *name)
 {
-	struct stat st;
-	int fd;
+	int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOATIME);
 
-	if (fstatat(pf->dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode) ||
-	    st.st_dev != pf->dev || !st.st_size)
-		return;
-	fd = openat(pf->dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOATIME);
 	if (fd < 0 && errno == EPERM)   /* O_NOATIME only for the owner, as the backup's open */
-		fd = openat(pf->dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+		fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0)
 		return;                 /* gone or unreadable: the backup will see */
 	(void)posix_fadvise(fd, 0, PREFETCH_BYTES, POSIX_FADV_WILLNEED);
 	close(fd);
+}
+
+static void warm(struct prefetch *pf, const char *name)
+{
+	struct stat st;
+
+	if (fstatat(pf->dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode) ||
+	    st.st_dev != pf->dev || !st.st_size)
+		return;
+	prefetch_file(pf->dirfd, name);
 }
 
 static void *run(void *arg)

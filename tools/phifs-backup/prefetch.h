@@ -18,5 +18,8 @@ struct prefetch *prefetch_start(int dirfd, char *const *names, size_t n, dev_t d
 void prefetch_at(struct prefetch *pf, size_t i);
 /* Stops and joins the thread; takes NULL. */
 void prefetch_stop(struct prefetch *pf);
+/* Asks for the first bytes of the file name in dirfd (a regular file: the
+ * caller has seen its stat), without waiting for them. */
+void prefetch_file(int dirfd, const char *name);
 
 #endif

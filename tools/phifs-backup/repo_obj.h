@@ -24,8 +24,8 @@ enum repo_obj_type {
 	REPO_T_PACKHDR = 5,
 };
 
-/* Compression: REPO_Z_NONE, REPO_Z_ALWAYS (level 3: trees, indexes,
- * snapshots) or REPO_Z_IF_WORTH (level 1, kept only when it saves 1/8). */
+/* Compression (zstd level 1): REPO_Z_NONE, REPO_Z_ALWAYS (trees, indexes,
+ * snapshots) or REPO_Z_IF_WORTH (kept only when it saves 1/8). */
 enum repo_obj_z { REPO_Z_NONE, REPO_Z_ALWAYS, REPO_Z_IF_WORTH };
 
 /* Seals pt into a malloc'd object (*out, *out_len). id: the blob id bound in
