@@ -14,7 +14,6 @@
  */
 #include "config.h"
 
-#include <curl/curl.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -23,6 +22,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "s3_curl.h"
 #include "s3_http.h"
 #include "s3_xml.h"
 
@@ -45,29 +45,27 @@ struct s3_client {
 	atomic_int said_net;        /* the unreachable message was printed */
 };
 
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static int curl_ok;
-
-static void curl_setup(void)
-{
-	curl_ok = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK;
-}
+/* libcurl's calls (s3_curl.c), set by the first s3_client_new. */
+static const struct s3_curl *K;
 
 static void handle_destroy(void *h)
 {
-	curl_easy_cleanup(h);
+	K->easy_cleanup(h);
 }
 
 int s3_client_new(const char *endpoint, const char *host, const char *region,
 		  const char *ca_file, struct s3_creds *creds, struct s3_client **out)
 {
 	struct s3_client *c;
+	int ret;
 	const char *env = getenv("PHIFS_S3_RETRIES");
 
 	*out = NULL;
-	pthread_once(&curl_once, curl_setup);
-	if (!curl_ok)
-		return -EIO;
+	ret = s3_curl_load(&K);
+	if (ret) {
+		fprintf(stderr, "phifs-backup: S3: %s\n", s3_curl_error());
+		return ret;
+	}
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return -ENOMEM;
@@ -101,7 +99,7 @@ void s3_client_free(struct s3_client *c)
 		return;
 	h = pthread_getspecific(c->handle_key);
 	if (h)
-		curl_easy_cleanup(h);
+		K->easy_cleanup(h);
 	pthread_key_delete(c->handle_key);
 	s3_creds_free(&c->creds);
 	free(c->endpoint);
@@ -123,9 +121,9 @@ static CURL *thread_handle(struct s3_client *c)
 
 	if (h)
 		return h;
-	h = curl_easy_init();
+	h = K->easy_init();
 	if (h && pthread_setspecific(c->handle_key, h)) {
-		curl_easy_cleanup(h);
+		K->easy_cleanup(h);
 		h = NULL;
 	}
 	return h;
@@ -174,7 +172,7 @@ static int add_header(struct curl_slist **l, const char *name, const char *value
 
 	if (asprintf(&line, "%s: %s", name, value) < 0)
 		return -ENOMEM;
-	n = curl_slist_append(*l, line);
+	n = K->slist_append(*l, line);
 	free(line);
 	if (!n)
 		return -ENOMEM;
@@ -211,11 +209,11 @@ static int build_headers(struct s3_client *c, const struct s3_req *r, const char
 		ret = add_header(&l, h[i].name, h[i].value);
 	if (!ret)
 		ret = add_header(&l, "Authorization", auth);
-	if (!ret && !(l = curl_slist_append(l, "Expect:")))   /* no 100-continue round trip */
+	if (!ret && !(l = K->slist_append(l, "Expect:")))   /* no 100-continue round trip */
 		ret = -ENOMEM;
 	free(auth);
 	if (ret) {
-		curl_slist_free_all(l);
+		K->slist_free_all(l);
 		return ret;
 	}
 	*out = l;
@@ -245,36 +243,36 @@ static void set_options(struct s3_client *c, CURL *h, const struct s3_req *r, co
 			struct curl_slist *hdrs, struct upload *up, struct s3_resp *resp,
 			char *errbuf)
 {
-	curl_easy_reset(h);
-	curl_easy_setopt(h, CURLOPT_URL, url);
+	K->easy_reset(h);
+	K->easy_setopt(h, CURLOPT_URL, url);
 #if LIBCURL_VERSION_NUM >= 0x075500
-	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+	K->easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
 #else
-	curl_easy_setopt(h, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+	K->easy_setopt(h, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
 #endif
-	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
-	curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
-	curl_easy_setopt(h, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
+	K->easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+	K->easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	K->easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
+	K->easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
+	K->easy_setopt(h, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
 	if (c->ca_file)
-		curl_easy_setopt(h, CURLOPT_CAINFO, c->ca_file);
-	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, (long)S3_CONNECT_TIMEOUT_S);
-	curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, (long)S3_STALL_BYTES);
-	curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, (long)S3_STALL_TIME_S);
-	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_write);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, resp);
-	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+		K->easy_setopt(h, CURLOPT_CAINFO, c->ca_file);
+	K->easy_setopt(h, CURLOPT_CONNECTTIMEOUT, (long)S3_CONNECT_TIMEOUT_S);
+	K->easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, (long)S3_STALL_BYTES);
+	K->easy_setopt(h, CURLOPT_LOW_SPEED_TIME, (long)S3_STALL_TIME_S);
+	K->easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+	K->easy_setopt(h, CURLOPT_WRITEFUNCTION, on_write);
+	K->easy_setopt(h, CURLOPT_WRITEDATA, resp);
+	K->easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
 	if (!strcmp(r->method, "PUT")) {
-		curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
-		curl_easy_setopt(h, CURLOPT_READFUNCTION, on_read);
-		curl_easy_setopt(h, CURLOPT_READDATA, up);
-		curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)r->body_len);
+		K->easy_setopt(h, CURLOPT_UPLOAD, 1L);
+		K->easy_setopt(h, CURLOPT_READFUNCTION, on_read);
+		K->easy_setopt(h, CURLOPT_READDATA, up);
+		K->easy_setopt(h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)r->body_len);
 	} else if (!strcmp(r->method, "HEAD")) {
-		curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+		K->easy_setopt(h, CURLOPT_NOBODY, 1L);
 	} else if (strcmp(r->method, "GET")) {
-		curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, r->method);
+		K->easy_setopt(h, CURLOPT_CUSTOMREQUEST, r->method);
 	}
 }
 
@@ -328,14 +326,14 @@ static CURLcode attempt(struct s3_client *c, CURL *h, const struct s3_req *r, co
 		return CURLE_OK;
 	errbuf[0] = '\0';
 	set_options(c, h, r, url, hdrs, &up, resp, errbuf);
-	rc = curl_easy_perform(h);
+	rc = K->easy_perform(h);
 	if (rc == CURLE_OK) {
-		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp->status);
-		curl_easy_getinfo(h, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl);
+		K->easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp->status);
+		K->easy_getinfo(h, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl);
 		resp->content_length = cl;
 	}
-	curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
-	curl_slist_free_all(hdrs);
+	K->easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
+	K->slist_free_all(hdrs);
 	return rc;
 }
 
@@ -369,7 +367,7 @@ int s3_http_do(struct s3_client *c, const struct s3_req *r, struct s3_resp *resp
 	}
 	if (rc != CURLE_OK) {
 		if (!atomic_exchange(&c->said_net, 1))
-			fprintf(stderr, "phifs-backup: %s: %s%s%s\n", c->host, curl_easy_strerror(rc),
+			fprintf(stderr, "phifs-backup: %s: %s%s%s\n", c->host, K->easy_strerror(rc),
 				errbuf[0] ? ": " : "", errbuf);
 		s3_resp_free(resp);
 		ret = -EIO;
