@@ -99,7 +99,7 @@ timed borg_restore sh -c "cd '$W/r-borg' && borg extract '$W/borg-repo::incr2'"
 size() { du -sb "$1" | cut -f1; }
 S_phifs=$(size "$W/phifs-repo") S_restic=$(size "$W/restic-repo") S_borg=$(size "$W/borg-repo")
 sec() { awk -v m="$1" 'BEGIN { printf "%.2f", m / 1000 }'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+ratio() { awk -v a="$1" -v b="$2" -v p="${3:-2}" 'BEGIN { printf "%.*f", p, a / b }'; }
 mib() { awk -v b="$1" 'BEGIN { printf "%.0f", b / 1048576 }'; }
 report() {
 	echo "Data: /usr/include + $large_files × $large_mib MiB random files in a phifs volume; cipher dir $(mib "$data") MiB; phifs-backup chunks $chunk${bkopt[@]+ ${bkopt[*]}}."
@@ -122,7 +122,7 @@ report() {
 		echo "| $s: read from disk (MiB) | $(mib "$p") | $(mib "$r") | $(mib "$b") | $(ratio "$r" "$((p > 0 ? p : 1))") |"
 	done
 	echo
-	echo "phifs incremental / full: scattered $(ratio "${T[phifs_incr]}" "${T[phifs_full]}"), files $(ratio "${T[phifs_incr2]}" "${T[phifs_full]}") (time);"
+	echo "phifs incremental / full: scattered $(ratio "${T[phifs_incr]}" "${T[phifs_full]}" 3), files $(ratio "${T[phifs_incr2]}" "${T[phifs_full]}" 3) (time);"
 	echo "cipher bytes read (--json bytes_read): full $(mib "${R[phifs_full]}") MiB, scattered $(mib "${R[phifs_incr]}") MiB ($(ratio "${R[phifs_incr]}" "${R[phifs_full]}")), files $(mib "${R[phifs_incr2]}") MiB ($(ratio "${R[phifs_incr2]}" "${R[phifs_full]}"))"
 }
 report | tee ${out:+"$out"}
