@@ -24,6 +24,7 @@ for h in "${harnesses[@]}"; do
 	fuzz-backupobj) extra="tools/phifs-backup/repo_obj.c tools/phifs-backup/repo_index.c tools/phifs-backup/repo_util.c" ;;
 	fuzz-journal) extra="fs/journal_replay.c fs/chglog.c fs/chglog_tick.c fs/fileio.c fs/fileio_read.c fs/fileio_write.c fs/fileio_verify.c fs/fileio_rekey.c fs/readahead.c fs/redo.c fs/writebehind.c" ;;
 	fuzz-filekms) extra="fs/filekms.c fs/filekms_cache.c fs/filekms_pool.c" ;;
+	fuzz-backuptree) extra="tools/phifs-backup/repo_ptree.c tools/phifs-backup/repo_patch.c tools/phifs-backup/repo_json.c tools/phifs-backup/repo_obj.c tools/phifs-backup/repo_index.c tools/phifs-backup/repo_util.c" ;;
 	*) extra="" ;;
 	esac
 	for s in $libsrc $extra; do objs+=("$src/$s"); done
