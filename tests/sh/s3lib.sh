@@ -24,10 +24,14 @@ s3_setup() {
 
 # s3_start NAME REGION [--tls] BUCKET...: sets PORT_<NAME>; the peer's dir is $S3WORK/NAME.
 s3_start() {
-	local name=$1 port
+	local name=$1 port try
 	shift
-	port=$("$S3PEER" free-port) || bail "no free port"
-	"$S3PEER" start "$S3WORK/$name" "$port" "$@" || bail "s3rver $name did not start"
+	# Another test may take the port between free-port and the bind: retry.
+	for try in 1 2 3; do
+		port=$("$S3PEER" free-port) || bail "no free port"
+		"$S3PEER" start "$S3WORK/$name" "$port" "$@" && break
+		[ "$try" -lt 3 ] || bail "s3rver $name did not start: $(tail -3 "$S3WORK/$name/server.out" 2>/dev/null)"
+	done
 	S3PEERS+=("$S3WORK/$name")
 	printf -v "PORT_$name" '%s' "$port"
 }
