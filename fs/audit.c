@@ -51,6 +51,8 @@ struct audit_handle {
 	struct audit_io io;               /* since the last summary */
 	struct audit_actor actor;         /* captured at open: reads/writes are theirs */
 	struct audit_pend_obj obj;        /* captured at open; only copied, under lock */
+	uint64_t serial;                  /* names it to io_join (never reused) */
+	struct audit_writer_ticket open;  /* its open's record while queued */
 	struct audit_handle *prev, *next; /* open list; audit.hlock */
 };
 
@@ -64,6 +66,7 @@ struct audit {
 
 	pthread_mutex_t hlock;            /* guards the open-handle list */
 	struct audit_handle *handles;
+	uint64_t serial;                  /* atomic: the last handle's serial */
 };
 
 /* Set before the FUSE loop starts and cleared after it ends: read unlocked. */
@@ -84,11 +87,12 @@ static void actor_of(const struct opctx *c, struct audit_actor *a)
 	a->rule = c ? c->rule : 0;
 }
 
-/* A captured event of this request (c NULL: the daemon itself), timed now. */
-static struct audit_pend *pend_new(const struct opctx *c, enum audit_pend_kind kind,
-				   const char *event, int result)
+/* A captured event of this request (c NULL: the daemon itself), timed now;
+ * io_room: an open its handle's final summary may join (io_join). */
+static struct audit_pend *pend_new_room(const struct opctx *c, enum audit_pend_kind kind,
+					const char *event, int result, int io_room)
 {
-	struct audit_pend *p = audit_pend_new(kind);
+	struct audit_pend *p = io_room ? audit_pend_new_io(kind) : audit_pend_new(kind);
 
 	if (!p)
 		return NULL;
@@ -98,6 +102,12 @@ static struct audit_pend *pend_new(const struct opctx *c, enum audit_pend_kind k
 	if (kind != AUDIT_PEND_SUMMARY && kind != AUDIT_PEND_CALL)
 		actor_of(c, &p->actor);
 	return p;
+}
+
+static struct audit_pend *pend_new(const struct opctx *c, enum audit_pend_kind kind,
+				   const char *event, int result)
+{
+	return pend_new_room(c, kind, event, result, 0);
 }
 
 /* Queues p (NULL: allocation failed, counted as lost). */
@@ -141,7 +151,37 @@ static void summary_locked(struct audit_handle *h, int final)
 		}
 	}
 	audit_io_reset(&h->io);
+	/* After an interim summary the final one stays a record of its own:
+	 * summaries in the order of the calls they count. */
+	h->open.entry = NULL;
 	pend_put(p, 1);
+}
+
+/* A handle's final summary offered to the record of its open. */
+struct io_final {
+	uint64_t serial;
+	const struct audit_io *io;
+};
+
+/* Joins the final summary of a handle into the record of its open (or
+ * create) while that record is still queued, unwritten (≤ 10 ms): a file
+ * created, written and closed at once — every file an untar or a copy
+ * makes — gets one record for the open and its I/O where it had two. The
+ * record carries the summary as "io", the same members an "io" record has
+ * (docs/OPERATIONS.md "Audit"). Interim summaries, and the summaries of
+ * handles whose open is written already, stay records of their own. */
+static int io_join(void *item, void *arg)
+{
+	struct audit_pend *p = item;
+	const struct io_final *f = arg;
+
+	if (p->kind != AUDIT_PEND_EVENT || p->fields != AUDIT_FIELDS_OPEN || !p->io_room ||
+	    p->io_joined || p->handle != f->serial)
+		return 0;
+	p->io = *f->io;
+	p->final = 1;
+	p->io_joined = 1;
+	return 1;
 }
 
 /* Called by the writer thread every audit_interval seconds. */
@@ -230,7 +270,7 @@ static void obj_capture(struct audit_obj *o, struct audit_pend_obj *out)
 		return;
 	if (!audit_path_of_entry(A->paths, base, o->name, o->name ? o->i : NULL, path,
 				 sizeof(path))) {
-		out->path = strdup(path);
+		(void)audit_pend_obj_set_path(out, path);   /* ENOMEM: no path reference */
 		explicit_bzero(path, strlen(path));
 	}
 }
@@ -385,14 +425,17 @@ struct audit_handle *audit_open_event(const struct opctx *c, const char *event,
 		gate_refused = 0;
 		return NULL;
 	}
-	p = pend_new(c, AUDIT_PEND_EVENT, event, result);
 	h = result ? NULL : calloc(1, sizeof(*h));
+	p = pend_new_room(c, AUDIT_PEND_EVENT, event, result, h && !A->o.per_op);
 	if (p) {
 		obj_capture(obj, &p->obj);
 		p->fields = AUDIT_FIELDS_OPEN;
 		p->flags = flags;
 	}
 	if (h) {
+		h->serial = __atomic_add_fetch(&A->serial, 1, __ATOMIC_RELAXED);
+		if (p)
+			p->handle = h->serial;
 		pthread_mutex_init(&h->lock, NULL);
 		if (p) {
 			h->actor = p->actor;
@@ -405,7 +448,10 @@ struct audit_handle *audit_open_event(const struct opctx *c, const char *event,
 			h->obj = o;
 		}
 	}
-	pend_put(p, 0);
+	if (p)
+		audit_writer_put_item_t(A->writer, p, 0, h ? &h->open : NULL);
+	else
+		pend_put(NULL, 0);
 	if (h) {
 		pthread_mutex_lock(&A->hlock);
 		h->next = A->handles;
@@ -484,7 +530,12 @@ void audit_release(struct audit_handle *h)
 		h->next->prev = h->prev;
 	pthread_mutex_unlock(&A->hlock);
 	pthread_mutex_lock(&h->lock);
-	summary_locked(h, 1);
+	if (!audit_io_empty(&h->io)) {
+		struct io_final f = { h->serial, &h->io };
+
+		if (!audit_writer_join_ticket(A->writer, &h->open, io_join, &f))
+			summary_locked(h, 1);
+	}
 	pthread_mutex_unlock(&h->lock);
 	handle_free(h);
 }
@@ -685,5 +736,6 @@ void audit_stop(void)
 			(unsigned long long)lost);
 	A = NULL;
 	audit_free(a);
+	audit_pend_drain();
 }
 

@@ -25,6 +25,7 @@
 #include "audit_line.h"
 #include "audit_path.h"
 #include "audit_pend.h"
+#include "audit_pool.h"
 #include "audit_rec.h"
 #include "keyring.h"
 #include "opctx.h"
@@ -205,12 +206,21 @@ static void setattr_fields(struct audit_line *l, int valid, uint64_t size, unsig
 	}
 }
 
+static void summary_fields(struct audit_line *l, const struct audit_pend *p);
+
 static void event_fields(struct pw *w)
 {
 	const struct audit_pend *p = w->p;
 
 	if (p->fields == AUDIT_FIELDS_OPEN)
 		open_flags(w->l, p->flags);
+	if (p->fields == AUDIT_FIELDS_OPEN && p->io_joined) {
+		/* The handle's final summary, joined while both were queued. */
+		audit_line_key(w->l, "io");
+		audit_line_raw(w->l, "{", 1);
+		summary_fields(w->l, p);
+		audit_line_raw(w->l, "}", 1);
+	}
 	else if (p->fields == AUDIT_FIELDS_SETATTR)
 		setattr_fields(w->l, p->flags, p->size, p->calls, &p->last);
 	if (p->extra)
@@ -294,32 +304,76 @@ int audit_pend_write(const struct audit_pend *p, struct audit_paths *paths,
 	return audit_line_done(l);
 }
 
+/* Captured events and their path copies come from free lists, not
+ * malloc(3): the FUSE thread allocates, the writer frees (audit_pool.c).
+ * The lists keep what a busy queue holds at once; a longer queue falls back
+ * to malloc. Paths of AUDIT_PEND_PATH_BLOCK bytes or more are malloc'ed. */
+#define AUDIT_PEND_PATH_BLOCK 256
+#define AUDIT_PEND_KEEP 1024
+static struct audit_pool pend_pool = AUDIT_POOL_INIT(offsetof(struct audit_pend, io),
+						     AUDIT_PEND_KEEP);
+static struct audit_pool summary_pool = AUDIT_POOL_INIT(sizeof(struct audit_pend),
+							AUDIT_PEND_KEEP / 4);
+static struct audit_pool path_pool = AUDIT_POOL_INIT(AUDIT_PEND_PATH_BLOCK,
+						     2 * AUDIT_PEND_KEEP);
+
+static struct audit_pend *pend_new(enum audit_pend_kind kind, int io_room)
+{
+	struct audit_pool *pool = io_room ? &summary_pool : &pend_pool;
+	struct audit_pend *p = audit_pool_get(pool);
+
+	if (p) {
+		memset(p, 0, offsetof(struct audit_pend, io));
+		p->kind = kind;
+		p->io_room = io_room;
+	}
+	return p;
+}
+
 struct audit_pend *audit_pend_new(enum audit_pend_kind kind)
 {
-	struct audit_pend *p = calloc(1, kind == AUDIT_PEND_SUMMARY ? sizeof(*p)
-								     : offsetof(struct audit_pend, io));
+	struct audit_pend *p = pend_new(kind, kind == AUDIT_PEND_SUMMARY);
 
-	if (p)
-		p->kind = kind;
+	if (p && p->io_room)
+		audit_io_reset(&p->io);
 	return p;
+}
+
+struct audit_pend *audit_pend_new_io(enum audit_pend_kind kind)
+{
+	return pend_new(kind, 1);
+}
+
+int audit_pend_obj_set_path(struct audit_pend_obj *o, const char *path)
+{
+	size_t n = strlen(path) + 1;
+
+	o->path_pooled = n <= AUDIT_PEND_PATH_BLOCK;
+	o->path = o->path_pooled ? audit_pool_get(&path_pool) : malloc(n);
+	if (!o->path)
+		return -ENOMEM;
+	memcpy(o->path, path, n);
+	return 0;
 }
 
 int audit_pend_obj_copy(struct audit_pend_obj *dst, const struct audit_pend_obj *src)
 {
 	*dst = *src;
 	dst->path = NULL;
-	if (src->path && !(dst->path = strdup(src->path)))
-		return -ENOMEM;
-	return 0;
+	return src->path ? audit_pend_obj_set_path(dst, src->path) : 0;
 }
 
 void audit_pend_obj_clear(struct audit_pend_obj *o)
 {
-	if (o->path) {
-		explicit_bzero(o->path, strlen(o->path));
+	if (!o->path)
+		return;
+	explicit_bzero(o->path, strlen(o->path));
+	if (o->path_pooled)
+		audit_pool_put(&path_pool, o->path);
+	else
 		free(o->path);
-		o->path = NULL;
-	}
+	o->path = NULL;
+	o->path_pooled = 0;
 }
 
 void audit_pend_free(struct audit_pend *p)
@@ -329,5 +383,12 @@ void audit_pend_free(struct audit_pend *p)
 	audit_pend_obj_clear(&p->obj);
 	audit_pend_obj_clear(&p->obj2);
 	json_object_put(p->extra);
-	free(p);
+	audit_pool_put(p->io_room ? &summary_pool : &pend_pool, p);
+}
+
+void audit_pend_drain(void)
+{
+	audit_pool_drain(&pend_pool);
+	audit_pool_drain(&summary_pool);
+	audit_pool_drain(&path_pool);
 }

@@ -26,6 +26,7 @@ struct audit_pend_obj {
 	uint64_t ino;                  /* 0 = unknown */
 	char *path;                    /* plaintext path (PHI, memory only; wiped and freed
 					* by audit_pend_free) or NULL: no path reference */
+	int path_pooled;               /* path is a block of audit_pend.c's free list */
 };
 
 /* An event's fields the writer spells from numbers, so that the FUSE thread
@@ -59,14 +60,19 @@ struct audit_pend {
 	const void *node;              /* FIELDS_SETATTR: the inode it was on (joins only) */
 	unsigned calls;                /* FIELDS_SETATTR: calls joined into it (0: one) */
 	struct timespec last;          /* FIELDS_SETATTR with calls: the last one's time */
-	struct audit_io io;            /* SUMMARY only, and last: see audit_pend_new */
+	uint64_t handle;               /* FIELDS_OPEN: the handle it opened (joins only) */
+	int io_room;                   /* io is allocated (SUMMARY, audit_pend_new_io) */
+	int io_joined;                 /* FIELDS_OPEN: io holds the handle's final summary */
+	struct audit_io io;            /* SUMMARY, io_room only, and last: see audit_pend_new */
 };
 
 /* A zeroed event of kind. Only a SUMMARY has room for io (1 KiB of ranges):
- * the others stay small enough for the allocator's quick paths, which
- * mattered at five events per untarred file (docs/PERFORMANCE.md). NULL on
+ * the others stay small. From a free list (audit_pool.c). NULL on
  * allocation failure. */
 struct audit_pend *audit_pend_new(enum audit_pend_kind kind);
+/* The same with room for io whatever the kind: an open that its handle's
+ * final summary may join while both are queued (audit.c io_join). */
+struct audit_pend *audit_pend_new_io(enum audit_pend_kind kind);
 
 /* The record of p, written into l (reset first) as the members that follow
  * "time" — "host", "vol", "event", "actor", "result", review flags,
@@ -77,11 +83,16 @@ struct audit_pend *audit_pend_new(enum audit_pend_kind kind);
  * 0 or -ENOMEM. */
 int audit_pend_write(const struct audit_pend *p, struct audit_paths *paths,
 		     const uint8_t volume_id[FORMAT_ID_LEN], char time[40], struct audit_line *l);
+/* Sets o's path to a copy of path (wiped and given back by
+ * audit_pend_obj_clear; a path set directly is free(3)d). -ENOMEM. */
+int audit_pend_obj_set_path(struct audit_pend_obj *o, const char *path);
 /* Copies src's object into dst, its path duplicated (-ENOMEM). */
 int audit_pend_obj_copy(struct audit_pend_obj *dst, const struct audit_pend_obj *src);
 /* Wipes and frees o's path. */
 void audit_pend_obj_clear(struct audit_pend_obj *o);
 /* Frees p's path copies and extra, then p itself. NULL is fine. */
 void audit_pend_free(struct audit_pend *p);
+/* Frees the blocks kept for reuse (when auditing stops). */
+void audit_pend_drain(void);
 
 #endif

@@ -29,6 +29,7 @@
 
 #include "audit_line.h"
 #include "audit_log.h"
+#include "audit_pool.h"
 #include "audit_rec.h"
 #include "audit_writer.h"
 #include "log.h"
@@ -58,6 +59,10 @@ struct audit_writer {
 	pthread_cond_t cond;
 	struct qent *head, *tail;
 	size_t n;                         /* also read unlocked by the gate */
+	uint64_t gen;                     /* batches taken: a ticket of this gen is queued */
+	struct qent *qfree;               /* written entries, for reuse: a FUSE thread
+					   * allocates an entry and the writer frees it,
+					   * which malloc(3) does slowly (audit_pool.c) */
 	int stopping;
 	uint64_t lost;                    /* records dropped since the last gap record */
 	struct timespec since;            /* first failure or drop since then */
@@ -104,30 +109,43 @@ static void count_lost(struct audit_writer *w)
 
 /* keep: a handle summary, never dropped for a full queue. Once this returns
  * with the entry linked in, the record is "accepted" (deny mode's
- * condition for acknowledging the operation). */
-static void put(struct audit_writer *w, struct json_object *rec, void *item, int keep)
+ * condition for acknowledging the operation). t (may be NULL): names it. */
+static void put(struct audit_writer *w, struct json_object *rec, void *item, int keep,
+		struct audit_writer_ticket *t)
 {
 	struct qent *e;
 
+	if (t)
+		t->entry = NULL;
 	if (!rec && !item)
 		goto lost;
-	e = malloc(sizeof(*e));
-	if (!e)
-		goto lost;
-	e->rec = rec;
-	e->item = item;
-	e->next = NULL;
 	pthread_mutex_lock(&w->lock);
 	if (!keep && w->n >= AUDIT_QUEUE_MAX) {
 		pthread_mutex_unlock(&w->lock);
-		free(e);
 		goto lost;
 	}
+	e = w->qfree;
+	if (e) {
+		w->qfree = e->next;
+	} else {
+		pthread_mutex_unlock(&w->lock);
+		e = malloc(sizeof(*e));
+		if (!e)
+			goto lost;
+		pthread_mutex_lock(&w->lock);
+	}
+	e->rec = rec;
+	e->item = item;
+	e->next = NULL;
 	if (w->tail)
 		w->tail->next = e;
 	else
 		w->head = e;
 	w->tail = e;
+	if (t) {
+		t->entry = e;
+		t->gen = w->gen;
+	}
 	__atomic_store_n(&w->n, w->n + 1, __ATOMIC_RELAXED);
 	/* Only the first record wakes the writer (a context switch per record
 	 * would cost more than the record); the rest join its batch. */
@@ -144,12 +162,18 @@ lost:
 
 void audit_writer_put(struct audit_writer *w, struct json_object *rec, int keep)
 {
-	put(w, rec, NULL, keep);
+	put(w, rec, NULL, keep, NULL);
 }
 
 void audit_writer_put_item(struct audit_writer *w, void *item, int keep)
 {
-	put(w, NULL, item, keep);
+	put(w, NULL, item, keep, NULL);
+}
+
+void audit_writer_put_item_t(struct audit_writer *w, void *item, int keep,
+			     struct audit_writer_ticket *t)
+{
+	put(w, NULL, item, keep, t);
 }
 
 int audit_writer_join(struct audit_writer *w, int (*join)(void *item, void *arg), void *arg)
@@ -159,6 +183,22 @@ int audit_writer_join(struct audit_writer *w, int (*join)(void *item, void *arg)
 	pthread_mutex_lock(&w->lock);
 	if (w->tail && w->tail->item)
 		joined = join(w->tail->item, arg);
+	pthread_mutex_unlock(&w->lock);
+	return joined;
+}
+
+/* An entry of the current gen has not been taken by the writer, so it is
+ * neither written nor recycled: still the item it was at put. */
+int audit_writer_join_ticket(struct audit_writer *w, const struct audit_writer_ticket *t,
+			     int (*join)(void *item, void *arg), void *arg)
+{
+	int joined = 0;
+
+	if (!t->entry)
+		return 0;
+	pthread_mutex_lock(&w->lock);
+	if (t->gen == w->gen)
+		joined = join(((struct qent *)t->entry)->item, arg);
 	pthread_mutex_unlock(&w->lock);
 	return joined;
 }
@@ -331,15 +371,27 @@ static void tick(struct audit_writer *w)
 	}
 }
 
+/* The written entries of a batch back on the free list. Caller holds w->lock. */
+static void recycle_locked(struct audit_writer *w, struct qent *done, struct qent *last)
+{
+	if (!done)
+		return;
+	last->next = w->qfree;
+	w->qfree = done;
+}
+
 static void *writer_main(void *arg)
 {
 	struct audit_writer *w = arg;
+	struct qent *done = NULL, *last = NULL;
 
 	for (;;) {
 		struct qent *batch;
 		int stop;
 
 		pthread_mutex_lock(&w->lock);
+		recycle_locked(w, done, last);
+		done = last = NULL;
 		if (!w->head && !w->stopping) {
 			struct timespec ts;
 
@@ -358,6 +410,7 @@ static void *writer_main(void *arg)
 		}
 		batch = w->head;
 		w->head = w->tail = NULL;
+		w->gen++;
 		__atomic_store_n(&w->n, 0, __ATOMIC_RELAXED);
 		stop = w->stopping;
 		pthread_mutex_unlock(&w->lock);
@@ -375,12 +428,21 @@ static void *writer_main(void *arg)
 			else
 				count_lost(w);   /* out of memory building it */
 			json_object_put(batch->rec);
-			free(batch);
+			if (AUDIT_POOL_SANITIZED) {
+				free(batch);
+			} else {
+				batch->next = done;
+				done = batch;
+				if (!last)
+					last = batch;
+			}
 			batch = next;
 		}
 		tick(w);
 		if (stop && !batch) {
 			pthread_mutex_lock(&w->lock);
+			recycle_locked(w, done, last);
+			done = last = NULL;
 			stop = !w->head;
 			pthread_mutex_unlock(&w->lock);
 			if (stop)
@@ -472,6 +534,12 @@ uint64_t audit_writer_stop(struct audit_writer *w)
 	if (w->started)
 		pthread_join(w->thread, NULL);
 	lost = w->lost;
+	while (w->qfree) {
+		struct qent *e = w->qfree;
+
+		w->qfree = e->next;
+		free(e);
+	}
 	audit_line_free(&w->line);
 	pthread_cond_destroy(&w->cond);
 	pthread_mutex_destroy(&w->lock);

@@ -19,6 +19,12 @@ struct audit_line;
 struct audit_log;
 struct audit_writer;
 
+/* Names a queued item for audit_writer_join_ticket (see audit_writer_put_item_t). */
+struct audit_writer_ticket {
+	void *entry;                   /* NULL: nothing to join into */
+	uint64_t gen;                  /* the batch it waits for */
+};
+
 /* Records waiting for the writer before the gate refuses (deny) or records
  * are counted as lost (continue). */
 #define AUDIT_QUEUE_MAX 8192
@@ -44,11 +50,19 @@ void audit_writer_put(struct audit_writer *w, struct json_object *rec, int keep)
 /* The same for a captured event: cb->build makes its record on the writer
  * (NULL item counts as lost; a dropped one is freed with cb->drop). */
 void audit_writer_put_item(struct audit_writer *w, void *item, int keep);
+/* The same, and *t names the item while it is still queued (entry NULL when
+ * it was counted as lost instead). */
+void audit_writer_put_item_t(struct audit_writer *w, void *item, int keep,
+			     struct audit_writer_ticket *t);
 /* Offers arg to the newest queued item, still unwritten: join(item, arg)
  * returns 1 when it took arg into the item (which then records both), 0
  * when not. Returns join's answer, 0 when the queue's tail is not an item.
  * join runs under the queue's lock: it must be quick and must not block. */
 int audit_writer_join(struct audit_writer *w, int (*join)(void *item, void *arg), void *arg);
+/* The same for the item t names, wherever it is in the queue: 0 without
+ * calling join once the writer has taken it (written or being written). */
+int audit_writer_join_ticket(struct audit_writer *w, const struct audit_writer_ticket *t,
+			     int (*join)(void *item, void *arg), void *arg);
 /* 0, or -EIO (counted as refused) while records cannot be made durable or
  * the queue is full, under audit_on_failure=deny. */
 int audit_writer_gate(struct audit_writer *w);

@@ -4,7 +4,9 @@ tests/sh/audit-report.sh. Four weekdays (Mon 16 - Thu 19 Nov 2026, UTC) of
 ordinary traffic by seven users inside 08:00-17:30, a daily mount, a couple of
 denials. With --plant: mallory reads 130 new files in 4 minutes on Thursday at
 14:00 (bulk), bob opens one file at 21:30 on Wednesday (after hours).
---denials adds six denials by eve within five minutes. Writes the log to
+--denials adds six denials by eve within five minutes. --joined writes each
+access as the daemon does when a handle's final summary joins its open: one
+"open" record carrying the summary as "io". Writes the log to
 stdout and, with --truth FILE, the planted records' seq numbers as JSON.
 Deterministic (fixed seed): chain fields are placeholders, not verifiable."""
 import argparse, datetime as dt, json, random, sys
@@ -12,6 +14,7 @@ import argparse, datetime as dt, json, random, sys
 ap = argparse.ArgumentParser()
 ap.add_argument("--plant", action="store_true")
 ap.add_argument("--denials", action="store_true")
+ap.add_argument("--joined", action="store_true")
 ap.add_argument("--truth")
 a = ap.parse_args()
 rnd = random.Random(4)
@@ -34,9 +37,13 @@ def access(t, user, fid, tag=None):
                      "flags": ["rdonly"]}, tag))
     t2 = t + dt.timedelta(seconds=1)
     n = rnd.randint(4096, 65536)
-    recs.append((t2, {"event": "io", "actor": actor(user), "object": obj, "result": "ok",
-                      "read": {"ops": 1, "bytes": n, "ranges": [[0, n]]},
-                      "first": iso(t), "last": iso(t2), "final": True}, tag))
+    io = {"read": {"ops": 1, "bytes": n, "ranges": [[0, n]]},
+          "first": iso(t), "last": iso(t2), "final": True}
+    if a.joined:
+        recs[-1][1]["io"] = io
+        return
+    recs.append((t2, dict({"event": "io", "actor": actor(user), "object": obj, "result": "ok"},
+                          **io), tag))
 
 
 def iso(t):

@@ -12,7 +12,7 @@ AUDIT="$top_builddir/tools/phifs-audit/phifs-audit"
 GEN="$top_srcdir/tests/audit/gen-log.py"
 WORK=$(mktemp -d /tmp/phifs-audit-test.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
-plan 32
+plan 34
 
 $PY "$GEN" --plant --truth "$WORK/truth.json" > "$WORK/planted.log" || bail "generator failed"
 $PY "$GEN" > "$WORK/clean.log" || bail "generator failed"
@@ -54,6 +54,22 @@ f = [json.loads(l) for l in open(sys.argv[1])]
 m = [x for x in f if x["rule"] == "operations"]
 sys.exit(not (len(m) == 1 and m[0]["severity"] == "info" and m[0]["count"] == 4 and m[0]["user"] == "root"))' \
 	"$WORK/planted.json" && ok "mount operations listed as info" || not_ok "mount operations listed as info"
+
+# Bytes count whether a handle's summary is an "io" record or joined into
+# its open (the daemon joins them while both are queued): a byte threshold
+# alone flags mallory's burst (~4.5 MB in 4 minutes) in both forms, the same.
+$PY "$GEN" --plant --joined > "$WORK/joined.log" || bail "generator failed"
+printf 'timezone = UTC\nbulk_files = 100000\nbulk_bytes = 2000000\n' > "$WORK/bytes.conf"
+run bytes.json "$AUDIT" report --json --config "$WORK/bytes.conf" "$WORK/planted.log"
+run bytesj.json "$AUDIT" report --json --config "$WORK/bytes.conf" "$WORK/joined.log"
+$PY - "$WORK/bytes.json" "$WORK/bytesj.json" <<'PYEOF' && ok "bulk by bytes: mallory flagged alike from io records and from summaries joined into opens" || not_ok "bulk by bytes from joined summaries"
+import json, sys
+def bulk(f):
+    return [(x["user"], x["detail"]) for x in map(json.loads, open(f)) if x["rule"] == "bulk"]
+a, b = bulk(sys.argv[1]), bulk(sys.argv[2])
+print("# io records:", a, "joined:", b)
+sys.exit(not (a and a == b and [u for u, _ in a] == ["mallory"] and "bytes" in a[0][1]))
+PYEOF
 
 run clean.txt "$AUDIT" report --config "$WORK/report.conf" "$WORK/clean.log"
 [ $rc -eq 0 ] && grep -q "0 at warning or worse" "$WORK/clean.txt" && ok "clean log: exit 0, nothing at warning" \
@@ -147,6 +163,13 @@ want=$(grep -c "\"file\":\"$fid\"" "$WORK/planted.log")
 "$AUDIT" show --json --event mount,denied "$WORK/planted.log" > "$WORK/ev.json"
 [ "$(wc -l < "$WORK/ev.json")" -eq 12 ] && grep -qxF "$(grep '"seq":1,' "$WORK/planted.log")" "$WORK/ev.json" \
 	&& ok "show --event a,b --json: raw lines, byte for byte" || not_ok "show --event list / raw lines"
+# --event io: the summaries, whether records of their own or joined into opens.
+n_io=$(count --event io "$WORK/planted.log"); n_jio=$(count --event io "$WORK/joined.log")
+"$AUDIT" show --user bob --event io --since 2026-11-18T21:00:00Z --until 2026-11-18T22:00:00Z "$WORK/joined.log" > "$WORK/jio.txt"
+[ "$n_io" -gt 0 ] && [ "$n_io" -eq "$n_jio" ] && [ "$(count --event io,open "$WORK/joined.log")" -eq "$n_io" ] \
+	&& grep -Eq " open +ok .* read=1ops/[0-9]+B" "$WORK/jio.txt" \
+	&& ok "show --event io: $n_io summaries in both forms; the table shows a joined one's bytes" \
+	|| { not_ok "show --event io with joined summaries ($n_io $n_jio)"; diag "$(cat "$WORK/jio.txt")"; }
 "$AUDIT" show --since 2026-11-16T07:00:00Z --until 2026-11-16T07:31:00Z "$WORK/planted.log" > "$WORK/table.txt"
 [ "$(wc -l < "$WORK/table.txt")" -eq 2 ] && grep -q "^TIME (UTC)" "$WORK/table.txt" && grep -Eq "^2026-11-16T07:30:00Z +1 root .*mount +ok" "$WORK/table.txt" \
 	&& ok "show table: header and one row" || { not_ok "show table"; diag "$(cat "$WORK/table.txt")"; }

@@ -33,9 +33,10 @@ static const uint8_t VOL[FORMAT_ID_LEN] = { 0xab, 0xcd, 1, 2, 3, 4, 5, 6, 7, 8, 
 #define ACTOR "\"actor\":{\"uid\":1000,\"user\":\"alice\",\"gid\":100,\"pid\":4242," \
 	      "\"comm\":\"tar\",\"exe\":\"/usr/bin/tar\",\"loginuid\":1000}"
 
-static struct audit_pend *pend(enum audit_pend_kind kind, const char *event, int result)
+static struct audit_pend *pend_room(enum audit_pend_kind kind, const char *event, int result,
+				     int io_room)
 {
-	struct audit_pend *p = audit_pend_new(kind);
+	struct audit_pend *p = io_room ? audit_pend_new_io(kind) : audit_pend_new(kind);
 
 	assert_non_null(p);
 	p->event = event;
@@ -50,6 +51,11 @@ static struct audit_pend *pend(enum audit_pend_kind kind, const char *event, int
 	strcpy(p->actor.comm, "tar");
 	strcpy(p->actor.exe, "/usr/bin/tar");
 	return p;
+}
+
+static struct audit_pend *pend(enum audit_pend_kind kind, const char *event, int result)
+{
+	return pend_room(kind, event, result, 0);
 }
 
 /* json-c's view of a record's text: it parses, and json-c serialises the
@@ -363,12 +369,37 @@ static void test_joined_setattr(void **state)
 	audit_pend_free(p);
 }
 
-static void test_obj_copy_and_clear(void **state)
+/* An open whose handle's final summary joined it (audit.c io_join): the
+ * summary's members, as an "io" record has them, under "io". */
+static void test_open_with_io(void **state)
 {
-	struct audit_pend_obj a = { .present = 1, .ino = 3 }, b;
+	struct audit_pend *p = pend_room(AUDIT_PEND_EVENT, "create", 0, 1);
+	struct timespec t1 = { 1700000001, 500000000 };
 
 	(void)state;
-	a.path = strdup("/clinic/p1.txt");
+	p->obj.present = 1;
+	p->obj.ino = 9;
+	p->fields = AUDIT_FIELDS_OPEN;
+	p->flags = O_WRONLY | O_CREAT;
+	audit_io_reset(&p->io);
+	audit_io_note(&p->io, 1, 0, 4096, &t1);
+	audit_io_note(&p->io, 1, 4096, 10, &t1);
+	p->final = 1;
+	p->io_joined = 1;
+	expect_record(p, "{\"vol\":\"" VOLHEX "\",\"event\":\"create\"," ACTOR ",\"result\":\"ok\","
+		      "\"object\":{\"ino\":9},\"flags\":[\"wronly\",\"creat\"],"
+		      "\"io\":{\"write\":{\"ops\":2,\"bytes\":4106,\"ranges\":[[0,4106]]},"
+		      "\"first\":\"2023-11-14T22:13:21.500000Z\",\"last\":\"2023-11-14T22:13:21.500000Z\","
+		      "\"final\":true}}");
+}
+
+static void test_obj_copy_and_clear(void **state)
+{
+	struct audit_pend_obj a = { .present = 1, .ino = 3 }, b, c = { 0 };
+	char longp[600];
+
+	(void)state;
+	a.path = strdup("/clinic/p1.txt");   /* set directly: free(3)d */
 	assert_int_equal(audit_pend_obj_copy(&b, &a), 0);
 	assert_ptr_not_equal(a.path, b.path);
 	assert_string_equal(b.path, "/clinic/p1.txt");
@@ -376,7 +407,18 @@ static void test_obj_copy_and_clear(void **state)
 	audit_pend_obj_clear(&a);
 	assert_null(a.path);
 	audit_pend_obj_clear(&b);
+	/* Paths longer than a pooled block, and blocks reused after a wipe. */
+	memset(longp, 'x', sizeof(longp) - 1);
+	longp[0] = '/';
+	longp[sizeof(longp) - 1] = 0;
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(audit_pend_obj_set_path(&c, i == 1 ? longp : "/a/b"), 0);
+		assert_string_equal(c.path, i == 1 ? longp : "/a/b");
+		audit_pend_obj_clear(&c);
+		assert_null(c.path);
+	}
 	audit_pend_free(NULL);
+	audit_pend_drain();
 }
 
 int main(void)
@@ -393,6 +435,7 @@ int main(void)
 		cmocka_unit_test(test_summary_both_directions),
 		cmocka_unit_test(test_every_event_type),
 		cmocka_unit_test(test_joined_setattr),
+		cmocka_unit_test(test_open_with_io),
 		cmocka_unit_test(test_obj_copy_and_clear),
 	};
 

@@ -88,7 +88,9 @@ static int matches(const struct filter *f, const struct report_rec *r)
 	if (f->user && (is_uid(f->user) ? r->uid != strtoll(f->user, NULL, 10)
 					: (!r->user || strcmp(r->user, f->user))))
 		return 0;
-	if (f->events && !event_listed(f->events, r->event))
+	/* "io" also selects an open or create that carries its handle's summary. */
+	if (f->events && !event_listed(f->events, r->event) &&
+	    !(event_listed(f->events, "io") && json_object_object_get_ex(r->obj, "io", NULL)))
 		return 0;
 	if (f->file && (!r->file || strcasecmp(r->file, f->file)))
 		return 0;
@@ -167,13 +169,14 @@ static void io_part(struct json_object *obj, const char *key, char *out, size_t 
 /* The event fields worth a glance, no PHI beyond what the record holds. */
 static void detail(const struct report_rec *r, const struct volume *key, char *out, size_t cap)
 {
-	struct json_object *flags;
+	struct json_object *flags, *io = r->obj;
 	char a[64], b[64], p[3 * 4200];
 	const char *s;
 	size_t n = 0;
 
-	io_part(r->obj, "read", a, sizeof(a));
-	io_part(r->obj, "write", b, sizeof(b));
+	json_object_object_get_ex(r->obj, "io", &io);   /* a summary joined into an open */
+	io_part(io, "read", a, sizeof(a));
+	io_part(io, "write", b, sizeof(b));
 	path_refs(r->obj, key, p, sizeof(p));
 	n += (size_t)snprintf(out, cap, "%s%s%s", a, b, p);
 	if (report_int(r->obj, "bytes") >= 0 && n < cap)

@@ -170,18 +170,20 @@ static int rule_after_hours(struct ctx *c)
 	return 0;
 }
 
+/* The bytes of an "io" record, or of the "io" summary an open or create
+ * record carries (docs/AUDIT_FORMAT.md "io"). */
 static uint64_t rec_bytes(const struct report_rec *r)
 {
-	struct json_object *part;
+	struct json_object *io = r->obj, *part;
 	uint64_t sum = 0;
 
 	if (!strcmp(r->event, "read") || !strcmp(r->event, "write"))
 		return (uint64_t)(report_int(r->obj, "bytes") > 0 ? report_int(r->obj, "bytes") : 0);
-	if (strcmp(r->event, "io"))
+	if (strcmp(r->event, "io") && !json_object_object_get_ex(r->obj, "io", &io))
 		return 0;
-	if (json_object_object_get_ex(r->obj, "read", &part) && report_int(part, "bytes") > 0)
+	if (json_object_object_get_ex(io, "read", &part) && report_int(part, "bytes") > 0)
 		sum += (uint64_t)report_int(part, "bytes");
-	if (json_object_object_get_ex(r->obj, "write", &part) && report_int(part, "bytes") > 0)
+	if (json_object_object_get_ex(io, "write", &part) && report_int(part, "bytes") > 0)
 		sum += (uint64_t)report_int(part, "bytes");
 	return sum;
 }
