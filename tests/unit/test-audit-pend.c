@@ -393,6 +393,36 @@ static void test_open_with_io(void **state)
 		      "\"final\":true}}");
 }
 
+/* setattr calls joined into the open (audit.c setattr_join_open), after
+ * its joined summary. */
+static void test_open_with_setattr(void **state)
+{
+	struct audit_pend *p = pend_room(AUDIT_PEND_EVENT, "create", 0, 1);
+
+	(void)state;
+	p->obj.present = 1;
+	p->obj.ino = 9;
+	p->fields = AUDIT_FIELDS_OPEN;
+	p->flags = O_WRONLY | O_CREAT | O_EXCL;
+	p->sa_valid = FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID | FUSE_SET_ATTR_MODE |
+		      FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME;
+	p->sa_calls = 3;
+	p->sa_first.tv_sec = 1700000001;
+	p->sa_last.tv_sec = 1700000001;
+	p->sa_last.tv_nsec = 9000;
+	audit_io_reset(&p->io);
+	audit_io_note(&p->io, 1, 0, 10, &p->sa_first);
+	p->final = 1;
+	p->io_joined = 1;
+	expect_record(p, "{\"vol\":\"" VOLHEX "\",\"event\":\"create\"," ACTOR ",\"result\":\"ok\","
+		      "\"object\":{\"ino\":9},\"flags\":[\"wronly\",\"creat\",\"excl\"],"
+		      "\"io\":{\"write\":{\"ops\":1,\"bytes\":10,\"ranges\":[[0,10]]},"
+		      "\"first\":\"2023-11-14T22:13:21.000000Z\",\"last\":\"2023-11-14T22:13:21.000000Z\","
+		      "\"final\":true},"
+		      "\"setattr\":{\"attrs\":[\"mode\",\"uid\",\"gid\",\"atime\",\"mtime\"],\"calls\":3,"
+		      "\"first\":\"2023-11-14T22:13:21.000000Z\",\"last\":\"2023-11-14T22:13:21.000009Z\"}}");
+}
+
 static void test_obj_copy_and_clear(void **state)
 {
 	struct audit_pend_obj a = { .present = 1, .ino = 3 }, b, c = { 0 };
@@ -436,6 +466,7 @@ int main(void)
 		cmocka_unit_test(test_every_event_type),
 		cmocka_unit_test(test_joined_setattr),
 		cmocka_unit_test(test_open_with_io),
+		cmocka_unit_test(test_open_with_setattr),
 		cmocka_unit_test(test_obj_copy_and_clear),
 	};
 
