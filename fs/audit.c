@@ -52,6 +52,7 @@ struct audit_handle {
 	struct audit_actor actor;         /* captured at open: reads/writes are theirs */
 	struct audit_pend_obj obj;        /* captured at open; only copied, under lock */
 	uint64_t serial;                  /* names it to io_join (never reused) */
+	struct timespec opened;           /* CLOCK_REALTIME of the open (io_clamp) */
 	struct audit_writer_ticket open;  /* its open's record while queued */
 	struct audit_handle *prev, *next; /* open list; audit.hlock */
 };
@@ -132,6 +133,21 @@ static void pend_drop(void *item)
 	audit_pend_free(item);
 }
 
+static int ts_before(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
+}
+
+/* Reads and writes are timed with the coarse clock (a tick: up to 10 ms
+ * behind, io_call); a summary's times are never before the open's. */
+static void io_clamp(struct audit_io *io, const struct timespec *opened)
+{
+	if (ts_before(&io->first, opened))
+		io->first = *opened;
+	if (ts_before(&io->last, &io->first))
+		io->last = io->first;
+}
+
 /* Queues the "io" summary of h since the last one, then resets it (nothing
  * when h did no I/O). Caller holds h->lock. */
 static void summary_locked(struct audit_handle *h, int final)
@@ -144,6 +160,7 @@ static void summary_locked(struct audit_handle *h, int final)
 	if (p) {
 		p->actor = h->actor;
 		p->io = h->io;
+		io_clamp(&p->io, &h->opened);
 		p->final = final;
 		if (audit_pend_obj_copy(&p->obj, &h->obj)) {
 			audit_pend_free(p);
@@ -179,6 +196,7 @@ static int io_join(void *item, void *arg)
 	    p->io_joined || p->handle != f->serial)
 		return 0;
 	p->io = *f->io;
+	io_clamp(&p->io, &p->at);
 	p->final = 1;
 	p->io_joined = 1;
 	return 1;
@@ -321,6 +339,23 @@ struct setattr_call {
 	struct timespec at;
 };
 
+/* The setattr calls an opener makes on the file it just opened or created —
+ * tar sets an extracted file's owner, mode and times — join the record of
+ * the open while it is the newest queued: its "setattr" member says which
+ * attributes, how many calls and when (docs/OPERATIONS.md "Audit"). A size
+ * change never joins an open (a truncation stays a record of its own). */
+static int setattr_join_open(struct audit_pend *p, const struct setattr_call *s)
+{
+	if (s->valid & FUSE_SET_ATTR_SIZE)
+		return 0;
+	if (!p->sa_calls)
+		p->sa_first = s->at;
+	p->sa_valid |= s->valid;
+	p->sa_calls++;
+	p->sa_last = s->at;
+	return 1;
+}
+
 /* Joins a successful setattr into the previous record when that record is
  * a successful setattr of the same process and identity on the same inode,
  * nothing was recorded in between, and it is still queued: `touch`, `chown`
@@ -333,11 +368,15 @@ static int setattr_join(void *item, void *arg)
 	struct audit_pend *p = item;
 	const struct setattr_call *s = arg;
 
-	if (p->kind != AUDIT_PEND_EVENT || p->fields != AUDIT_FIELDS_SETATTR ||
+	if (p->kind != AUDIT_PEND_EVENT ||
+	    (p->fields != AUDIT_FIELDS_SETATTR && p->fields != AUDIT_FIELDS_OPEN) ||
 	    p->node != s->node || p->obj.ino != s->ino || p->result || p->obj2.present ||
 	    p->actor.review != OPCTX_REVIEW_NONE || p->actor.pid != s->c->pid ||
-	    p->actor.uid != s->c->uid || p->actor.gid != s->c->gid ||
-	    (p->flags & s->valid & FUSE_SET_ATTR_SIZE))
+	    p->actor.uid != s->c->uid || p->actor.gid != s->c->gid)
+		return 0;
+	if (p->fields == AUDIT_FIELDS_OPEN)
+		return setattr_join_open(p, s);
+	if (p->flags & s->valid & FUSE_SET_ATTR_SIZE)
 		return 0;
 	p->flags |= s->valid;
 	if (s->valid & FUSE_SET_ATTR_SIZE)
@@ -431,9 +470,13 @@ struct audit_handle *audit_open_event(const struct opctx *c, const char *event,
 		obj_capture(obj, &p->obj);
 		p->fields = AUDIT_FIELDS_OPEN;
 		p->flags = flags;
+		p->node = obj->i;
 	}
 	if (h) {
 		h->serial = __atomic_add_fetch(&A->serial, 1, __ATOMIC_RELAXED);
+		clock_gettime(CLOCK_REALTIME, &h->opened);
+		if (p)
+			h->opened = p->at;
 		if (p)
 			p->handle = h->serial;
 		pthread_mutex_init(&h->lock, NULL);

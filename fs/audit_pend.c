@@ -163,7 +163,6 @@ static void open_flags(struct audit_line *l, int flags)
 	audit_line_raw(l, "]", 1);
 }
 
-/* "attrs":[the attributes set], and "size" when it is one of them. */
 static void time_field(struct audit_line *l, const char *key, const struct timespec *ts)
 {
 	char t[40];
@@ -173,8 +172,8 @@ static void time_field(struct audit_line *l, const char *key, const struct times
 	audit_line_str(l, t);
 }
 
-static void setattr_fields(struct audit_line *l, int valid, uint64_t size, unsigned calls,
-			   const struct timespec *last)
+/* "attrs":[the attributes set]. */
+static void attrs_list(struct audit_line *l, int valid)
 {
 	static const struct {
 		int bits;
@@ -195,6 +194,14 @@ static void setattr_fields(struct audit_line *l, int valid, uint64_t size, unsig
 			first = 0;
 		}
 	audit_line_raw(l, "]", 1);
+}
+
+/* A setattr record's fields: "attrs", "size" when it is one of them, and
+ * "calls" and "last" when calls were joined into it. */
+static void setattr_fields(struct audit_line *l, int valid, uint64_t size, unsigned calls,
+			   const struct timespec *last)
+{
+	attrs_list(l, valid);
 	if (valid & FUSE_SET_ATTR_SIZE) {
 		audit_line_key(l, "size");
 		audit_line_int(l, (int64_t)size);
@@ -219,6 +226,17 @@ static void event_fields(struct pw *w)
 		audit_line_key(w->l, "io");
 		audit_line_raw(w->l, "{", 1);
 		summary_fields(w->l, p);
+		audit_line_raw(w->l, "}", 1);
+	}
+	if (p->fields == AUDIT_FIELDS_OPEN && p->sa_calls) {
+		/* Attribute changes of the opener right after, joined likewise. */
+		audit_line_key(w->l, "setattr");
+		audit_line_raw(w->l, "{", 1);
+		attrs_list(w->l, p->sa_valid);
+		audit_line_key(w->l, "calls");
+		audit_line_int(w->l, (int64_t)p->sa_calls);
+		time_field(w->l, "first", &p->sa_first);
+		time_field(w->l, "last", &p->sa_last);
 		audit_line_raw(w->l, "}", 1);
 	}
 	else if (p->fields == AUDIT_FIELDS_SETATTR)

@@ -57,10 +57,13 @@ struct audit_pend {
 	int final;                     /* SUMMARY: at release or unmount */
 	uint64_t off;                  /* CALL: offset */
 	int64_t bytes;                 /* CALL: bytes (0 on error) */
-	const void *node;              /* FIELDS_SETATTR: the inode it was on (joins only) */
+	const void *node;              /* FIELDS_SETATTR, FIELDS_OPEN: its inode (joins only) */
 	unsigned calls;                /* FIELDS_SETATTR: calls joined into it (0: one) */
 	struct timespec last;          /* FIELDS_SETATTR with calls: the last one's time */
 	uint64_t handle;               /* FIELDS_OPEN: the handle it opened (joins only) */
+	int sa_valid;                  /* FIELDS_OPEN: setattr calls joined into it (audit.c */
+	unsigned sa_calls;             /*   setattr_join): their FUSE_SET_ATTR_* bits, how */
+	struct timespec sa_first, sa_last; /* many, the first's and the last's time */
 	int io_room;                   /* io is allocated (SUMMARY, audit_pend_new_io) */
 	int io_joined;                 /* FIELDS_OPEN: io holds the handle's final summary */
 	struct audit_io io;            /* SUMMARY, io_room only, and last: see audit_pend_new */

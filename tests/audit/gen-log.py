@@ -6,7 +6,8 @@ denials. With --plant: mallory reads 130 new files in 4 minutes on Thursday at
 14:00 (bulk), bob opens one file at 21:30 on Wednesday (after hours).
 --denials adds six denials by eve within five minutes. --joined writes each
 access as the daemon does when a handle's final summary joins its open: one
-"open" record carrying the summary as "io". Writes the log to
+"open" record carrying the summary as "io" (bob's late one also a chmod
+joined as "setattr"). Writes the log to
 stdout and, with --truth FILE, the planted records' seq numbers as JSON.
 Deterministic (fixed seed): chain fields are placeholders, not verifiable."""
 import argparse, datetime as dt, json, random, sys
@@ -41,6 +42,9 @@ def access(t, user, fid, tag=None):
           "first": iso(t), "last": iso(t2), "final": True}
     if a.joined:
         recs[-1][1]["io"] = io
+        if tag == "late":
+            recs[-1][1]["setattr"] = {"attrs": ["mode"], "calls": 1, "first": iso(t2),
+                                      "last": iso(t2)}
         return
     recs.append((t2, dict({"event": "io", "actor": actor(user), "object": obj, "result": "ok"},
                           **io), tag))

@@ -12,7 +12,7 @@ AUDIT="$top_builddir/tools/phifs-audit/phifs-audit"
 GEN="$top_srcdir/tests/audit/gen-log.py"
 WORK=$(mktemp -d /tmp/phifs-audit-test.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
-plan 34
+plan 35
 
 $PY "$GEN" --plant --truth "$WORK/truth.json" > "$WORK/planted.log" || bail "generator failed"
 $PY "$GEN" > "$WORK/clean.log" || bail "generator failed"
@@ -170,6 +170,11 @@ n_io=$(count --event io "$WORK/planted.log"); n_jio=$(count --event io "$WORK/jo
 	&& grep -Eq " open +ok .* read=1ops/[0-9]+B" "$WORK/jio.txt" \
 	&& ok "show --event io: $n_io summaries in both forms; the table shows a joined one's bytes" \
 	|| { not_ok "show --event io with joined summaries ($n_io $n_jio)"; diag "$(cat "$WORK/jio.txt")"; }
+"$AUDIT" show --event setattr "$WORK/joined.log" > "$WORK/jsa.txt"
+[ "$(count --event setattr "$WORK/joined.log")" -eq 1 ] && [ "$(count --event setattr "$WORK/planted.log")" -eq 0 ] \
+	&& grep -Eq " bob .* open +ok .*attrs=\[\"mode\"\]" "$WORK/jsa.txt" \
+	&& ok "show --event setattr: a chmod joined into an open, its attrs in the table" \
+	|| { not_ok "show --event setattr with a joined chmod"; diag "$(cat "$WORK/jsa.txt")"; }
 "$AUDIT" show --since 2026-11-16T07:00:00Z --until 2026-11-16T07:31:00Z "$WORK/planted.log" > "$WORK/table.txt"
 [ "$(wc -l < "$WORK/table.txt")" -eq 2 ] && grep -q "^TIME (UTC)" "$WORK/table.txt" && grep -Eq "^2026-11-16T07:30:00Z +1 root .*mount +ok" "$WORK/table.txt" \
 	&& ok "show table: header and one row" || { not_ok "show table"; diag "$(cat "$WORK/table.txt")"; }

@@ -10,7 +10,7 @@
 setup
 command -v keyctl >/dev/null || bail "keyctl missing (apt-get install keyutils)"
 command -v setfattr >/dev/null || bail "setfattr missing (apt-get install attr)"
-plan 64
+plan 66
 PY=/usr/bin/python3
 PHIFS_AUDIT="$top_builddir/tools/phifs-audit/phifs-audit"
 # A fresh spool (and verification material) per part of the test.
@@ -211,6 +211,24 @@ diag "setattr calls: ${sa_calls[*]}; records: ${sa_recs[*]}"
 check "setattr: coalesced records account for the same 100 calls" test "${sa_calls[summary]}" = 100 -a "${sa_calls[per-op]}" = 100
 check "setattr: ... with the same attributes" test -n "${sa_attrs[summary]}" -a "${sa_attrs[summary]}" = "${sa_attrs[per-op]}"
 check "setattr: ... in fewer records" test "${sa_recs[summary]}" -lt 100
+
+# --- setattr calls right after a create join the create (as tar's do) -------
+# 10 files, each: create, write, fchmod, futimens, ftruncate, close. The mode
+# and time calls join the create record while it is queued ("setattr"
+# member); the size change never does. Every call is accounted for once.
+fresh
+mount_volume -o "audit=$AUD" || bail "cannot mount"
+$PY -c 'import os, sys
+for n in range(10):
+    fd = os.open(os.path.join(sys.argv[1], "tarlike%d" % n), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    os.write(fd, b"x" * 100); os.fchmod(fd, 0o640); os.utime(fd, (5, 5)); os.ftruncate(fd, 50)
+    os.close(fd)' "$MNT"
+umount_volume
+TL="[r for r in ev('setattr') if r['actor']['comm'].startswith('python')]"
+rcheck "setattr after a create: 30 calls accounted for once; the 10 size changes are records of their own" \
+	"$AUD" "sum(r.get('calls',1) for r in $TL)==30 and sorted(r['size'] for r in $TL if 'size' in r['attrs'])==[50]*10 and all(r.get('joined') is None for r in $TL if 'size' in r['attrs'])"
+rcheck "... mode and time changes join their create: a 'setattr' member with attrs, calls, first, last" \
+	"$AUD" "any(r['attrs']==['mode','atime','mtime'] and r['calls']==2 and r['first']<=r['last'] for r in ev('create') for r in [r.get('setattr')] if r)"
 
 # --- interim summaries of a handle held open --------------------------------
 fresh

@@ -138,8 +138,9 @@ finish() { [ "$T_FAIL" -eq 0 ]; exit $?; }
 # rq DIR 'python expression': true when the expression holds over the records
 # of DIR. R: the daemon's records; tools: the tools stream's ("<vol>-tools");
 # ev(e[, rs]): those of event e; F: R without the log writer's own records.
-# ev("io") also gives, as "io" records, the summaries joined into an open or
-# create record (its "io" member with the record's actor and object).
+# ev("io") and ev("setattr") also give, as records of that event, the
+# summaries and attribute changes joined into an open or create record (its
+# "io" or "setattr" member with the record's actor, object and seq).
 # rv DIR 'python expression': prints its value instead.
 rq() { RQ_PRINT=0 rq_eval "$@"; }
 rv() { RQ_PRINT=1 rq_eval "$@"; }
@@ -156,10 +157,10 @@ for f in sorted(glob.glob(os.path.join(sys.argv[1], "*.log"))):
 def ev(e, rs=None):
     rs = R if rs is None else rs
     out = [r for r in rs if r["event"] == e]
-    if e == "io":
-        out += [dict(r["io"], event="io", joined=r["event"], actor=r["actor"],
+    if e in ("io", "setattr"):
+        out += [dict(r[e], event=e, joined=r["event"], actor=r["actor"],
                      object=r.get("object"), result=r["result"], seq=r.get("seq", 0))
-                for r in rs if r["event"] != "io" and isinstance(r.get("io"), dict)]
+                for r in rs if r["event"] != e and isinstance(r.get(e), dict)]
         out.sort(key=lambda r: r.get("seq", 0))
     return out
 F = [r for r in R if r["event"] not in ("audit-start", "audit-stop", "checkpoint")]

@@ -371,26 +371,58 @@ static void test_joined_setattr(void **state)
 
 /* An open whose handle's final summary joined it (audit.c io_join): the
  * summary's members, as an "io" record has them, under "io". */
-static void test_open_with_io(void **state)
+/* A create of inode 9 with open flags, and a write of len bytes at t (its
+ * handle's final summary) joined into it. */
+static struct audit_pend *create_with_io(int flags, uint64_t len, const struct timespec *t)
 {
 	struct audit_pend *p = pend_room(AUDIT_PEND_EVENT, "create", 0, 1);
-	struct timespec t1 = { 1700000001, 500000000 };
 
-	(void)state;
 	p->obj.present = 1;
 	p->obj.ino = 9;
 	p->fields = AUDIT_FIELDS_OPEN;
-	p->flags = O_WRONLY | O_CREAT;
+	p->flags = flags;
 	audit_io_reset(&p->io);
-	audit_io_note(&p->io, 1, 0, 4096, &t1);
-	audit_io_note(&p->io, 1, 4096, 10, &t1);
+	audit_io_note(&p->io, 1, 0, len, t);
 	p->final = 1;
 	p->io_joined = 1;
+	return p;
+}
+
+static void test_open_with_io(void **state)
+{
+	struct timespec t1 = { 1700000001, 500000000 };
+	struct audit_pend *p = create_with_io(O_WRONLY | O_CREAT, 4096, &t1);
+
+	(void)state;
+	audit_io_note(&p->io, 1, 4096, 10, &t1);
 	expect_record(p, "{\"vol\":\"" VOLHEX "\",\"event\":\"create\"," ACTOR ",\"result\":\"ok\","
 		      "\"object\":{\"ino\":9},\"flags\":[\"wronly\",\"creat\"],"
 		      "\"io\":{\"write\":{\"ops\":2,\"bytes\":4106,\"ranges\":[[0,4106]]},"
 		      "\"first\":\"2023-11-14T22:13:21.500000Z\",\"last\":\"2023-11-14T22:13:21.500000Z\","
 		      "\"final\":true}}");
+}
+
+/* setattr calls joined into the open (audit.c setattr_join_open), after
+ * its joined summary. */
+static void test_open_with_setattr(void **state)
+{
+	struct timespec t1 = { 1700000001, 0 };
+	struct audit_pend *p = create_with_io(O_WRONLY | O_CREAT | O_EXCL, 10, &t1);
+
+	(void)state;
+	p->sa_valid = FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID | FUSE_SET_ATTR_MODE |
+		      FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME;
+	p->sa_calls = 3;
+	p->sa_first = t1;
+	p->sa_last.tv_sec = 1700000001;
+	p->sa_last.tv_nsec = 9000;
+	expect_record(p, "{\"vol\":\"" VOLHEX "\",\"event\":\"create\"," ACTOR ",\"result\":\"ok\","
+		      "\"object\":{\"ino\":9},\"flags\":[\"wronly\",\"creat\",\"excl\"],"
+		      "\"io\":{\"write\":{\"ops\":1,\"bytes\":10,\"ranges\":[[0,10]]},"
+		      "\"first\":\"2023-11-14T22:13:21.000000Z\",\"last\":\"2023-11-14T22:13:21.000000Z\","
+		      "\"final\":true},"
+		      "\"setattr\":{\"attrs\":[\"mode\",\"uid\",\"gid\",\"atime\",\"mtime\"],\"calls\":3,"
+		      "\"first\":\"2023-11-14T22:13:21.000000Z\",\"last\":\"2023-11-14T22:13:21.000009Z\"}}");
 }
 
 static void test_obj_copy_and_clear(void **state)
@@ -436,6 +468,7 @@ int main(void)
 		cmocka_unit_test(test_every_event_type),
 		cmocka_unit_test(test_joined_setattr),
 		cmocka_unit_test(test_open_with_io),
+		cmocka_unit_test(test_open_with_setattr),
 		cmocka_unit_test(test_obj_copy_and_clear),
 	};
 

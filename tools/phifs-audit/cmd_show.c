@@ -88,9 +88,12 @@ static int matches(const struct filter *f, const struct report_rec *r)
 	if (f->user && (is_uid(f->user) ? r->uid != strtoll(f->user, NULL, 10)
 					: (!r->user || strcmp(r->user, f->user))))
 		return 0;
-	/* "io" also selects an open or create that carries its handle's summary. */
+	/* "io" and "setattr" also select an open or create that carries its
+	 * handle's summary or its opener's attribute changes. */
 	if (f->events && !event_listed(f->events, r->event) &&
-	    !(event_listed(f->events, "io") && json_object_object_get_ex(r->obj, "io", NULL)))
+	    !(event_listed(f->events, "io") && json_object_object_get_ex(r->obj, "io", NULL)) &&
+	    !(event_listed(f->events, "setattr") &&
+	      json_object_object_get_ex(r->obj, "setattr", NULL)))
 		return 0;
 	if (f->file && (!r->file || strcasecmp(r->file, f->file)))
 		return 0;
@@ -169,7 +172,7 @@ static void io_part(struct json_object *obj, const char *key, char *out, size_t 
 /* The event fields worth a glance, no PHI beyond what the record holds. */
 static void detail(const struct report_rec *r, const struct volume *key, char *out, size_t cap)
 {
-	struct json_object *flags, *io = r->obj;
+	struct json_object *flags, *io = r->obj, *sa = r->obj, *attrs;
 	char a[64], b[64], p[3 * 4200];
 	const char *s;
 	size_t n = 0;
@@ -186,6 +189,11 @@ static void detail(const struct report_rec *r, const struct volume *key, char *o
 	if (json_object_object_get_ex(r->obj, "flags", &flags) && n < cap)
 		n += (size_t)snprintf(out + n, cap - n, " flags=%s",
 				      json_object_to_json_string_ext(flags, JSON_C_TO_STRING_PLAIN));
+	/* A setattr's attributes, or those joined into an open as "setattr". */
+	json_object_object_get_ex(r->obj, "setattr", &sa);
+	if (json_object_object_get_ex(sa, "attrs", &attrs) && n < cap)
+		n += (size_t)snprintf(out + n, cap - n, " attrs=%s",
+				      json_object_to_json_string_ext(attrs, JSON_C_TO_STRING_PLAIN));
 	if ((s = report_str(r->obj, "op")) && n < cap)
 		n += (size_t)snprintf(out + n, cap - n, " op=%s", s);
 	if ((s = report_str(r->obj, "reason")) && n < cap)
