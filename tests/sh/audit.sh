@@ -225,8 +225,10 @@ for n in range(10):
     os.close(fd)' "$MNT"
 umount_volume
 TL="[r for r in ev('setattr') if r['actor']['comm'].startswith('python')]"
-rcheck "setattr after a create: 30 calls accounted for once; the 10 size changes are records of their own" \
-	"$AUD" "sum(r.get('calls',1) for r in $TL)==30 and sorted(r['size'] for r in $TL if 'size' in r['attrs'])==[50]*10 and all(r.get('joined') is None for r in $TL if 'size' in r['attrs'])"
+# (At least 30: with the writeback cache the kernel may add a setattr of the
+# times at close, in python's name, which joins like any other.)
+rcheck "setattr after a create: every file's chmod and its 30 calls accounted for; the 10 size changes are records of their own" \
+	"$AUD" "sum(r.get('calls',1) for r in $TL)>=30 and len({r['object']['file'] for r in $TL if 'mode' in r['attrs']})==10 and sorted(r['size'] for r in $TL if 'size' in r['attrs'])==[50]*10 and all(r.get('joined') is None for r in $TL if 'size' in r['attrs'])"
 rcheck "... mode and time changes join their create: a 'setattr' member with attrs, calls, first, last" \
 	"$AUD" "any(r['attrs']==['mode','atime','mtime'] and r['calls']==2 and r['first']<=r['last'] for r in ev('create') for r in [r.get('setattr')] if r)"
 
