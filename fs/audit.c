@@ -474,9 +474,10 @@ struct audit_handle *audit_open_event(const struct opctx *c, const char *event,
 	}
 	if (h) {
 		h->serial = __atomic_add_fetch(&A->serial, 1, __ATOMIC_RELAXED);
-		clock_gettime(CLOCK_REALTIME, &h->opened);
 		if (p)
 			h->opened = p->at;
+		else
+			clock_gettime(CLOCK_REALTIME, &h->opened);
 		if (p)
 			p->handle = h->serial;
 		pthread_mutex_init(&h->lock, NULL);
