@@ -51,7 +51,6 @@ struct audit_handle {
 	struct audit_io io;               /* since the last summary */
 	struct audit_actor actor;         /* captured at open: reads/writes are theirs */
 	struct audit_pend_obj obj;        /* captured at open; only copied, under lock */
-	uint64_t serial;                  /* names it to io_join (never reused) */
 	struct timespec opened;           /* CLOCK_REALTIME of the open (io_clamp) */
 	struct audit_writer_ticket open;  /* its open's record while queued */
 	struct audit_handle *prev, *next; /* open list; audit.hlock */
@@ -67,7 +66,6 @@ struct audit {
 
 	pthread_mutex_t hlock;            /* guards the open-handle list */
 	struct audit_handle *handles;
-	uint64_t serial;                  /* atomic: the last handle's serial */
 };
 
 /* Set before the FUSE loop starts and cleared after it ends: read unlocked. */
@@ -174,12 +172,6 @@ static void summary_locked(struct audit_handle *h, int final)
 	pend_put(p, 1);
 }
 
-/* A handle's final summary offered to the record of its open. */
-struct io_final {
-	uint64_t serial;
-	const struct audit_io *io;
-};
-
 /* Joins the final summary of a handle into the record of its open (or
  * create) while that record is still queued, unwritten (≤ 10 ms): a file
  * created, written and closed at once — every file an untar or a copy
@@ -190,12 +182,13 @@ struct io_final {
 static int io_join(void *item, void *arg)
 {
 	struct audit_pend *p = item;
-	const struct io_final *f = arg;
+	const struct audit_io *io = arg;
 
+	/* item is the handle's own open: its ticket names the queue entry. */
 	if (p->kind != AUDIT_PEND_EVENT || p->fields != AUDIT_FIELDS_OPEN || !p->io_room ||
-	    p->io_joined || p->handle != f->serial)
+	    p->io_joined)
 		return 0;
-	p->io = *f->io;
+	p->io = *io;
 	io_clamp(&p->io, &p->at);
 	p->final = 1;
 	p->io_joined = 1;
@@ -473,13 +466,10 @@ struct audit_handle *audit_open_event(const struct opctx *c, const char *event,
 		p->node = obj->i;
 	}
 	if (h) {
-		h->serial = __atomic_add_fetch(&A->serial, 1, __ATOMIC_RELAXED);
 		if (p)
 			h->opened = p->at;
 		else
 			clock_gettime(CLOCK_REALTIME, &h->opened);
-		if (p)
-			p->handle = h->serial;
 		pthread_mutex_init(&h->lock, NULL);
 		if (p) {
 			h->actor = p->actor;
@@ -574,12 +564,9 @@ void audit_release(struct audit_handle *h)
 		h->next->prev = h->prev;
 	pthread_mutex_unlock(&A->hlock);
 	pthread_mutex_lock(&h->lock);
-	if (!audit_io_empty(&h->io)) {
-		struct io_final f = { h->serial, &h->io };
-
-		if (!audit_writer_join_ticket(A->writer, &h->open, io_join, &f))
-			summary_locked(h, 1);
-	}
+	if (!audit_io_empty(&h->io) && !audit_writer_join_ticket(A->writer, &h->open, io_join,
+								  &h->io))
+		summary_locked(h, 1);
 	pthread_mutex_unlock(&h->lock);
 	handle_free(h);
 }

@@ -215,30 +215,36 @@ static void setattr_fields(struct audit_line *l, int valid, uint64_t size, unsig
 
 static void summary_fields(struct audit_line *l, const struct audit_pend *p);
 
+/* An open's "flags", then what joined it while it was queued (audit.c):
+ * its handle's final summary as "io", its opener's attribute changes as
+ * "setattr". */
+static void open_fields(struct audit_line *l, const struct audit_pend *p)
+{
+	open_flags(l, p->flags);
+	if (p->io_joined) {
+		audit_line_key(l, "io");
+		audit_line_raw(l, "{", 1);
+		summary_fields(l, p);
+		audit_line_raw(l, "}", 1);
+	}
+	if (p->sa_calls) {
+		audit_line_key(l, "setattr");
+		audit_line_raw(l, "{", 1);
+		attrs_list(l, p->sa_valid);
+		audit_line_key(l, "calls");
+		audit_line_int(l, (int64_t)p->sa_calls);
+		time_field(l, "first", &p->sa_first);
+		time_field(l, "last", &p->sa_last);
+		audit_line_raw(l, "}", 1);
+	}
+}
+
 static void event_fields(struct pw *w)
 {
 	const struct audit_pend *p = w->p;
 
 	if (p->fields == AUDIT_FIELDS_OPEN)
-		open_flags(w->l, p->flags);
-	if (p->fields == AUDIT_FIELDS_OPEN && p->io_joined) {
-		/* The handle's final summary, joined while both were queued. */
-		audit_line_key(w->l, "io");
-		audit_line_raw(w->l, "{", 1);
-		summary_fields(w->l, p);
-		audit_line_raw(w->l, "}", 1);
-	}
-	if (p->fields == AUDIT_FIELDS_OPEN && p->sa_calls) {
-		/* Attribute changes of the opener right after, joined likewise. */
-		audit_line_key(w->l, "setattr");
-		audit_line_raw(w->l, "{", 1);
-		attrs_list(w->l, p->sa_valid);
-		audit_line_key(w->l, "calls");
-		audit_line_int(w->l, (int64_t)p->sa_calls);
-		time_field(w->l, "first", &p->sa_first);
-		time_field(w->l, "last", &p->sa_last);
-		audit_line_raw(w->l, "}", 1);
-	}
+		open_fields(w->l, p);
 	else if (p->fields == AUDIT_FIELDS_SETATTR)
 		setattr_fields(w->l, p->flags, p->size, p->calls, &p->last);
 	if (p->extra)

@@ -60,7 +60,6 @@ struct audit_pend {
 	const void *node;              /* FIELDS_SETATTR, FIELDS_OPEN: its inode (joins only) */
 	unsigned calls;                /* FIELDS_SETATTR: calls joined into it (0: one) */
 	struct timespec last;          /* FIELDS_SETATTR with calls: the last one's time */
-	uint64_t handle;               /* FIELDS_OPEN: the handle it opened (joins only) */
 	int sa_valid;                  /* FIELDS_OPEN: setattr calls joined into it (audit.c */
 	unsigned sa_calls;             /*   setattr_join): their FUSE_SET_ATTR_* bits, how */
 	struct timespec sa_first, sa_last; /* many, the first's and the last's time */

@@ -133,6 +133,11 @@ static void put(struct audit_writer *w, struct json_object *rec, void *item, int
 		if (!e)
 			goto lost;
 		pthread_mutex_lock(&w->lock);
+		if (!keep && w->n >= AUDIT_QUEUE_MAX) {   /* filled meanwhile */
+			pthread_mutex_unlock(&w->lock);
+			free(e);
+			goto lost;
+		}
 	}
 	e->rec = rec;
 	e->item = item;
