@@ -168,7 +168,8 @@ n_io=$(count --event io "$WORK/planted.log"); n_jio=$(count --event io "$WORK/jo
 "$AUDIT" show --user bob --event io --since 2026-11-18T21:00:00Z --until 2026-11-18T22:00:00Z "$WORK/joined.log" > "$WORK/jio.txt"
 [ "$n_io" -gt 0 ] && [ "$n_io" -eq "$n_jio" ] && [ "$(count --event io,open "$WORK/joined.log")" -eq "$n_io" ] \
 	&& grep -Eq " open +ok .* read=1ops/[0-9]+B" "$WORK/jio.txt" \
-	&& ok "show --event io: $n_io summaries in both forms; the table shows a joined one's bytes" \
+	&& "$AUDIT" show --user bob --event io --since 2026-11-18T21:00:00Z --until 2026-11-18T22:00:00Z "$WORK/planted.log" | grep -Eq " io +ok .* read=1ops/[0-9]+B" \
+	&& ok "show --event io: $n_io summaries in both forms; the table shows the bytes of an io record and of a joined one" \
 	|| { not_ok "show --event io with joined summaries ($n_io $n_jio)"; diag "$(cat "$WORK/jio.txt")"; }
 "$AUDIT" show --event setattr "$WORK/joined.log" > "$WORK/jsa.txt"
 [ "$(count --event setattr "$WORK/joined.log")" -eq 1 ] && [ "$(count --event setattr "$WORK/planted.log")" -eq 0 ] \

@@ -169,15 +169,24 @@ static void io_part(struct json_object *obj, const char *key, char *out, size_t 
 			 (long long)report_int(p, "bytes"));
 }
 
+/* rec's member key when it has one, else rec itself: where an "io" or
+ * "setattr" record's fields are, or those joined into an open. (json-c's
+ * get_ex sets its out-pointer to NULL on a miss, so it cannot default.) */
+static struct json_object *member_or_self(struct json_object *rec, const char *key)
+{
+	struct json_object *m;
+
+	return json_object_object_get_ex(rec, key, &m) ? m : rec;
+}
+
 /* The event fields worth a glance, no PHI beyond what the record holds. */
 static void detail(const struct report_rec *r, const struct volume *key, char *out, size_t cap)
 {
-	struct json_object *flags, *io = r->obj, *sa = r->obj, *attrs;
+	struct json_object *flags, *io = member_or_self(r->obj, "io"), *attrs;
 	char a[64], b[64], p[3 * 4200];
 	const char *s;
 	size_t n = 0;
 
-	json_object_object_get_ex(r->obj, "io", &io);   /* a summary joined into an open */
 	io_part(io, "read", a, sizeof(a));
 	io_part(io, "write", b, sizeof(b));
 	path_refs(r->obj, key, p, sizeof(p));
@@ -189,9 +198,8 @@ static void detail(const struct report_rec *r, const struct volume *key, char *o
 	if (json_object_object_get_ex(r->obj, "flags", &flags) && n < cap)
 		n += (size_t)snprintf(out + n, cap - n, " flags=%s",
 				      json_object_to_json_string_ext(flags, JSON_C_TO_STRING_PLAIN));
-	/* A setattr's attributes, or those joined into an open as "setattr". */
-	json_object_object_get_ex(r->obj, "setattr", &sa);
-	if (json_object_object_get_ex(sa, "attrs", &attrs) && n < cap)
+	if (json_object_object_get_ex(member_or_self(r->obj, "setattr"), "attrs", &attrs) &&
+	    n < cap)
 		n += (size_t)snprintf(out + n, cap - n, " attrs=%s",
 				      json_object_to_json_string_ext(attrs, JSON_C_TO_STRING_PLAIN));
 	if ((s = report_str(r->obj, "op")) && n < cap)
