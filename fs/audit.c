@@ -693,8 +693,8 @@ int audit_start(const struct audit_opts *o, struct fsd *fs, char *err, size_t er
 	}
 	ret = audit_log_open(&lo, &a->log);
 	if (ret) {
-		snprintf(err, errcap, "audit: cannot open the audit log in %s: %s", o->spool_dir,
-			 strerror(-ret));
+		snprintf(err, errcap, "audit: cannot open the audit log in %s (keys in %s): %s",
+			 o->spool_dir, audit_log_keys_dir(lo.keys_dir), strerror(-ret));
 		goto out;
 	}
 	A = a;

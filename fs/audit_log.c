@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -705,15 +706,41 @@ static void set_params(struct audit_log *l, const struct audit_log_opts *o)
 	l->clock_ms = o->clock_ms;
 }
 
+int audit_log_mkdirs(const char *dir)
+{
+	char p[PATH_MAX];
+
+	if (snprintf(p, sizeof(p), "%s", dir) >= (int)sizeof(p))
+		return -ENAMETOOLONG;
+	for (char *s = p + 1; *s; s++) {
+		if (*s != '/')
+			continue;
+		*s = '\0';
+		if (mkdir(p, 0700) < 0 && errno != EEXIST)
+			return -errno;
+		*s = '/';
+	}
+	if (mkdir(p, 0700) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+const char *audit_log_keys_dir(const char *keys_dir)
+{
+	return keys_dir ? keys_dir : AUDIT_KEYS_DIR_DEFAULT;
+}
+
 static int open_dirs(struct audit_log *l, const struct audit_log_opts *o, struct audit_tail *tail)
 {
-	const char *kd = o->keys_dir ? o->keys_dir : AUDIT_KEYS_DIR_DEFAULT;
+	const char *kd = audit_log_keys_dir(o->keys_dir);
 	uint64_t rot_ms = 1000ull * (o->rotate_seconds ? o->rotate_seconds : AUDIT_ROTATE_SECONDS_DEFAULT);
 	char name[AUDIT_STREAM_MAX + 8];
-	int r = 0;
+	int r;
 
-	if (mkdir(kd, 0700) < 0 && errno != EEXIST)
-		return -errno;
+	/* A first mount on a new machine: /var/lib/phifs may not exist yet. */
+	r = audit_log_mkdirs(kd);
+	if (r < 0)
+		return r;
 	l->keysfd = open(kd, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (l->keysfd < 0)
 		return -errno;

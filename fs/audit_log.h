@@ -53,6 +53,13 @@ struct audit_log_opts {
  * public key to keys_dir, then the audit-start record and a checkpoint.
  * -errno if that cannot be made durable or a syslog sink cannot be reached. */
 int audit_log_open(const struct audit_log_opts *o, struct audit_log **out);
+
+/* keys_dir as audit_log_open uses it (the default when NULL), for messages. */
+const char *audit_log_keys_dir(const char *keys_dir);
+
+/* mkdir -p; what it creates is mode 0700 (the spool and keys_dir, and on a
+ * new machine their parents such as /var/lib/phifs). */
+int audit_log_mkdirs(const char *dir);
 /* Appends one record (the object gains v/seq/prev/mac). 0 once taken by
  * every sink (the spool gathers a batch: written at audit_log_flush, durable
  * at the next audit_log_sync, or at once with sync_ms 0),

@@ -50,26 +50,6 @@ int audit_is_off(const char *dir)
 	return !dir || !strcmp(dir, "off");
 }
 
-/* mkdir -p with mode 0700 for the parts it creates. */
-static int mkdirs(const char *dir)
-{
-	char p[PATH_MAX];
-
-	if (snprintf(p, sizeof(p), "%s", dir) >= (int)sizeof(p))
-		return -ENAMETOOLONG;
-	for (char *s = p + 1; *s; s++) {
-		if (*s != '/')
-			continue;
-		*s = '\0';
-		if (mkdir(p, 0700) < 0 && errno != EEXIST)
-			return -errno;
-		*s = '/';
-	}
-	if (mkdir(p, 0700) < 0 && errno != EEXIST)
-		return -errno;
-	return 0;
-}
-
 static int is_under(const char *path, const char *top)
 {
 	size_t n = strlen(top);
@@ -117,7 +97,7 @@ int audit_check_dir(const char *spool, const char *cipherdir, const char *mountp
 			 "and the mount point", spool);
 		return -EINVAL;
 	}
-	ret = mkdirs(spool);
+	ret = audit_log_mkdirs(spool);
 	if (ret)
 		snprintf(err, errcap, "audit directory %s: %s", spool, strerror(-ret));
 	return ret;
@@ -163,7 +143,8 @@ int audit_tool_open(const char *dir, const uint8_t volume_id[FORMAT_ID_LEN],
 	lo.stream = stream;
 	ret = audit_log_open(&lo, &t->log);
 	if (ret) {
-		snprintf(err, errcap, "cannot open the audit log in %s: %s", dir, strerror(-ret));
+		snprintf(err, errcap, "cannot open the audit log in %s (keys in %s): %s", dir,
+			 audit_log_keys_dir(lo.keys_dir), strerror(-ret));
 		free(t);
 		return ret;
 	}

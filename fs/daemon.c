@@ -91,7 +91,7 @@ static int wait_child(int rfd, pid_t pid, char *err, size_t errcap)
 	if (waitpid(pid, &status, 0) < 0)
 		status = 0;
 	if (buf[0] == 'E' && sscanf(buf + 1, "%d %n", &e, &off) == 1 && e > 0 && off > 0) {
-		snprintf(err, errcap, "%s", buf + off);
+		snprintf(err, errcap, "%s", buf + 1 + off);   /* off counts from buf + 1 */
 		return -e;
 	}
 	snprintf(err, errcap, "%s", n ? buf : "mount failed (daemon exited)");

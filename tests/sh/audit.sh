@@ -10,7 +10,7 @@
 setup
 command -v keyctl >/dev/null || bail "keyctl missing (apt-get install keyutils)"
 command -v setfattr >/dev/null || bail "setfattr missing (apt-get install attr)"
-plan 66
+plan 70
 PY=/usr/bin/python3
 PHIFS_AUDIT="$top_builddir/tools/phifs-audit/phifs-audit"
 # A fresh spool (and verification material) per part of the test.
@@ -31,6 +31,25 @@ vid=$("$PHIFS" info --json "$CIPHER" | $PY -c 'import json,sys; print(json.load(
 check_fails "audit= inside the cipher dir is refused" mount_volume -o "audit=$CIPHER/audit"
 check "... and creates nothing there" test ! -e "$CIPHER/audit"
 check_fails "audit= inside the mount point is refused" mount_volume -o "audit=$MNT/audit"
+
+# --- a new machine: the spool, keys_dir and their parents do not exist yet --
+# (the defaults /var/log/phifs/audit and /var/lib/phifs/audit-keys on a fresh
+# Debian: the quick start's first mount)
+fresh
+AUD="$WORK/new/log/phifs/audit" PHIFS_AUDIT_KEYS_DIR="$WORK/new/lib/phifs/audit-keys"
+check "a mount makes the missing spool and keys_dir with their parents" mount_volume -o "audit=$AUD"
+umount_volume || bail "cannot unmount"
+check "... all of them mode 0700, and the log verifies" bash -c \
+	'for d in "$1" "$2" "$1/.." "$2/.."; do [ "$(stat -c %a "$d")" = 700 ] || exit 1; done; "$3" verify --keys "$2" "$1"' \
+	_ "$AUD" "$PHIFS_AUDIT_KEYS_DIR" "$PHIFS_AUDIT"
+out=$(mount_volume -o "audit=$AUD,audit_keys=/proc/self/nokeys/k" 2>&1) && umount_volume
+case "$out" in
+*"mount failed: audit: cannot open the audit log in $AUD (keys in /proc/self/nokeys/k): "*)
+	ok "a keys_dir that cannot be made fails the mount, naming it" ;;
+*) not_ok "a keys_dir that cannot be made fails the mount, naming it"; diag "$out" ;;
+esac
+check_fails "... and nothing is mounted" mountpoint -q "$MNT"
+fresh
 
 # --- events in the default mode (summary, hmac paths, deny) ----------------
 mount_volume -o "audit=$AUD,direct_io" || bail "cannot mount"
