@@ -499,7 +499,12 @@ int audit_log_flush(struct audit_log *l)
 {
 	if (!l)
 		return -EINVAL;
-	return l->spool ? audit_spool_flush(l->spool) : 0;
+	return l->spool ? audit_spool_flush_due(l->spool, now_ms(l)) : 0;
+}
+
+uint64_t audit_log_flush_in(struct audit_log *l)
+{
+	return l && l->spool ? audit_spool_flush_in(l->spool, now_ms(l)) : 0;
 }
 
 int audit_log_sync(struct audit_log *l)

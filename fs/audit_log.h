@@ -74,9 +74,13 @@ int audit_log_append(struct audit_log *l, struct json_object *rec);
  * leading comma, never "v", "seq", "time", "epoch", "prev" or "mac". */
 int audit_log_append_members(struct audit_log *l, const char *time, const char *members,
 			     size_t len);
-/* Writes the spool's gathered records out (one write); -errno leaves those
- * that did not land for the next flush. */
+/* Writes the spool's gathered records out (one write) once that is due
+ * (audit_spool_flush_due: 512 KiB gathered or the oldest a second old);
+ * -errno leaves those that did not land for the next flush. */
 int audit_log_flush(struct audit_log *l);
+/* ms until audit_log_flush has something to write (0: nothing waits): the
+ * writer's longest sleep while records wait in memory. */
+uint64_t audit_log_flush_in(struct audit_log *l);
 /* Makes everything appended so far durable (fdatasync); runs timers:
  * checkpoints when due, MAC epoch changes, rotation. Call at least once a second. */
 int audit_log_sync(struct audit_log *l);

@@ -6,10 +6,14 @@
  * to the last of the previous one: the chain is per stream, not per file).
  * Owns: file naming, finding the tail to continue from, O_APPEND writes,
  * batched fdatasync, `chattr +a`, rotation. Records are gathered in memory
- * and written with one write(2) per batch (audit_spool_flush: the daemon's
- * writer flushes after each drained batch, and sync, rotation and close
- * flush first): a write per record cost the untar benchmark a third of its
- * time on the spool's file system journal. It does not know about MACs or
+ * and written with one write(2) per batch (audit_spool_flush_due: the
+ * daemon's writer flushes once AUDIT_SPOOL_FLUSH_BYTES have gathered or the
+ * oldest waiting line is AUDIT_SPOOL_FLUSH_MS old, in practice at its
+ * once-a-second sync; sync, rotation and close flush first): a write per
+ * record cost the untar benchmark a third of its time on the spool's file
+ * system journal, and a write per 10 ms batch still about 1.5 points
+ * (docs/PERFORMANCE.md "Audit cost", fourth pass; a write per 100 ms did not
+ * help). Syslog sinks still get each record as it is sealed. It does not know about MACs or
  * checkpoints (audit_log.c decides when to rotate and seals every line).
  * Spec: docs/AUDIT_FORMAT.md "Files and rotation".
  */
@@ -45,6 +49,7 @@ struct audit_spool {
 	char *buf;                   /* whole lines not yet written */
 	size_t blen, bcap;
 	uint64_t bseq;               /* seq of buf's first line */
+	uint64_t bfirst_ms;          /* when buf's first line was taken */
 	uint64_t now_ms;             /* of the latest write, for a file flush opens */
 	int failed;                  /* the last flush failed: take no line unflushed */
 };
@@ -342,6 +347,22 @@ int audit_spool_flush(struct audit_spool *s)
 	return 0;
 }
 
+uint64_t audit_spool_flush_in(const struct audit_spool *s, uint64_t now_ms)
+{
+	uint64_t age = now_ms - s->bfirst_ms;
+
+	if (!s->blen)
+		return 0;
+	if (s->failed || s->blen >= AUDIT_SPOOL_FLUSH_BYTES || age >= AUDIT_SPOOL_FLUSH_MS)
+		return 1;
+	return AUDIT_SPOOL_FLUSH_MS - age;
+}
+
+int audit_spool_flush_due(struct audit_spool *s, uint64_t now_ms)
+{
+	return audit_spool_flush_in(s, now_ms) == 1 ? audit_spool_flush(s) : 0;
+}
+
 int audit_spool_sync(struct audit_spool *s)
 {
 	int r = audit_spool_flush(s);
@@ -422,6 +443,7 @@ int audit_spool_write(struct audit_spool *s, uint64_t seq, const char *line, siz
 		return r;
 	if (!s->blen) {
 		s->bseq = seq;
+		s->bfirst_ms = now_ms;
 		/* The first line of a new file: create it now, so a spool that
 		 * cannot be written refuses this record, not a later batch. */
 		if (s->fd < 0) {

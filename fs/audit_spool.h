@@ -42,6 +42,14 @@ int audit_spool_write_line(int fd, const char *line, size_t len);
 /* Writes the batch in one write(2): 0, or -errno (whole lines that landed
  * stay; the rest waits for the next flush, in a new file). */
 int audit_spool_flush(struct audit_spool *s);
+/* The batch is worth a write(2) once it holds AUDIT_SPOOL_FLUSH_BYTES or its
+ * first line is AUDIT_SPOOL_FLUSH_MS old (at once while the spool is failing).
+ * flush_in: 0 nothing waits, 1 due now, else ms until due; flush_due:
+ * audit_spool_flush when due, else 0. */
+#define AUDIT_SPOOL_FLUSH_BYTES (512u << 10)
+#define AUDIT_SPOOL_FLUSH_MS 1000u
+uint64_t audit_spool_flush_in(const struct audit_spool *s, uint64_t now_ms);
+int audit_spool_flush_due(struct audit_spool *s, uint64_t now_ms);
 /* Takes back the last n bytes written to the batch if they have not landed
  * (0), else -ENOENT. */
 int audit_spool_unwrite(struct audit_spool *s, size_t n);

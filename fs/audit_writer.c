@@ -399,9 +399,12 @@ static void *writer_main(void *arg)
 		done = last = NULL;
 		if (!w->head && !w->stopping) {
 			struct timespec ts;
+			uint64_t wait = w->dirty ? AUDIT_SYNC_MS : 1000, f = audit_log_flush_in(w->log);
 
+			if (f && f < wait)
+				wait = f;   /* records waiting in memory: written when due */
 			clock_gettime(CLOCK_MONOTONIC, &ts);
-			ts.tv_nsec += (w->dirty ? AUDIT_SYNC_MS : 1000) * 1000000L;
+			ts.tv_nsec += (long)wait * 1000000L;
 			ts.tv_sec += ts.tv_nsec / 1000000000L;
 			ts.tv_nsec %= 1000000000L;
 			pthread_cond_timedwait(&w->cond, &w->lock, &ts);

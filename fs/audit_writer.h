@@ -5,8 +5,8 @@
 #ifndef PHIFS_AUDIT_WRITER_H
 #define PHIFS_AUDIT_WRITER_H
 
-/* Batched fdatasync period of the spool while records flow (written at once,
- * durable within this): each fdatasync commits the backing filesystem's
+/* Batched fdatasync period of the spool while records flow (written and
+ * durable within this; audit_log_flush): each fdatasync commits the backing filesystem's
  * journal, and at 100 ms that cost an untar 30%; at 1 s it is lost in noise
  * (docs/PERFORMANCE.md, audit cost). */
 #define AUDIT_SYNC_MS 1000

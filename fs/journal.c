@@ -43,6 +43,7 @@
 
 static int j_dirfd = -1;          /* JOURNAL_DIR */
 static int j_rootfd = -1;         /* the cipher root */
+static int j_rootlock = -1;       /* the volume lock without a JOURNAL_DIR (read-only) */
 static _Thread_local int j_fd = -1;
 static pthread_key_t j_key;
 static pthread_once_t j_once = PTHREAD_ONCE_INIT;
@@ -72,20 +73,37 @@ static int journal_lock(int fd, int wait_s)
 	}
 }
 
-int journal_open(int rootfd, int create, int wait_s)
+/* The directory name in dirfd, opened and locked (journal_lock) into *out. */
+static int lock_dir(int dirfd, const char *name, int wait_s, int *out)
 {
-	int fd, ret;
+	int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC), ret;
 
-	if (create && mkdirat(rootfd, JOURNAL_DIR, 0700) < 0 && errno != EEXIST)
-		return -errno;
-	fd = openat(rootfd, JOURNAL_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
-		return errno == ENOENT && !create ? 0 : -errno;
+		return -errno;
 	ret = journal_lock(fd, wait_s);
 	if (ret) {
 		close(fd);
 		return ret;
 	}
+	*out = fd;
+	return 0;
+}
+
+int journal_open(int rootfd, int create, int wait_s)
+{
+	int fd = -1, ret;
+
+	if (create && mkdirat(rootfd, JOURNAL_DIR, 0700) < 0 && errno != EEXIST)
+		return -errno;
+	ret = lock_dir(rootfd, JOURNAL_DIR, wait_s, &fd);
+	/* A read-only mount of a volume never mounted read-write has no
+	 * JOURNAL_DIR: the cipher root itself carries the volume lock, so that
+	 * `phifs umount` can still wait for the daemon (and its last audit
+	 * records) to be gone. */
+	if (ret == -ENOENT && !create)
+		return lock_dir(rootfd, ".", wait_s, &j_rootlock);
+	if (ret)
+		return ret;
 	j_dirfd = fd;
 	j_rootfd = rootfd;
 	/* The live marker t<pid>.0 (no thread has id 0): a writer that dies
@@ -310,6 +328,9 @@ void journal_close(void)
 		(void)unlinkat(j_dirfd, name, 0);
 		close(j_dirfd);
 	}
+	if (j_rootlock >= 0)
+		close(j_rootlock);
 	j_dirfd = -1;
 	j_rootfd = -1;
+	j_rootlock = -1;
 }

@@ -23,6 +23,7 @@
 #include "testutil.h"
 #include "audit_chain.h"
 #include "audit_log.h"
+#include "audit_spool.h"
 #include "audit_verify.h"
 #include "cipher.h"
 #include "fdio.h"
@@ -454,6 +455,46 @@ static void test_idle_checkpoint_and_lock(void **state)
 	close(fd);
 }
 
+/* With batched syncs the spool writes its gathered records once
+ * AUDIT_SPOOL_FLUSH_BYTES wait or the oldest is AUDIT_SPOOL_FLUSH_MS old
+ * (audit_spool_flush_due), not per call. */
+static void test_flush_due(void **state)
+{
+	struct env *e = *state;
+	struct audit_log_opts o = opts(e);
+	struct audit_log *l = NULL;
+	struct json_object *rec = record(1);
+	char names[4][256];
+	int n;
+
+	o.sync_ms = 1000;
+	o.checkpoint_records = 100000;
+	assert_int_equal(audit_log_open(&o, &l), 0);
+	assert_int_equal(audit_log_sync(l), 0);   /* as audit_start: its checkpoint record out */
+	assert_int_equal(spool_files(e, names, 4), 1);
+	n = count_lines(names[0]);
+	assert_int_equal(audit_log_flush_in(l), 0);          /* nothing waits */
+	assert_int_equal(audit_log_append(l, rec), 0);
+	fake_ms += 40;
+	assert_int_equal(audit_log_flush_in(l), AUDIT_SPOOL_FLUSH_MS - 40);
+	assert_int_equal(audit_log_flush(l), 0);
+	assert_int_equal(count_lines(names[0]), n);          /* not due: waits */
+	fake_ms += AUDIT_SPOOL_FLUSH_MS - 40;
+	assert_int_equal(audit_log_flush_in(l), 1);
+	assert_int_equal(audit_log_flush(l), 0);
+	assert_int_equal(count_lines(names[0]), n + 1);
+	assert_int_equal(audit_log_flush_in(l), 0);
+	/* AUDIT_SPOOL_FLUSH_BYTES due at once, the clock standing still */
+	for (int i = 0; i < 20000 && count_lines(names[0]) == n + 1; i++) {
+		assert_int_equal(audit_log_append(l, rec), 0);
+		assert_int_equal(audit_log_flush(l), 0);
+	}
+	assert_true(count_lines(names[0]) > n + 1);
+	assert_true(count_lines(names[0]) < n + 1 + 20000);
+	json_object_put(rec);
+	audit_log_close(l);
+}
+
 /* Datagrams waiting on fd, their MSG (the record line) copied into lines. */
 static int recv_lines(int fd, char lines[][2048], int cap)
 {
@@ -786,6 +827,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_write_failure, env_setup, env_teardown),
 		cmocka_unit_test_setup_teardown(test_no_spool, env_setup, env_teardown),
 		cmocka_unit_test_setup_teardown(test_idle_checkpoint_and_lock, env_setup, env_teardown),
+		cmocka_unit_test_setup_teardown(test_flush_due, env_setup, env_teardown),
 		cmocka_unit_test_setup_teardown(test_tamper_byte, env_setup, env_teardown),
 		cmocka_unit_test_setup_teardown(test_tamper_delete_line, env_setup, env_teardown),
 		cmocka_unit_test_setup_teardown(test_tamper_swap, env_setup, env_teardown),

@@ -23,8 +23,9 @@
 
 #define UMOUNT_WAIT_S 10
 
-/* The volume lock of the phifs mount at mnt (cipherdir/phifs.journal), opened
- * before unmounting: -1 when mnt is not a phifs mount or has no journal. */
+/* The volume lock of the phifs mount at mnt (cipherdir/phifs.journal, or
+ * the cipher dir itself for a read-only mount of a volume without a journal:
+ * journal.c), opened before unmounting: -1 when mnt is not a phifs mount. */
 static int volume_lock_fd(const char *mnt)
 {
 	char real[PATH_MAX], path[PATH_MAX + sizeof(JOURNAL_DIR) + 1];
@@ -40,6 +41,8 @@ static int volume_lock_fd(const char *mnt)
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", e->mnt_fsname, JOURNAL_DIR);
 		fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd < 0 && errno == ENOENT)
+			fd = open(e->mnt_fsname, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	}
 	endmntent(f);
 	return fd;
