@@ -13,8 +13,9 @@
  * record cost the untar benchmark a third of its time on the spool's file
  * system journal, and a write per 10 ms batch still about 1.5 points
  * (docs/PERFORMANCE.md "Audit cost", fourth pass; a write per 100 ms did not
- * help). Syslog sinks still get each record as it is sealed. It does not know about MACs or
- * checkpoints (audit_log.c decides when to rotate and seals every line).
+ * help). Syslog sinks still get each record as it is sealed. It does not
+ * know about MACs or checkpoints (audit_log.c decides when to rotate and
+ * seals every line).
  * Spec: docs/AUDIT_FORMAT.md "Files and rotation".
  */
 #include "config.h"

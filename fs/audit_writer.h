@@ -6,9 +6,9 @@
 #define PHIFS_AUDIT_WRITER_H
 
 /* Batched fdatasync period of the spool while records flow (written and
- * durable within this; audit_log_flush): each fdatasync commits the backing filesystem's
- * journal, and at 100 ms that cost an untar 30%; at 1 s it is lost in noise
- * (docs/PERFORMANCE.md, audit cost). */
+ * durable within this; audit_log_flush): each fdatasync commits the backing
+ * filesystem's journal, and at 100 ms that cost an untar 30%; at 1 s it is
+ * lost in noise (docs/PERFORMANCE.md, audit cost). */
 #define AUDIT_SYNC_MS 1000
 
 #include <stdint.h>
